@@ -1,0 +1,316 @@
+"""`python -m app` / `praxis`: the tray app by default, and commands for scripts and testers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from app.core.errors import ConsentRequired, NotRunning, PraxisError
+from app.core.paths import default_data_dir, ensure_private_dir
+
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """'15m', '1h', '90s', '1h30m'; a bare number means minutes."""
+    text = text.strip().lower()
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text) * 60
+    match = _DURATION.match(text)
+    if not text or match is None or not any(match.groups()):
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 15m, 1h, 90s)")
+    d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
+    seconds = d * 86400 + h * 3600 + m * 60 + s
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("the duration must be positive")
+    return seconds
+
+
+def _fmt_time(ts: float | None) -> str:
+    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+# -- commands ----------------------------------------------------------------------
+def _settings(data_dir: Path) -> Any:
+    from app.core.settings import default_policy_path, load_settings
+
+    return load_settings(data_dir / "settings.toml", default_policy_path())
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    if not args.headless:
+        return cmd_tray(args)
+    from app.core.control import ControlServer, InstanceLock
+    from app.core.recorder import Recorder
+    from app.core.service import handle_request
+
+    data_dir = ensure_private_dir(args.data_dir)
+    settings = _settings(data_dir)
+    lock = InstanceLock(data_dir)
+    lock.acquire()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    recorder = Recorder(data_dir, settings)
+    if recorder.consent_on_record() is None:
+        lock.release()
+        raise ConsentRequired(
+            "nothing is recorded before you accept the consent text. Read it with "
+            "`praxis consent` and accept it with `praxis consent --accept`."
+        )
+    server = ControlServer(data_dir, lambda req: handle_request(recorder, req, stop))
+    recorder.add_listener(
+        on_status=lambda s: print(f"[{_fmt_time(time.time())}] {s.state.value} {s.reason}".rstrip(), flush=True),
+        on_notice=lambda title, msg: print(f"[{_fmt_time(time.time())}] {title}: {msg}", flush=True),
+    )
+    try:
+        recorder.start()
+        server.start()
+        print(f"Recording to {data_dir} (Ctrl-C to stop; `praxis pause` to pause)", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        recorder.shutdown()
+        lock.release()
+    summary = recorder.status()
+    print(
+        f"Stopped. Pending: {summary.counters['pending_segments']} segments, "
+        f"{summary.counters['pending_events']} events, {summary.counters['pending_frames']} frames.",
+        flush=True,
+    )
+    return 0
+
+
+def cmd_tray(args: argparse.Namespace) -> int:
+    try:
+        from app.ui.main import run_tray
+    except ImportError as exc:
+        raise PraxisError(f"the tray app is not available: {exc}", title="No tray app") from exc
+    return run_tray(args.data_dir)
+
+
+def _remote_or_local(
+    data_dir: Path, request: dict[str, Any], local: Callable[[], Any] | None
+) -> tuple[Any, bool]:
+    from app.core import control
+
+    try:
+        return control.send(data_dir, request), True
+    except NotRunning:
+        if local is None:
+            raise
+        return local(), False
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from app.core.buffer.store import Buffer
+    from app.core.queries import pending_summary
+
+    def local() -> dict[str, Any]:
+        if not (args.data_dir / "buffer.db").exists():
+            return {"state": "not_running", "reason": "nothing recorded yet"}
+        buffer = Buffer(args.data_dir, create=False)
+        return {"state": "not_running", "reason": "no recorder is running", **pending_summary(buffer)}
+
+    status, _ = _remote_or_local(args.data_dir, {"cmd": "status"}, local)
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    line = status["state"].replace("_", " ")
+    if status.get("reason"):
+        line += f" ({status['reason']})"
+    if status.get("paused_until"):
+        line += f", resumes at {_fmt_time(status['paused_until'])}"
+    print(f"State:    {line}")
+    if "pending_segments" in status:
+        print(
+            f"Pending:  {status['pending_segments']} segments, {status['pending_events']} events, "
+            f"{status['pending_frames']} frames ({status['pending_frame_bytes'] / 1e6:.1f} MB of frames)"
+        )
+        print(f"Recorded: {_fmt_time(status['pending_first'])} – {_fmt_time(status['pending_last'])}")
+        print(f"Dropped:  {status['dropped_events']} events, {status['dropped_frames']} frames")
+        print(f"Buffer:   {status['buffer_bytes'] / 1e6:.1f} MB in {args.data_dir}")
+    return 0
+
+
+def cmd_pause(args: argparse.Namespace) -> int:
+    result, _ = _remote_or_local(args.data_dir, {"cmd": "pause", "seconds": args.for_}, None)
+    print(f"Paused: {result['reason']}")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    result, _ = _remote_or_local(args.data_dir, {"cmd": "resume"}, None)
+    print(f"Recording: {result['state']}")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from app.core.buffer.store import Buffer
+
+    if args.last is not None:
+        request: dict[str, Any] = {"cmd": "delete", "last_seconds": args.last}
+    elif args.session:
+        request = {"cmd": "delete", "session": args.session}
+    else:
+        request = {"cmd": "delete", "all_pending": True}
+
+    def local() -> dict[str, Any]:
+        buffer = Buffer(args.data_dir, create=False)
+        from app.core.service import delete_direct
+
+        return delete_direct(buffer, request)
+
+    report, _ = _remote_or_local(args.data_dir, request, local)
+    print(report["description"][0].upper() + report["description"][1:] + ".")
+    return 0
+
+
+def cmd_consent(args: argparse.Namespace) -> int:
+    from app.core.buffer.store import Buffer
+    from app.core.consent import load_consent_text
+    from app.core.service import consent_direct
+
+    text = load_consent_text()
+    if not (args.accept or args.withdraw):
+        print(text.body)
+        print(f"\n(consent version {text.version}; accept with `praxis consent --accept`)")
+        return 0
+    request = {"cmd": "consent", "accept": bool(args.accept)}
+
+    def local() -> dict[str, Any]:
+        ensure_private_dir(args.data_dir)
+        return consent_direct(Buffer(args.data_dir), text, accept=bool(args.accept))
+
+    result, _ = _remote_or_local(args.data_dir, request, local)
+    print(result["message"])
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from app.core.buffer.store import Buffer
+    from app.core.export import export
+
+    try:  # a running recorder seals what it has first, so the export is complete
+        from app.core import control
+
+        control.send(args.data_dir, {"cmd": "flush"})
+    except NotRunning:
+        pass
+    buffer = Buffer(args.data_dir, create=False)
+    folders = export(buffer, args.out, args.segment or None, include_open=args.include_open)
+    for folder in folders:
+        print(folder)
+    print(f"Exported {len(folders)} segment(s) to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_activity(args: argparse.Namespace) -> int:
+    from app.core.buffer.store import Buffer
+    from app.core.queries import activity
+
+    rows = activity(Buffer(args.data_dir, create=False), args.limit)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in reversed(rows):
+            print(f"{_fmt_time(row['ts'])}  {row['kind']:<10} {row['message']}")
+    return 0
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    from app.core.selftest import run_selftest
+
+    ok = True
+    for name, passed, detail in run_selftest(args.data_dir):
+        ok &= passed
+        print(f"{'ok  ' if passed else 'FAIL'}  {name:<22} {detail}")
+    return 0 if ok else 1
+
+
+# -- parser ------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir", type=Path, default=argparse.SUPPRESS,
+        help="where recordings are kept (default: $PRAXIS_DATA_DIR or the per-user data folder)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="praxis", parents=[common],
+        description="Consent-first recorder of computer-use demonstrations.",
+    )
+    parser.add_argument("--version", action="version", version=f"praxis {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("record", parents=[common], help="record (the tray app unless --headless)")
+    p.add_argument("--headless", action="store_true", help="record without any window or tray icon")
+    p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("consent", parents=[common], help="show, accept or withdraw consent")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--accept", action="store_true")
+    group.add_argument("--withdraw", action="store_true", help="stop and delete everything not uploaded")
+    p.set_defaults(func=cmd_consent)
+
+    p = sub.add_parser("status", parents=[common], help="what is being recorded and what is pending")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("pause", parents=[common], help="pause recording")
+    p.add_argument("--for", dest="for_", type=parse_duration, default=None, metavar="DURATION",
+                   help="resume automatically after e.g. 15m or 1h (default: until resumed)")
+    p.set_defaults(func=cmd_pause)
+
+    p = sub.add_parser("resume", parents=[common], help="resume recording")
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("delete", parents=[common], help="delete recordings that were not uploaded")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--last", type=parse_duration, metavar="DURATION", help="e.g. 5m or 1h")
+    group.add_argument("--session", metavar="ID")
+    group.add_argument("--all-pending", action="store_true")
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("export", parents=[common], help="write sealed segments to a folder")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--segment", action="append", metavar="ID", help="only this segment (repeatable)")
+    p.add_argument("--include-open", action="store_true", help="also the segment being recorded")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("activity", parents=[common], help="the log of recording, pauses and deletions")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_activity)
+
+    p = sub.add_parser("selftest", parents=[common], help="check that this machine can record")
+    p.set_defaults(func=cmd_selftest)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "data_dir"):
+        args.data_dir = default_data_dir()
+    args.data_dir = Path(args.data_dir).expanduser()
+    func = getattr(args, "func", None)
+    if func is None:
+        args.headless = False
+        func = cmd_tray
+    try:
+        return int(func(args))
+    except PraxisError as exc:
+        print(f"praxis: {exc.title}: {exc.message}", file=sys.stderr)
+        return 3 if isinstance(exc, ConsentRequired) else 2
+    except KeyboardInterrupt:
+        return 130

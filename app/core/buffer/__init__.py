@@ -1,0 +1,1 @@
+"""The local buffer: an encrypted SQLite store of redacted recordings."""

@@ -1,0 +1,111 @@
+"""Numbered schema migrations. Each runs in one transaction; the version lives in the database
+(`PRAGMA user_version`), so a buffer always says which code may read it."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+from app.core.errors import StorageError
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["sessions"].create(
+        {"id": str, "started_at": float, "ended_at": float, "app_version": str}, pk="id"
+    )
+    db["segments"].create(
+        {
+            "id": str,
+            "session_id": str,
+            "state": str,  # open | sealed (later: pending review, approved, ...)
+            "started_at": float,  # wall clock, epoch seconds
+            "ended_at": float,
+            "screen": str,  # JSON: monitor geometry
+            "sealed_reason": str,
+            "dropped_events": int,
+            "dropped_frames": int,
+            "redaction": str,  # JSON: counts per category, never values
+        },
+        pk="id",
+        foreign_keys=[("session_id", "sessions", "id")],
+    )
+    db["segments"].create_index(["session_id"])
+    db["segments"].create_index(["state"])
+    # Events: typed metadata in the clear (for ordering and deletion by time), payload sealed.
+    db.execute(
+        """CREATE TABLE events (
+            segment_id TEXT NOT NULL REFERENCES segments(id),
+            seq INTEGER NOT NULL,
+            t REAL NOT NULL,
+            wall REAL NOT NULL,
+            type TEXT NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (segment_id, seq)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX idx_events_wall ON events(wall)")
+    db.execute(
+        """CREATE TABLE frames (
+            segment_id TEXT NOT NULL REFERENCES segments(id),
+            seq INTEGER NOT NULL,
+            t REAL NOT NULL,
+            wall REAL NOT NULL,
+            kind TEXT NOT NULL,          -- key | delta
+            base_seq INTEGER,            -- previous frame a delta applies to
+            w INTEGER NOT NULL,
+            h INTEGER NOT NULL,
+            codec TEXT NOT NULL,
+            trigger TEXT NOT NULL,
+            lag_ms REAL NOT NULL,
+            size INTEGER NOT NULL,
+            blob BLOB NOT NULL,
+            PRIMARY KEY (segment_id, seq)
+        )"""
+    )
+    db.execute("CREATE INDEX idx_frames_wall ON frames(wall)")
+    db["activity"].create(
+        {"id": int, "ts": float, "kind": str, "message": str}, pk="id", not_null={"ts", "kind"}
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+LATEST = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite_utils.Database, path: Path) -> int:
+    """Bring the database to LATEST; refuse a newer one. Returns the version found."""
+    found = schema_version(db.conn)
+    if found > LATEST:
+        raise StorageError(
+            f"{path} was written by a newer Praxis (schema {found}, this one reads up to "
+            f"{LATEST}). Update Praxis; the data was left untouched."
+        )
+    if found and found < LATEST:
+        _backup(db.conn, path.with_name(f"{path.name}.before-v{LATEST}"))
+    for version in range(found + 1, LATEST + 1):
+        conn = db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[version - 1](db)
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return found
+
+
+def _backup(conn: sqlite3.Connection, target: Path) -> None:
+    dest = sqlite3.connect(target)
+    try:
+        conn.backup(dest)
+    finally:
+        dest.close()

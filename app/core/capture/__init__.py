@@ -1,0 +1,1 @@
+"""Capture sources: input, screen and active window. Each is a stoppable worker."""

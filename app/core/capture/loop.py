@@ -1,0 +1,341 @@
+"""The capture thread: turns raw input, window changes and screenshots into staged events.
+
+One thread owns the order of a segment: it gives every event and frame its sequence number,
+holds typed text until it is scrubbed, decides when a screenshot is due, and rotates
+segments. Slow work (frame redaction and encoding, SQLite) happens on other threads.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from app.core.capture.input import InputCapture
+from app.core.capture.screen import ScreenGrabber
+from app.core.model import EventRecord, RawInput, WindowInfo, new_id
+from app.core.redact.text import looks_like_sign_in, scrub
+from app.core.redact.typing import Staged, TypingRuns
+from app.core.settings import Settings
+from app.platform.base import Platform
+
+
+@dataclass
+class FrameJob:
+    segment_id: str
+    seq: int
+    t: float
+    wall: float
+    trigger: str
+    lag_ms: float
+    pixels: Any  # np.ndarray, raw: memory only until redacted
+    window: WindowInfo | None
+
+
+@dataclass
+class SegmentOpened:
+    segment_id: str
+    started_at: float
+    screen: list[dict[str, int]]
+
+
+@dataclass
+class SegmentClosed:
+    segment_id: str
+    ended_at: float
+    reason: str
+    dropped_events: int
+    redaction: dict[str, int] = field(default_factory=dict)
+
+
+class Sink(Protocol):
+    """Where the capture thread sends its output (implemented by the recorder)."""
+
+    def segment_opened(self, opened: SegmentOpened) -> None: ...
+    def events(self, records: list[EventRecord]) -> None: ...
+    def frame(self, job: FrameJob) -> bool: ...  # False: dropped, the backlog is full
+    def segment_closed(self, closed: SegmentClosed) -> None: ...
+    def window_changed(self, window: WindowInfo | None) -> None: ...
+
+
+class _Segment:
+    def __init__(self, started_mono: float) -> None:
+        self.id = new_id("seg")
+        self.started_mono = started_mono
+        self.seq = 0
+        self.counts: Counter[str] = Counter()
+        self.dropped_events = 0
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq - 1
+
+
+class CaptureLoop:
+    """Start with `start()`, stop with `stop()`; a stopped loop has sealed its segment."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        platform_factory: Callable[[], Platform],
+        sink: Sink,
+        on_error: Callable[[BaseException], None],
+        input_factory: Callable[[], InputCapture] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._platform_factory = platform_factory
+        self._input_factory = input_factory or (
+            lambda: InputCapture(keys=settings.capture_keys, mouse=settings.capture_mouse)
+        )
+        self._sink = sink
+        self._on_error = on_error
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._startup_error: BaseException | None = None
+        self._stop_reason = "stopped"
+        self.window: WindowInfo | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> None:
+        """Start capturing; raises what prevented capture from starting."""
+        self._thread = threading.Thread(target=self._main, name="praxis-capture", daemon=True)
+        self._thread.start()
+        self._ready.wait(timeout)
+        if self._startup_error is not None:
+            raise self._startup_error
+
+    def stop(self, reason: str = "stopped", timeout: float = 5.0) -> None:
+        self._stop_reason = reason
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _main(self) -> None:
+        platform = grabber = capture = None
+        try:
+            platform = self._platform_factory()
+            platform.check_capture_supported()
+            grabber = ScreenGrabber() if self.settings.capture_screen else None
+            capture = self._input_factory()
+            capture.start()
+        except BaseException as exc:
+            self._startup_error = exc
+            self._ready.set()
+            for closer in (capture and capture.stop, grabber and grabber.close, platform and platform.close):
+                if closer:
+                    closer()
+            return
+        self._ready.set()
+        try:
+            _Run(self, platform, grabber, capture).loop()
+        except BaseException as exc:  # a capture fault stops capture and is reported
+            self._on_error(exc)
+        finally:
+            capture.stop()
+            if grabber:
+                grabber.close()
+            platform.close()
+
+
+class _Run:
+    """State of one capture run (from start to stop), kept off the public object."""
+
+    def __init__(
+        self, owner: CaptureLoop, platform: Platform, grabber: ScreenGrabber | None, capture: InputCapture
+    ) -> None:
+        self.o = owner
+        self.s = owner.settings
+        self.platform = platform
+        self.grabber = grabber
+        self.capture = capture
+        self.segment: _Segment | None = None
+        self.typing: TypingRuns | None = None
+        self.pending: list[EventRecord] = []
+        self.pending_move: RawInput | None = None
+        self.last_move_emit = 0.0
+        self.last_frame = -1e9
+        self.last_key = 0.0
+        self.typing_frame_due = False
+        self.next_window_poll = 0.0
+        self.last_flush = time.monotonic()
+        self.dropped_seen = 0
+
+    # -- segments ------------------------------------------------------------------
+    def open_segment(self) -> None:
+        now = time.monotonic()
+        self.segment = _Segment(now)
+        self.typing = TypingRuns(self.segment.next_seq, self.segment.counts)
+        screen = self.grabber.monitors if self.grabber else []
+        self.o._sink.segment_opened(SegmentOpened(self.segment.id, time.time(), screen))
+        if self.grabber:
+            self.grabber.forget()
+        if self.o.window is not None:
+            self.emit_window(self.o.window, now)
+        self.request_frame("segment_start", now, time.time(), force=True)
+
+    def close_segment(self, reason: str) -> None:
+        assert self.segment is not None and self.typing is not None
+        self.flush_move()
+        self.stage(self.typing.flush(time.monotonic()))
+        self.flush_events()
+        seg = self.segment
+        self.o._sink.segment_closed(
+            SegmentClosed(seg.id, time.time(), reason, seg.dropped_events, dict(seg.counts))
+        )
+        self.segment = None
+
+    # -- emitting ------------------------------------------------------------------
+    def stage(self, staged: list[Staged]) -> None:
+        seg = self.segment
+        assert seg is not None
+        for s in staged:
+            self.pending.append(
+                EventRecord(seg.id, s.seq, max(0.0, s.mono - seg.started_mono), s.wall, s.type, s.data)
+            )
+
+    def emit(self, type_: str, mono: float, wall: float, data: dict[str, Any]) -> None:
+        assert self.segment is not None
+        self.stage([Staged(self.segment.next_seq(), mono, wall, type_, data)])
+
+    def flush_events(self) -> None:
+        if self.pending:
+            self.o._sink.events(self.pending)
+            self.pending = []
+        self.last_flush = time.monotonic()
+
+    def flush_move(self) -> None:
+        move, self.pending_move = self.pending_move, None
+        if move is not None:
+            self.emit("mouse_move", move.mono, move.wall, {"x": move.x, "y": move.y})
+            self.last_move_emit = move.mono
+
+    def emit_window(self, window: WindowInfo, mono: float) -> None:
+        assert self.segment is not None
+        title, hits = scrub(window.title)
+        for hit in hits:
+            self.segment.counts[hit.category] += 1
+        self.emit(
+            "window", mono, time.time(),
+            {"app": window.app, "title": title, "x": window.x, "y": window.y, "w": window.w, "h": window.h},
+        )
+
+    def request_frame(self, trigger: str, mono: float, wall: float, *, force: bool = False) -> None:
+        if self.grabber is None or self.segment is None:
+            return
+        now = time.monotonic()
+        if not force and now - self.last_frame < self.s.min_frame_gap_s:
+            return
+        pixels = self.grabber.grab()
+        self.last_frame = now
+        if pixels is None:
+            return  # identical to the last grab: nothing new to keep
+        seg = self.segment
+        job = FrameJob(
+            seg.id, seg.next_seq(), max(0.0, mono - seg.started_mono), wall, trigger,
+            round((time.monotonic() - mono) * 1000, 2), pixels, self.o.window,
+        )
+        if not self.o._sink.frame(job):
+            self.grabber.forget()  # the dropped frame must not make the next one look unchanged
+
+    # -- input ---------------------------------------------------------------------
+    def sensitive(self) -> bool:
+        window = self.o.window
+        return window is not None and looks_like_sign_in(window.title)
+
+    def handle(self, raw: RawInput) -> None:
+        assert self.segment is not None and self.typing is not None
+        if raw.type == "mouse_move":
+            if raw.mono - self.last_move_emit >= 1.0 / self.s.mouse_move_hz:
+                self.pending_move = raw
+                self.flush_move()
+            else:
+                self.pending_move = raw
+            return
+        self.flush_move()
+        if raw.type == "key":
+            if raw.action == "down":
+                self.last_key = raw.mono
+                self.typing_frame_due = True
+            self.stage(self.typing.key(raw, self.segment.next_seq(), sensitive=self.sensitive()))
+            return
+        self.stage(self.typing.flush(raw.mono))
+        if raw.type == "mouse_button":
+            if raw.action == "down":
+                self.poll_window(raw.mono)
+                self.request_frame("mouse_down", raw.mono, raw.wall)
+            self.emit(
+                "mouse_button", raw.mono, raw.wall,
+                {"action": raw.action, "button": raw.button, "x": raw.x, "y": raw.y},
+            )
+        elif raw.type == "scroll":
+            self.emit("scroll", raw.mono, raw.wall, {"dx": raw.dx, "dy": raw.dy, "x": raw.x, "y": raw.y})
+
+    def poll_window(self, mono: float) -> None:
+        self.next_window_poll = mono + self.s.window_poll_s
+        window = self.platform.active_window()
+        if window is None or window.same_window(self.o.window):
+            if window is not None:
+                self.o.window = window  # geometry may have moved
+            return
+        assert self.typing is not None
+        self.stage(self.typing.flush(mono))
+        self.o.window = window
+        self.o._sink.window_changed(window)
+        self.emit_window(window, mono)
+        self.request_frame("window_change", mono, time.time(), force=True)
+
+    # -- the loop ------------------------------------------------------------------
+    def loop(self) -> None:
+        q = self.capture.events
+        self.o.window = self.platform.active_window()
+        self.next_window_poll = time.monotonic() + self.s.window_poll_s
+        self.open_segment()
+        segment_seconds = self.s.segment_minutes * 60
+        while not self.o._stop.is_set():
+            try:
+                raw = q.get(timeout=0.1)
+            except queue.Empty:
+                raw = None
+            if raw is not None:
+                self.handle(raw)
+                while True:  # drain a burst without waking per event
+                    try:
+                        self.handle(q.get_nowait())
+                    except queue.Empty:
+                        break
+            now = time.monotonic()
+            assert self.segment is not None and self.typing is not None
+            if self.capture.dropped != self.dropped_seen:
+                self.segment.dropped_events += self.capture.dropped - self.dropped_seen
+                self.dropped_seen = self.capture.dropped
+            if self.pending_move is not None and now - self.last_move_emit >= 1.0 / self.s.mouse_move_hz:
+                self.flush_move()
+            if now >= self.next_window_poll:
+                self.poll_window(now)
+            if self.typing_frame_due and now - self.last_key >= self.s.typing_pause_s:
+                self.typing_frame_due = False
+                self.stage(self.typing.flush(now))
+                self.request_frame("typing_pause", now, time.time(), force=True)
+            if now - self.last_frame >= self.s.idle_frame_interval_s:
+                self.request_frame("interval", now, time.time())
+            if self.pending and (now - self.last_flush >= 0.25 or len(self.pending) >= 500):
+                self.flush_events()
+            if now - self.segment.started_mono >= segment_seconds:
+                self.close_segment("segment length reached")
+                self.open_segment()
+        # Drain what the listeners delivered before they stopped, then seal.
+        while True:
+            try:
+                self.handle(q.get_nowait())
+            except queue.Empty:
+                break
+        self.close_segment(self.o._stop_reason)

@@ -1,0 +1,160 @@
+"""Local control channel: the running recorder listens on a Unix socket that only its owner
+can reach; `praxis pause` and friends talk to it. One JSON request line, one JSON reply line.
+
+Also the per-data-dir instance lock, so two recorders never write one buffer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import struct
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from app.core.errors import AlreadyRunning, NotRunning, PraxisError
+
+Handler = Callable[[dict[str, Any]], Any]
+_MAX_REQUEST = 64 * 1024
+
+
+def socket_path(data_dir: Path) -> Path:
+    path = data_dir / "control.sock"
+    if len(str(path)) < 100:  # sun_path is ~108 bytes on Linux
+        return path
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+    short = Path(tempfile.gettempdir()) / f"praxis-{os.getuid()}-{digest}"
+    short.mkdir(mode=0o700, exist_ok=True)
+    return short / "control.sock"
+
+
+class InstanceLock:
+    """An exclusive lock on `<data dir>/recorder.lock`, released when the process dies."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "recorder.lock"
+        self._fh: BinaryIO | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        fh = self.path.open("a+b")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            fh.close()
+            raise AlreadyRunning(
+                f"another Praxis recorder is already using {self.path.parent}. "
+                "Use `praxis status` to talk to it."
+            ) from exc
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+def _peer_uid(conn: socket.socket) -> int | None:
+    if not hasattr(socket, "SO_PEERCRED"):
+        return None
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", creds)[1])
+
+
+class ControlServer:
+    def __init__(self, data_dir: Path, handler: Handler) -> None:
+        self.path = socket_path(data_dir)
+        self._handler = handler
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
+
+    def start(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()  # a stale socket from a killed recorder; the lock proves it is dead
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)
+        try:
+            sock.bind(str(self.path))
+        finally:
+            os.umask(old_umask)
+        os.chmod(self.path, 0o600)
+        sock.listen(8)
+        sock.settimeout(0.5)
+        self._sock = sock
+        self._thread = threading.Thread(target=self._serve, name="praxis-control", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._closing.set()
+        if self._thread is not None:
+            self._thread.join(2)
+        if self._sock is not None:
+            self._sock.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def _serve(self) -> None:
+        assert self._sock is not None
+        while not self._closing.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(60)
+            uid = _peer_uid(conn)
+            if uid is not None and uid != os.getuid():
+                return  # another user: say nothing
+            try:
+                request = json.loads(_read_line(conn))
+                reply = {"ok": True, "result": self._handler(request)}
+            except PraxisError as exc:
+                reply = {"ok": False, "error": {"title": exc.title, "message": exc.message}}
+            except Exception as exc:  # a bug: the caller still gets an answer
+                reply = {"ok": False, "error": {"title": "Internal error", "message": repr(exc)}}
+            with contextlib.suppress(OSError):
+                conn.sendall(json.dumps(reply).encode() + b"\n")
+
+
+def _read_line(conn: socket.socket) -> bytes:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > _MAX_REQUEST:
+            raise PraxisError("control request too large", title="Bad request")
+    return data
+
+
+def send(data_dir: Path, request: dict[str, Any], timeout: float = 60.0) -> Any:
+    """Send one request to the running recorder; raises NotRunning if there is none."""
+    path = socket_path(data_dir)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError) as exc:
+        sock.close()
+        raise NotRunning(f"no recorder is running for {data_dir}") from exc
+    with sock:
+        sock.sendall(json.dumps(request).encode() + b"\n")
+        reply = json.loads(_read_line(sock) or b"{}")
+    if not reply.get("ok"):
+        error = reply.get("error") or {}
+        raise PraxisError(error.get("message", "no answer"), title=error.get("title", "Recorder error"))
+    return reply["result"]

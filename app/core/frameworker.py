@@ -1,0 +1,110 @@
+"""The frame thread: redacts each grabbed frame, encodes it against the previous one, and hands
+it to the buffer. A frame whose redaction fails is dropped and counted, never stored raw."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.core.capture.loop import FrameJob, SegmentClosed
+from app.core.frames import FrameEncoder
+from app.core.model import FrameRecord
+from app.core.redact.frames import FrameRedactor
+
+MAX_BACKLOG = 4  # frames waiting; each holds a full screen in memory
+
+
+@dataclass
+class _Stop:
+    pass
+
+
+class FrameWorker:
+    def __init__(
+        self,
+        redactor: FrameRedactor,
+        store_frame: Callable[[FrameRecord], None],
+        segment_done: Callable[[SegmentClosed, int], None],
+        on_error: Callable[[BaseException], None],
+        codec: str = "webp",
+    ) -> None:
+        self._redactor = redactor
+        self._store_frame = store_frame
+        self._segment_done = segment_done
+        self._on_error = on_error
+        self._codec = codec
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._backlog = 0
+        self._lock = threading.Lock()
+        self._encoders: dict[str, FrameEncoder] = {}
+        self._dropped: Counter[str] = Counter()  # per segment: frames not kept
+        self._thread = threading.Thread(target=self._run, name="praxis-frames", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._queue.put(_Stop())
+        self._thread.join(timeout)
+
+    def submit(self, job: FrameJob) -> bool:
+        with self._lock:
+            if self._backlog >= MAX_BACKLOG:
+                self._dropped[job.segment_id] += 1
+                return False
+            self._backlog += 1
+        self._queue.put(job)
+        return True
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until every frame and seal queued so far has been handed to the buffer."""
+        reached = threading.Event()
+        self._queue.put(reached)
+        return reached.wait(timeout)
+
+    def close_segment(self, closed: SegmentClosed) -> None:
+        """Queued behind the segment's frames, so the seal lands after its last frame."""
+        self._queue.put(closed)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if isinstance(item, _Stop):
+                return
+            if isinstance(item, threading.Event):
+                item.set()
+                continue
+            try:
+                if isinstance(item, SegmentClosed):
+                    self._encoders.pop(item.segment_id, None)
+                    self._segment_done(item, self._dropped.pop(item.segment_id, 0))
+                else:
+                    try:
+                        self._process(item)
+                    finally:
+                        with self._lock:
+                            self._backlog -= 1
+            except BaseException as exc:  # storage faults: reported, and the worker goes on
+                self._on_error(exc)
+
+    def _process(self, job: FrameJob) -> None:
+        redacted = self._redactor.redact(job.pixels, job.window)
+        job.pixels = None  # the raw frame is not needed past this point
+        if redacted is None:
+            self._dropped[job.segment_id] += 1
+            return
+        encoder = self._encoders.setdefault(job.segment_id, FrameEncoder(self._codec))
+        encoded = encoder.encode(redacted, job.seq)
+        if encoded is None:
+            return
+        height, width = redacted.shape[:2]
+        self._store_frame(
+            FrameRecord(
+                job.segment_id, job.seq, job.t, job.wall, encoded.kind, encoded.base_seq,
+                width, height, self._codec, job.trigger, job.lag_ms, encoded.payload,
+            )
+        )

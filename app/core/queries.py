@@ -1,0 +1,58 @@
+"""Read-only questions about the buffer, answered from a reader connection."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.core.buffer.store import Buffer
+from app.core.lifecycle import DELETABLE_STATES
+
+
+def pending_summary(buffer: Buffer) -> dict[str, Any]:
+    marks = ",".join("?" for _ in DELETABLE_STATES)
+    states = [s.value for s in DELETABLE_STATES]
+    with buffer.reader() as db:
+        segments, first, last = db.execute(
+            f"SELECT count(*), min(started_at), max(coalesce(ended_at, started_at)) FROM segments"
+            f" WHERE state IN ({marks})",
+            states,
+        ).fetchone()
+        events = db.execute(
+            f"SELECT count(*) FROM events WHERE segment_id IN"
+            f" (SELECT id FROM segments WHERE state IN ({marks}))",
+            states,
+        ).fetchone()[0]
+        frames, frame_bytes = db.execute(
+            f"SELECT count(*), coalesce(sum(size), 0) FROM frames WHERE segment_id IN"
+            f" (SELECT id FROM segments WHERE state IN ({marks}))",
+            states,
+        ).fetchone()
+        dropped = db.execute(
+            "SELECT coalesce(sum(dropped_events), 0), coalesce(sum(dropped_frames), 0) FROM segments"
+        ).fetchone()
+    return {
+        "pending_segments": segments,
+        "pending_events": events,
+        "pending_frames": frames,
+        "pending_frame_bytes": frame_bytes,
+        "pending_first": first,
+        "pending_last": last,
+        "dropped_events": dropped[0],
+        "dropped_frames": dropped[1],
+        "buffer_bytes": buffer.size_bytes(),
+    }
+
+
+def segments(buffer: Buffer) -> list[dict[str, Any]]:
+    with buffer.reader() as db:
+        rows = list(db.query("SELECT * FROM segments ORDER BY started_at"))
+    for row in rows:
+        row["screen"] = json.loads(row["screen"] or "[]")
+        row["redaction"] = json.loads(row["redaction"] or "{}")
+    return rows
+
+
+def activity(buffer: Buffer, limit: int = 100) -> list[dict[str, Any]]:
+    with buffer.reader() as db:
+        return list(db.query("SELECT ts, kind, message FROM activity ORDER BY id DESC LIMIT ?", [limit]))

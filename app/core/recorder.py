@@ -1,0 +1,390 @@
+"""The recorder: consent, the state machine, and the wiring from capture to the buffer.
+
+Views (CLI, tray) call its methods from any thread and learn about changes through
+`add_listener` callbacks; they never reach into the workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from app.core.buffer.store import Buffer
+from app.core.buffer.tx import DeletionReport, Tx
+from app.core.capture.input import InputCapture
+from app.core.capture.loop import CaptureLoop, FrameJob, SegmentClosed, SegmentOpened
+from app.core.consent import ConsentRecord, ConsentText, load_consent_text
+from app.core.errors import ConsentRequired, PraxisError
+from app.core.frameworker import FrameWorker
+from app.core.model import EventRecord, FrameRecord, WindowInfo, new_id
+from app.core.queries import pending_summary
+from app.core.redact.frames import FrameRedactor
+from app.core.settings import Settings
+from app.core.state import RecorderState, Status, check_transition
+from app.platform import Platform, get_platform
+
+log = logging.getLogger(__name__)
+StatusListener = Callable[[Status], None]
+NoticeListener = Callable[[str, str], None]
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds % 3600 == 0 and seconds >= 3600:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0 and seconds >= 60:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+class Recorder:
+    def __init__(
+        self,
+        data_dir: Path,
+        settings: Settings | None = None,
+        *,
+        platform_factory: Callable[[], Platform] = get_platform,
+        input_factory: Callable[[], InputCapture] | None = None,
+        frame_redactor: FrameRedactor | None = None,
+        consent_text: ConsentText | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.buffer = Buffer(data_dir)
+        self.buffer.sealer  # fail now, before anything is captured, if the keyring is unusable
+        self.consent_text = consent_text or load_consent_text()
+        self._platform_factory = platform_factory
+        self._input_factory = input_factory
+        self._lock = threading.RLock()
+        self._status = Status(RecorderState.STOPPED, "not started")
+        self._status_listeners: list[StatusListener] = []
+        self._notice_listeners: list[NoticeListener] = []
+        self._loop: CaptureLoop | None = None
+        self._session_id: str | None = None
+        self._frames = FrameWorker(
+            frame_redactor or FrameRedactor(),
+            self._store_frame,
+            self._segment_done,
+            self._fail,
+            codec=self.settings.frame_codec,
+        )
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._monitor = threading.Thread(target=self._watch, name="praxis-monitor", daemon=True)
+        self._started = False
+
+    # -- observing -----------------------------------------------------------------
+    def add_listener(self, on_status: StatusListener | None = None, on_notice: NoticeListener | None = None) -> None:
+        if on_status:
+            self._status_listeners.append(on_status)
+        if on_notice:
+            self._notice_listeners.append(on_notice)
+
+    @property
+    def state(self) -> RecorderState:
+        return self._status.state
+
+    def status(self, *, with_counts: bool = True) -> Status:
+        status = self._status
+        if not with_counts:
+            return status
+        counters: dict[str, Any] = dict(pending_summary(self.buffer))
+        counters["consent_version_required"] = self.consent_text.version
+        return Status(
+            status.state, status.reason, status.paused_until, status.session_id,
+            status.window_app, counters,
+        )
+
+    def _set(self, state: RecorderState, reason: str = "", paused_until: float | None = None) -> None:
+        with self._lock:
+            check_transition(self._status.state, state)
+            window = self._loop.window.app if (self._loop and self._loop.window) else None
+            self._status = Status(state, reason, paused_until, self._session_id, window)
+            status = self._status
+        for listener in list(self._status_listeners):
+            listener(status)
+
+    def _notify(self, title: str, message: str) -> None:
+        for listener in list(self._notice_listeners):
+            listener(title, message)
+
+    def _log(self, kind: str, message: str) -> None:
+        self._submit(lambda tx: tx.log(kind, message))
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self) -> None:
+        """Start the workers and, if consent is on record, recording."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+            self.buffer.start_writer(self._fail)
+            recovered = self.buffer.write(lambda tx: tx.recover_open_segments())
+            if recovered:
+                self._log("recovery", f"sealed {recovered} segment(s) left open by an unclean exit")
+            self._frames.start()
+            self._monitor.start()
+            if self.consent_on_record():
+                self._begin()
+            else:
+                self._set(RecorderState.NEEDS_CONSENT, "consent has not been given yet")
+
+    def shutdown(self) -> None:
+        """Stop recording, seal, and stop every worker. Safe to call twice."""
+        with self._lock:
+            if not self._started:
+                return
+            self._end_capture("recorder stopped")
+            if self._status.state != RecorderState.NEEDS_CONSENT:
+                self._set(RecorderState.STOPPED, "recorder stopped")
+            self._closing.set()
+            self._wake.set()
+            if self._session_id:
+                session_id, ended = self._session_id, time.time()
+                self._submit(lambda tx: tx.end_session(session_id, ended))
+                self._session_id = None
+            self._frames.stop()
+            self.buffer.stop_writer()
+            self._started = False
+
+    # -- consent -------------------------------------------------------------------
+    def consent_on_record(self) -> ConsentRecord | None:
+        version = self.buffer.meta("consent_version")
+        accepted = self.buffer.meta("consent_accepted_at")
+        if version is None or accepted is None:
+            return None
+        record = ConsentRecord(int(version), float(accepted))
+        return record if record.covers(self.consent_text) else None
+
+    def accept_consent(self) -> None:
+        record = ConsentRecord.now(self.consent_text.version)
+
+        def op(tx: Tx) -> None:
+            tx.set_meta("consent_version", str(record.version))
+            tx.set_meta("consent_accepted_at", repr(record.accepted_at))
+            tx.log("consent", f"consent version {record.version} accepted")
+
+        self.buffer.write(op)
+        with self._lock:
+            if self._started and self._status.state == RecorderState.NEEDS_CONSENT:
+                self._begin()
+
+    def withdraw_consent(self) -> DeletionReport:
+        """Stop capture and delete everything not yet uploaded."""
+        with self._lock:
+            self._end_capture("consent withdrawn")
+            self._flush()
+
+            def op(tx: Tx) -> DeletionReport:
+                tx.set_meta("consent_version", None)
+                tx.set_meta("consent_accepted_at", None)
+                report = tx.delete_pending()
+                tx.log("consent", f"consent withdrawn; {report.describe()}")
+                return report
+
+            report = self.buffer.write(op)
+            if self._started:
+                self._set(RecorderState.NEEDS_CONSENT, "consent withdrawn")
+            return report
+
+    # -- recording -----------------------------------------------------------------
+    def _begin(self) -> None:
+        if not self.consent_on_record():
+            raise ConsentRequired("accept the consent text before recording (praxis consent --accept)")
+        if self._session_id is None:
+            session_id, started = new_id("ses"), time.time()
+            self._session_id = session_id
+            self._submit(lambda tx: tx.add_session(session_id, started, __version__))
+        loop = CaptureLoop(
+            self.settings, self._platform_factory, _Sink(self), self._capture_failed, self._input_factory
+        )
+        loop.start()  # raises DisplayUnavailable & co. before any state change
+        self._loop = loop
+        self._set(RecorderState.RECORDING, "")
+        self._log("recording", "recording started")
+
+    def _end_capture(self, reason: str) -> None:
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.stop(reason)
+
+    def _flush(self, timeout: float = 30.0) -> None:
+        """Wait until everything captured so far is committed."""
+        self._frames.drain(timeout)
+        self.buffer.write(lambda tx: None, timeout)
+
+    def flush_to_disk(self) -> None:
+        """Seal the current segment and commit everything, then go on recording."""
+        with self._lock:
+            was_recording = self._status.state == RecorderState.RECORDING
+            self._end_capture("sealed for export")
+            self._flush()
+            if was_recording:
+                self._begin()
+
+    def pause(self, seconds: float | None = None, reason: str = "") -> Status:
+        with self._lock:
+            if self._status.state not in (RecorderState.RECORDING, RecorderState.PAUSED):
+                raise PraxisError(f"cannot pause while {self._status.state.value.replace('_', ' ')}", title="Not recording")
+            self._end_capture("paused")
+            until = time.time() + seconds if seconds else None
+            words = reason or (f"paused for {format_duration(seconds)}" if seconds else "paused until resumed")
+            self._set(RecorderState.PAUSED, words, until)
+            self._log("pause", words)
+            self._wake.set()
+            return self._status
+
+    def resume(self, *, automatic: bool = False) -> Status:
+        with self._lock:
+            if self._status.state == RecorderState.RECORDING:
+                return self._status
+            if self._status.state not in (RecorderState.PAUSED, RecorderState.ERROR, RecorderState.STOPPED):
+                raise ConsentRequired("recording cannot resume before consent is given")
+            self._check_budget_allows_recording()
+            self.buffer.start_writer(self._fail)  # restarts a writer that a fault stopped
+            self._begin()
+            self._log("resume", "recording resumed automatically" if automatic else "recording resumed")
+            return self._status
+
+    # -- deleting ------------------------------------------------------------------
+    def _delete(self, what: str, op: Callable[[Tx], DeletionReport]) -> DeletionReport:
+        with self._lock:
+            was_recording = self._status.state == RecorderState.RECORDING
+            # Seal first, so nothing in flight lands after the deletion.
+            self._end_capture("deletion requested")
+            self._flush()
+
+            def run(tx: Tx) -> DeletionReport:
+                report = op(tx)
+                tx.log("delete", f"{what}: {report.describe()}")
+                return report
+
+            report = self.buffer.write(run)
+            self.buffer.checkpoint()
+            if was_recording:
+                self._begin()
+            return report
+
+    def delete_last(self, seconds: float) -> DeletionReport:
+        since = time.time() - seconds
+        return self._delete(f"delete the last {format_duration(seconds)}", lambda tx: tx.delete_since(since))
+
+    def delete_session(self, session_id: str | None = None) -> DeletionReport:
+        target = session_id or self._session_id
+        if target is None:
+            raise PraxisError("there is no current session; name one with --session", title="Nothing to delete")
+        return self._delete(f"delete session {target}", lambda tx: tx.delete_session(target))
+
+    def delete_pending(self) -> DeletionReport:
+        return self._delete("delete everything not yet uploaded", lambda tx: tx.delete_pending())
+
+    # -- faults and the monitor ----------------------------------------------------
+    def _submit(self, op: Callable[[Tx], Any]) -> Future[Any]:
+        future = self.buffer.submit(op)
+        future.add_done_callback(self._check_future)
+        return future
+
+    def _check_future(self, future: Future[Any]) -> None:
+        exc = future.exception()
+        if exc is not None:
+            self._fail(exc)
+
+    def _capture_failed(self, exc: BaseException) -> None:
+        self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        """Any worker fault: stop capturing (record less, never more) and say why."""
+        message = exc.message if isinstance(exc, PraxisError) else f"{type(exc).__name__}: {exc}"
+        log.error("recording stopped by an error: %s", message)
+
+        def stop_in_background() -> None:
+            with self._lock:
+                if self._status.state not in (RecorderState.RECORDING, RecorderState.PAUSED):
+                    return  # already stopped: one notice per fault is enough
+                self._end_capture("error")
+                self._set(RecorderState.ERROR, message)
+                self._log("error", message)
+            self._notify("Recording stopped", message)
+
+        threading.Thread(target=stop_in_background, name="praxis-fault", daemon=True).start()
+
+    def _budget_exceeded(self) -> bool:
+        return self.buffer.size_bytes() > self.settings.disk_budget_mb * 1024 * 1024
+
+    def _check_budget_allows_recording(self) -> None:
+        if self._budget_exceeded():
+            raise PraxisError(
+                f"the local buffer has reached its {self.settings.disk_budget_mb} MB budget. "
+                "Review and upload or delete recordings to make room.",
+                title="Disk budget reached",
+            )
+
+    def _watch(self) -> None:
+        """Auto-resume after a timed pause; pause when the disk budget is reached."""
+        while not self._closing.is_set():
+            status = self._status
+            timeout = 5.0
+            if status.state == RecorderState.PAUSED and status.paused_until:
+                remaining = status.paused_until - time.time()
+                if remaining <= 0:
+                    try:
+                        self.resume(automatic=True)
+                        self._notify("Recording resumed", "The timed pause has ended.")
+                    except PraxisError as exc:
+                        self._notify(exc.title, exc.message)
+                        with self._lock:
+                            if self._status.state == RecorderState.PAUSED:
+                                self._set(RecorderState.PAUSED, exc.message)
+                    continue
+                timeout = min(timeout, remaining)
+            elif status.state == RecorderState.RECORDING and self._budget_exceeded():
+                words = f"paused: the disk budget of {self.settings.disk_budget_mb} MB is reached"
+                try:
+                    self.pause(reason=words)
+                    self._notify("Recording paused", words)
+                except PraxisError:
+                    pass
+            self._wake.wait(timeout)
+            self._wake.clear()
+
+    # -- sink callbacks (capture and frame threads) --------------------------------
+    def _store_frame(self, record: FrameRecord) -> None:
+        self._submit(lambda tx: tx.add_frame(record))
+
+    def _segment_done(self, closed: SegmentClosed, dropped_frames: int) -> None:
+        self._submit(
+            lambda tx: tx.seal_segment(
+                closed.segment_id, closed.ended_at, closed.reason, closed.dropped_events,
+                dropped_frames, closed.redaction,
+            )
+        )
+
+
+class _Sink:
+    """What the capture thread talks to: the buffer for events, the frame worker for frames."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self._r = recorder
+
+    def segment_opened(self, opened: SegmentOpened) -> None:
+        session_id = self._r._session_id or ""
+        self._r._submit(
+            lambda tx: tx.open_segment(opened.segment_id, session_id, opened.started_at, opened.screen)
+        )
+
+    def events(self, records: list[EventRecord]) -> None:
+        self._r._submit(lambda tx: tx.add_events(records))
+
+    def frame(self, job: FrameJob) -> bool:
+        return self._r._frames.submit(job)
+
+    def segment_closed(self, closed: SegmentClosed) -> None:
+        self._r._frames.close_segment(closed)
+
+    def window_changed(self, window: WindowInfo | None) -> None:
+        return None

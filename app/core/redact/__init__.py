@@ -1,0 +1,1 @@
+"""Redaction: everything captured passes through here before it can reach the buffer."""

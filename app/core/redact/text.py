@@ -1,0 +1,120 @@
+"""Detectors for personal data and secrets in text, and scrubbing them into placeholders.
+
+Detectors return the category and position of each hit; callers log those, never the value.
+Every pattern is linear or bounded so that hostile input cannot stall the recorder.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    category: str
+    start: int
+    end: int
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}")
+_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
+_URL_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]{0,15}://[^\s/:@]{1,128}:[^\s/@]{1,128}@")
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----(?:.{0,10000}?-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----|.{0,10000})",
+    re.DOTALL,
+)
+_TOKENS: list[tuple[str, re.Pattern[str]]] = [
+    ("AWS_KEY", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b")),
+    ("GITHUB_TOKEN", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b")),
+    ("SLACK_TOKEN", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,250}\b")),
+    ("GOOGLE_API_KEY", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
+    ("STRIPE_KEY", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,247}\b")),
+    ("JWT", re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")),
+]
+# "password: hunter2", "api_key=...": the value after a secret-naming word.
+_KEYWORD_VALUE = re.compile(
+    r"(?i)\b(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_\-]?key|access[_\-]?key|"
+    r"client[_\-]?secret|auth(?:orization)?|bearer)\b[\"']?\s{0,3}[:=]\s{0,3}[\"']?([^\s\"']{4,256})"
+)
+
+
+def _email(text: str) -> Iterable[Hit]:
+    for m in _EMAIL.finditer(text):
+        yield Hit("EMAIL", m.start(), m.end())
+
+
+def _cards(text: str) -> Iterable[Hit]:
+    for m in _CARD.finditer(text):
+        digits = re.sub(r"\D", "", m.group())
+        if 13 <= len(digits) <= 19 and luhn_ok(digits):
+            yield Hit("CARD", m.start(), m.end())
+
+
+def _secrets(text: str) -> Iterable[Hit]:
+    for m in _PRIVATE_KEY.finditer(text):
+        yield Hit("PRIVATE_KEY", m.start(), m.end())
+    for m in _URL_CREDENTIALS.finditer(text):
+        yield Hit("URL_CREDENTIALS", m.start(), m.end())
+    for category, pattern in _TOKENS:
+        for m in pattern.finditer(text):
+            yield Hit(category, m.start(), m.end())
+    for m in _KEYWORD_VALUE.finditer(text):
+        yield Hit("SECRET", m.start(1), m.end(1))
+
+
+Detector = Callable[[str], Iterable[Hit]]
+DEFAULT_DETECTORS: tuple[Detector, ...] = (_email, _cards, _secrets)
+
+
+def find(text: str, detectors: Iterable[Detector] = DEFAULT_DETECTORS) -> list[Hit]:
+    """All hits, overlaps merged so each character is covered at most once."""
+    hits = sorted(
+        (h for detect in detectors for h in detect(text)), key=lambda h: (h.start, -h.end)
+    )
+    merged: list[Hit] = []
+    for hit in hits:
+        if merged and hit.start < merged[-1].end:
+            last = merged[-1]
+            if hit.end > last.end:
+                merged[-1] = Hit(last.category, last.start, hit.end)
+            continue
+        merged.append(hit)
+    return merged
+
+
+def scrub(text: str, detectors: Iterable[Detector] = DEFAULT_DETECTORS) -> tuple[str, list[Hit]]:
+    """`text` with every hit replaced by `[CATEGORY]`, and the hits (positions in `text`)."""
+    hits = find(text, detectors)
+    if not hits:
+        return text, hits
+    parts: list[str] = []
+    pos = 0
+    for hit in hits:
+        parts.append(text[pos : hit.start])
+        parts.append(f"[{hit.category}]")
+        pos = hit.end
+    parts.append(text[pos:])
+    return "".join(parts), hits
+
+
+_SIGN_IN = re.compile(
+    r"(?i)pass(?:word|phrase|code)|\bpin\b|sign[ \-]?in|log[ \-]?in|\bsudo\b|unlock|"
+    r"authenticat|credential|2fa|one[ \-]time|verification code|anmelden|kennwort|mot de passe|contraseña"
+)
+
+
+def looks_like_sign_in(title: str) -> bool:
+    """Whether a window title suggests a place where secrets are typed."""
+    return bool(_SIGN_IN.search(title))

@@ -1,0 +1,108 @@
+"""Typed text: keystrokes are held in memory as runs, scrubbed as a whole, then released.
+
+A detector needs to see "alice@example.com", not seventeen separate keys, so key-down events
+that carry characters wait here until the run ends (a pause, Enter, a click, a window change).
+Hits then clear the characters of every key that produced them and become a placeholder in
+the run's `text` event. Key-up events carry no character and pass straight through.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.model import RawInput
+from app.core.redact.text import scrub
+
+HOTKEY_MODIFIERS = ("ctrl", "alt", "cmd", "super")
+MAX_RUN_CHARS = 4096
+
+
+@dataclass(slots=True)
+class Staged:
+    """An event with its place in the segment, before it gets its segment-relative time."""
+
+    seq: int
+    mono: float
+    wall: float
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _is_modifier(name: str) -> bool:
+    return name.startswith(HOTKEY_MODIFIERS) or name.startswith("shift")
+
+
+class TypingRuns:
+    """Turns key events into redacted `key` events and one `text` event per run."""
+
+    def __init__(self, next_seq: Callable[[], int], counts: Counter[str]) -> None:
+        self._next_seq = next_seq
+        self.counts = counts
+        self._run: list[Staged] = []
+        self._chars: list[tuple[str, int]] = []  # (character, index into _run)
+        self._held: set[str] = set()
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._run)
+
+    def key(self, raw: RawInput, seq: int, *, sensitive: bool) -> list[Staged]:
+        """Stage one key event; returns the events that are ready to store."""
+        name = raw.key or "unknown"
+        if raw.action == "up":
+            self._held.discard(name)
+            return [Staged(seq, raw.mono, raw.wall, "key", {"action": "up", "key": name, "char": None})]
+        if name.startswith(HOTKEY_MODIFIERS):
+            self._held.add(name)
+        event = Staged(seq, raw.mono, raw.wall, "key", {"action": "down", "key": name, "char": raw.char})
+        if sensitive:
+            # A sign-in prompt in front: keep only that a key of some kind was pressed.
+            if raw.char is not None:
+                self.counts["PASSWORD_PROMPT_KEY"] += 1
+            event.data["char"] = None
+            return self.flush(raw.mono) + [event]
+        if self._held and not _is_modifier(name):
+            return self.flush(raw.mono) + [event]  # a hotkey such as Ctrl+S is not typed text
+        if raw.char is not None:
+            self._run.append(event)
+            self._chars.append((raw.char, len(self._run) - 1))
+            return self.flush(raw.mono) if len(self._chars) >= MAX_RUN_CHARS else []
+        if name == "backspace" and self._run:
+            self._run.append(event)
+            if self._chars:
+                self._chars.pop()
+            return []
+        if _is_modifier(name) and self._run:
+            self._run.append(event)
+            return []
+        return self.flush(raw.mono) + [event]
+
+    def flush(self, mono: float | None = None) -> list[Staged]:
+        """End the current run (at `mono`): scrub it and release its events plus a `text`
+        summary stamped when the run ended."""
+        if not self._run:
+            return []
+        run, chars = self._run, self._chars
+        self._run, self._chars = [], []
+        if not chars:
+            return run
+        text = "".join(c for c, _ in chars)
+        scrubbed, hits = scrub(text)
+        for hit in hits:
+            self.counts[hit.category] += 1
+            first = chars[hit.start][1]
+            last = chars[hit.end - 1][1]
+            for event in run[first : last + 1]:
+                if event.data.get("char") is not None:
+                    event.data["char"] = None
+                    event.data["redacted"] = hit.category
+        end = run[-1]
+        ended = max(end.mono, mono or end.mono)
+        summary = Staged(
+            self._next_seq(), ended, end.wall + (ended - end.mono), "text",
+            {"text": scrubbed, "redactions": [h.category for h in hits]},
+        )
+        return run + [summary]

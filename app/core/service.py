@@ -1,0 +1,96 @@
+"""The control vocabulary shared by the socket (running recorder) and direct buffer access."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from app.core.buffer.store import Buffer
+from app.core.buffer.tx import DeletionReport, Tx
+from app.core.consent import ConsentRecord, ConsentText
+from app.core.errors import PraxisError
+from app.core.recorder import Recorder, format_duration
+
+
+def _report(report: DeletionReport) -> dict[str, Any]:
+    return {**report.as_dict(), "description": report.describe()}
+
+
+def handle_request(recorder: Recorder, request: dict[str, Any], stop: threading.Event) -> Any:
+    cmd = request.get("cmd")
+    if cmd == "status":
+        return recorder.status().as_dict()
+    if cmd == "pause":
+        seconds = request.get("seconds")
+        return recorder.pause(float(seconds) if seconds else None).as_dict()
+    if cmd == "resume":
+        return recorder.resume().as_dict()
+    if cmd == "delete":
+        if request.get("last_seconds") is not None:
+            return _report(recorder.delete_last(float(request["last_seconds"])))
+        if request.get("session"):
+            return _report(recorder.delete_session(str(request["session"])))
+        if request.get("all_pending"):
+            return _report(recorder.delete_pending())
+        raise PraxisError("say what to delete", title="Bad request")
+    if cmd == "consent":
+        if request.get("accept"):
+            recorder.accept_consent()
+            return {"message": f"Consent version {recorder.consent_text.version} accepted; recording."}
+        report = recorder.withdraw_consent()
+        return {"message": f"Consent withdrawn; recording stopped and {report.describe()}."}
+    if cmd == "flush":
+        recorder.flush_to_disk()
+        return {"message": "flushed"}
+    if cmd == "stop":
+        stop.set()
+        return {"message": "stopping"}
+    raise PraxisError(f"unknown command {cmd!r}", title="Bad request")
+
+
+def delete_direct(buffer: Buffer, request: dict[str, Any]) -> dict[str, Any]:
+    """Deletion with no recorder running: same operations, run on the buffer at once."""
+    if request.get("last_seconds") is not None:
+        import time
+
+        seconds = float(request["last_seconds"])
+        since = time.time() - seconds
+        what, op = f"delete the last {format_duration(seconds)}", (lambda tx: tx.delete_since(since))
+    elif request.get("session"):
+        session = str(request["session"])
+        what, op = f"delete session {session}", (lambda tx: tx.delete_session(session))
+    else:
+        what, op = "delete everything not yet uploaded", (lambda tx: tx.delete_pending())
+
+    def run(tx: Tx) -> DeletionReport:
+        report: DeletionReport = op(tx)
+        tx.log("delete", f"{what}: {report.describe()}")
+        return report
+
+    report = buffer.write(run)
+    buffer.checkpoint()
+    return _report(report)
+
+
+def consent_direct(buffer: Buffer, text: ConsentText, *, accept: bool) -> dict[str, Any]:
+    if accept:
+        record = ConsentRecord.now(text.version)
+
+        def op(tx: Tx) -> None:
+            tx.set_meta("consent_version", str(record.version))
+            tx.set_meta("consent_accepted_at", repr(record.accepted_at))
+            tx.log("consent", f"consent version {record.version} accepted")
+
+        buffer.sealer  # accepting means recording may start: the keyring must work now
+        buffer.write(op)
+        return {"message": f"Consent version {text.version} accepted. Start recording with `praxis record --headless`."}
+
+    def withdraw(tx: Tx) -> DeletionReport:
+        tx.set_meta("consent_version", None)
+        tx.set_meta("consent_accepted_at", None)
+        report = tx.delete_pending()
+        tx.log("consent", f"consent withdrawn; {report.describe()}")
+        return report
+
+    report = buffer.write(withdraw)
+    return {"message": f"Consent withdrawn; {report.describe()}."}

@@ -1,0 +1,22 @@
+"""The interface every OS implementation provides."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from app.core.model import WindowInfo
+
+
+class Platform(ABC):
+    name = "abstract"
+
+    @abstractmethod
+    def check_capture_supported(self) -> None:
+        """Raise DisplayUnavailable with a person-readable reason if capture cannot work here."""
+
+    @abstractmethod
+    def active_window(self) -> WindowInfo | None:
+        """The window that has the keyboard focus, or None if it cannot be told."""
+
+    def close(self) -> None:
+        """Release OS handles. Called from the thread that used the platform."""

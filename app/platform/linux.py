@@ -1,0 +1,136 @@
+"""Linux on X11 through python-xlib. pynput and mss need X11: Wayland is detected and refused.
+
+The raw X calls sit in small functions so that the decisions around them stay readable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import DisplayUnavailable
+from app.core.model import WindowInfo
+from app.platform.base import Platform
+
+
+def wayland_reason(env: dict[str, str] | os._Environ[str]) -> str | None:
+    if env.get("WAYLAND_DISPLAY") or env.get("XDG_SESSION_TYPE", "").lower() == "wayland":
+        return (
+            "this is a Wayland session. Praxis records on X11 only, because Wayland does not let "
+            "an application see other applications' input or screen. Log in with an X11 "
+            "session (\"GNOME on Xorg\" or \"Plasma (X11)\" on the login screen) to record."
+        )
+    if not env.get("DISPLAY"):
+        return "no X display is set (DISPLAY is empty). Start Praxis from a graphical X11 session."
+    return None
+
+
+def process_name(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() or None
+    except OSError:
+        return None
+
+
+class LinuxX11Platform(Platform):
+    name = "linux-x11"
+
+    def __init__(self) -> None:
+        self._display: Any = None
+        self._atoms: dict[str, int] = {}
+
+    def check_capture_supported(self) -> None:
+        reason = wayland_reason(os.environ)
+        if reason:
+            raise DisplayUnavailable(reason)
+        self._connect()
+
+    # -- raw X calls ---------------------------------------------------------------
+    def _connect(self) -> Any:
+        if self._display is None:
+            try:
+                from Xlib import display as xdisplay
+
+                self._display = xdisplay.Display()
+            except Exception as exc:  # Xlib raises several unrelated types here
+                raise DisplayUnavailable(
+                    f"cannot connect to the X display {os.environ.get('DISPLAY')!r}: {exc}"
+                ) from exc
+        return self._display
+
+    def _atom(self, name: str) -> int:
+        if name not in self._atoms:
+            self._atoms[name] = self._connect().intern_atom(name)
+        return self._atoms[name]
+
+    def _prop(self, window: Any, name: str) -> Any:
+        prop = window.get_full_property(self._atom(name), 0)
+        return None if prop is None else prop.value
+
+    def _ewmh_active(self) -> Any:
+        value = self._prop(self._connect().screen().root, "_NET_ACTIVE_WINDOW")
+        if value is not None and len(value) and value[0]:
+            return self._connect().create_resource_object("window", int(value[0]))
+        return None
+
+    def _focus_window(self) -> Any:
+        focus = self._connect().get_input_focus().focus
+        return None if isinstance(focus, int) else focus
+
+    def _title(self, window: Any) -> str | None:
+        value = self._prop(window, "_NET_WM_NAME")
+        if value:
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        name = window.get_wm_name()
+        if name:
+            return name.decode("latin-1") if isinstance(name, bytes) else str(name)
+        return None
+
+    def _toplevel_with_title(self, window: Any) -> Any:
+        """Walk from the focused widget up to the nearest window that carries a title."""
+        root = self._connect().screen().root
+        current = window
+        for _ in range(16):
+            if current is None or current.id == root.id:
+                return None
+            if self._title(current) is not None:
+                return current
+            current = current.query_tree().parent
+        return None
+
+    # -- interface -----------------------------------------------------------------
+    def active_window(self) -> WindowInfo | None:
+        from Xlib import error as xerror
+
+        try:
+            window = self._ewmh_active() or self._focus_window()
+            window = self._toplevel_with_title(window) if window is not None else None
+            if window is None:
+                return None
+            title = self._title(window) or ""
+            wm_class = window.get_wm_class()
+            pid_value = self._prop(window, "_NET_WM_PID")
+            pid = int(pid_value[0]) if pid_value is not None and len(pid_value) else None
+            app = (pid and process_name(pid)) or (wm_class[1] if wm_class else "") or "unknown"
+            geometry = window.get_geometry()
+            origin = window.translate_coords(self._connect().screen().root, 0, 0)
+            return WindowInfo(
+                app=app,
+                title=title,
+                x=-int(origin.x),
+                y=-int(origin.y),
+                w=int(geometry.width),
+                h=int(geometry.height),
+                handle=hex(window.id),
+                pid=pid,
+            )
+        except (xerror.XError, xerror.ConnectionClosedError):
+            return None  # the window went away between two calls
+
+    def close(self) -> None:
+        if self._display is not None:
+            try:
+                self._display.close()
+            finally:
+                self._display = None
