@@ -17,7 +17,9 @@ from app import __version__
 from app.core.errors import ConsentRequired, NotRunning, PraxisError
 from app.core.paths import default_data_dir, ensure_private_dir
 
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$")
+_DURATION = re.compile(
+    r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$"
+)
 
 
 def parse_duration(text: str) -> float:
@@ -69,8 +71,12 @@ def cmd_record(args: argparse.Namespace) -> int:
         )
     server = ControlServer(data_dir, lambda req: handle_request(recorder, req, stop))
     recorder.add_listener(
-        on_status=lambda s: print(f"[{_fmt_time(time.time())}] {s.state.value} {s.reason}".rstrip(), flush=True),
-        on_notice=lambda title, msg: print(f"[{_fmt_time(time.time())}] {title}: {msg}", flush=True),
+        on_status=lambda s: print(
+            f"[{_fmt_time(time.time())}] {s.state.value} {s.reason}".rstrip(), flush=True
+        ),
+        on_notice=lambda title, msg: print(
+            f"[{_fmt_time(time.time())}] {title}: {msg}", flush=True
+        ),
     )
     try:
         recorder.start()
@@ -85,7 +91,8 @@ def cmd_record(args: argparse.Namespace) -> int:
     summary = recorder.status()
     print(
         f"Stopped. Pending: {summary.counters['pending_segments']} segments, "
-        f"{summary.counters['pending_events']} events, {summary.counters['pending_frames']} frames.",
+        f"{summary.counters['pending_events']} events, "
+        f"{summary.counters['pending_frames']} frames.",
         flush=True,
     )
     return 0
@@ -120,7 +127,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         if not (args.data_dir / "buffer.db").exists():
             return {"state": "not_running", "reason": "nothing recorded yet"}
         buffer = Buffer(args.data_dir, create=False)
-        return {"state": "not_running", "reason": "no recorder is running", **pending_summary(buffer)}
+        return {
+            "state": "not_running",
+            "reason": "no recorder is running",
+            **pending_summary(buffer),
+        }
 
     status, _ = _remote_or_local(args.data_dir, {"cmd": "status"}, local)
     if args.json:
@@ -135,9 +146,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     if "pending_segments" in status:
         print(
             f"Pending:  {status['pending_segments']} segments, {status['pending_events']} events, "
-            f"{status['pending_frames']} frames ({status['pending_frame_bytes'] / 1e6:.1f} MB of frames)"
+            f"{status['pending_frames']} frames "
+            f"({status['pending_frame_bytes'] / 1e6:.1f} MB of frames)"
         )
-        print(f"Recorded: {_fmt_time(status['pending_first'])} – {_fmt_time(status['pending_last'])}")
+        print(
+            f"Recorded: {_fmt_time(status['pending_first'])} – {_fmt_time(status['pending_last'])}"
+        )
         print(f"Dropped:  {status['dropped_events']} events, {status['dropped_frames']} frames")
         print(f"Buffer:   {status['buffer_bytes'] / 1e6:.1f} MB in {args.data_dir}")
     return 0
@@ -242,11 +256,14 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--data-dir", type=Path, default=argparse.SUPPRESS,
+        "--data-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
         help="where recordings are kept (default: $PRAXIS_DATA_DIR or the per-user data folder)",
     )
     parser = argparse.ArgumentParser(
-        prog="praxis", parents=[common],
+        prog="praxis",
+        parents=[common],
         description="Consent-first recorder of computer-use demonstrations.",
     )
     parser.add_argument("--version", action="version", version=f"praxis {__version__}")
@@ -259,16 +276,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("consent", parents=[common], help="show, accept or withdraw consent")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--accept", action="store_true")
-    group.add_argument("--withdraw", action="store_true", help="stop and delete everything not uploaded")
+    group.add_argument(
+        "--withdraw", action="store_true", help="stop and delete everything not uploaded"
+    )
     p.set_defaults(func=cmd_consent)
 
-    p = sub.add_parser("status", parents=[common], help="what is being recorded and what is pending")
+    p = sub.add_parser(
+        "status", parents=[common], help="what is being recorded and what is pending"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("pause", parents=[common], help="pause recording")
-    p.add_argument("--for", dest="for_", type=parse_duration, default=None, metavar="DURATION",
-                   help="resume automatically after e.g. 15m or 1h (default: until resumed)")
+    p.add_argument(
+        "--for",
+        dest="for_",
+        type=parse_duration,
+        default=None,
+        metavar="DURATION",
+        help="resume automatically after e.g. 15m or 1h (default: until resumed)",
+    )
     p.set_defaults(func=cmd_pause)
 
     p = sub.add_parser("resume", parents=[common], help="resume recording")
@@ -283,11 +310,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", parents=[common], help="write sealed segments to a folder")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--segment", action="append", metavar="ID", help="only this segment (repeatable)")
+    p.add_argument(
+        "--segment", action="append", metavar="ID", help="only this segment (repeatable)"
+    )
     p.add_argument("--include-open", action="store_true", help="also the segment being recorded")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("activity", parents=[common], help="the log of recording, pauses and deletions")
+    p = sub.add_parser(
+        "activity", parents=[common], help="the log of recording, pauses and deletions"
+    )
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_activity)

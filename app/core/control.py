@@ -106,7 +106,7 @@ class ControlServer:
         while not self._closing.is_set():
             try:
                 conn, _ = self._sock.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -156,5 +156,7 @@ def send(data_dir: Path, request: dict[str, Any], timeout: float = 60.0) -> Any:
         reply = json.loads(_read_line(sock) or b"{}")
     if not reply.get("ok"):
         error = reply.get("error") or {}
-        raise PraxisError(error.get("message", "no answer"), title=error.get("title", "Recorder error"))
+        raise PraxisError(
+            error.get("message", "no answer"), title=error.get("title", "Recorder error")
+        )
     return reply["result"]

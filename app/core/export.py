@@ -59,8 +59,14 @@ def segment_items(buffer: Buffer, segment_id: str) -> Iterator[dict[str, Any]]:
         pixels = decode(payload, base)
         decoded = {seq: pixels}  # deltas only ever refer to the frame just before
         yield {
-            "seq": seq, "t": round(t, 4), "type": "frame", "w": w, "h": h,
-            "trigger": trigger, "lag_ms": lag_ms, "pixels": pixels,
+            "seq": seq,
+            "t": round(t, 4),
+            "type": "frame",
+            "w": w,
+            "h": h,
+            "trigger": trigger,
+            "lag_ms": lag_ms,
+            "pixels": pixels,
         }
 
 
@@ -77,8 +83,12 @@ def export_segment(buffer: Buffer, segment: dict[str, Any], out_dir: Path) -> Pa
                 counts["frames"] += 1
                 name = f"{counts['frames']:06d}.png"
                 Image.fromarray(item.pop("pixels"), "RGB").save(frames_dir / name, compress_level=3)
-                item = {"t": item["t"], "type": "frame", "file": f"frames/{name}", **{
-                    k: item[k] for k in ("w", "h", "trigger", "lag_ms")}}
+                item = {
+                    "t": item["t"],
+                    "type": "frame",
+                    "file": f"frames/{name}",
+                    **{k: item[k] for k in ("w", "h", "trigger", "lag_ms")},
+                }
             else:
                 counts["events"] += 1
             fh.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -91,7 +101,9 @@ def export_segment(buffer: Buffer, segment: dict[str, Any], out_dir: Path) -> Pa
         "state": segment["state"],
         "started_at": _iso(started),
         "ended_at": _iso(segment["ended_at"]),
-        "duration_s": None if segment["ended_at"] is None else round(segment["ended_at"] - started, 3),
+        "duration_s": None
+        if segment["ended_at"] is None
+        else round(segment["ended_at"] - started, 3),
         "screens": segment["screen"],
         "counts": counts,
         "redaction": {
@@ -112,7 +124,8 @@ def export(
 ) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     chosen = [
-        s for s in list_segments(buffer)
+        s
+        for s in list_segments(buffer)
         if (segment_ids is None or s["id"] in segment_ids)
         and (include_open or s["state"] != SegmentState.OPEN.value)
     ]

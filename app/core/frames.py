@@ -92,7 +92,7 @@ def changed_tiles(previous: np.ndarray, current: np.ndarray, tile: int = TILE) -
     differs = np.any(previous != current, axis=2)
     padded = np.zeros((rows * tile, cols * tile), dtype=bool)
     padded[:h, :w] = differs
-    return padded.reshape(rows, tile, cols, tile).any(axis=(1, 3))
+    return np.asarray(padded.reshape(rows, tile, cols, tile).any(axis=(1, 3)))
 
 
 def encode_keyframe(pixels: np.ndarray, codec: str = DEFAULT_CODEC) -> bytes:
@@ -104,14 +104,16 @@ def encode_delta(
 ) -> bytes:
     """Pack the changed tiles of `current` into one atlas image plus their grid positions."""
     h, w = current.shape[:2]
-    positions = [(int(r), int(c)) for r, c in zip(*np.nonzero(grid))]
+    positions = [(int(r), int(c)) for r, c in zip(*np.nonzero(grid), strict=True)]
     per_row = max(1, int(np.ceil(np.sqrt(len(positions)))))
     atlas_rows = -(-len(positions) // per_row)
     atlas = np.zeros((atlas_rows * tile, per_row * tile, 3), dtype=np.uint8)
     for i, (r, c) in enumerate(positions):
         block = current[r * tile : min(h, (r + 1) * tile), c * tile : min(w, (c + 1) * tile)]
         ar, ac = divmod(i, per_row)
-        atlas[ar * tile : ar * tile + block.shape[0], ac * tile : ac * tile + block.shape[1]] = block
+        atlas[ar * tile : ar * tile + block.shape[0], ac * tile : ac * tile + block.shape[1]] = (
+            block
+        )
     header = {"kind": "delta", "codec": codec, "tile": tile, "per_row": per_row, "tiles": positions}
     return _pack(header, _encode_image(atlas, codec, key=False))
 
@@ -128,7 +130,8 @@ def decode(payload: bytes, base: np.ndarray | None) -> np.ndarray:
     h, w = out.shape[:2]
     tile = int(header["tile"])  # type: ignore[call-overload]
     per_row = int(header["per_row"])  # type: ignore[call-overload]
-    for i, (r, c) in enumerate(header["tiles"]):  # type: ignore[arg-type]
+    tiles: list[list[int]] = header["tiles"]  # type: ignore[assignment]
+    for i, (r, c) in enumerate(tiles):
         ar, ac = divmod(i, per_row)
         th = min(h, (r + 1) * tile) - r * tile
         tw = min(w, (c + 1) * tile) - c * tile
@@ -171,7 +174,10 @@ class FrameEncoder:
             changed = int(grid.sum())
             if changed == 0:
                 return None
-            if changed <= KEYFRAME_CHANGED_SHARE * grid.size and self._since_key < self.keyframe_every:
+            if (
+                changed <= KEYFRAME_CHANGED_SHARE * grid.size
+                and self._since_key < self.keyframe_every
+            ):
                 result = Encoded("delta", encode_delta(pixels, grid, self.codec), self._last_seq)
                 self._remember(pixels, seq, key=False)
                 return result

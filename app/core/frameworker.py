@@ -104,7 +104,17 @@ class FrameWorker:
         height, width = redacted.shape[:2]
         self._store_frame(
             FrameRecord(
-                job.segment_id, job.seq, job.t, job.wall, encoded.kind, encoded.base_seq,
-                width, height, self._codec, job.trigger, job.lag_ms, encoded.payload,
+                job.segment_id,
+                job.seq,
+                job.t,
+                job.wall,
+                encoded.kind,
+                encoded.base_seq,
+                width,
+                height,
+                self._codec,
+                job.trigger,
+                job.lag_ms,
+                encoded.payload,
             )
         )

@@ -29,7 +29,8 @@ def pending_summary(buffer: Buffer) -> dict[str, Any]:
             states,
         ).fetchone()
         dropped = db.execute(
-            "SELECT coalesce(sum(dropped_events), 0), coalesce(sum(dropped_frames), 0) FROM segments"
+            "SELECT coalesce(sum(dropped_events), 0), coalesce(sum(dropped_frames), 0)"
+            " FROM segments"
         ).fetchone()
     return {
         "pending_segments": segments,
@@ -55,4 +56,6 @@ def segments(buffer: Buffer) -> list[dict[str, Any]]:
 
 def activity(buffer: Buffer, limit: int = 100) -> list[dict[str, Any]]:
     with buffer.reader() as db:
-        return list(db.query("SELECT ts, kind, message FROM activity ORDER BY id DESC LIMIT ?", [limit]))
+        return list(
+            db.query("SELECT ts, kind, message FROM activity ORDER BY id DESC LIMIT ?", [limit])
+        )

@@ -56,7 +56,7 @@ class Recorder:
     ) -> None:
         self.settings = settings or Settings()
         self.buffer = Buffer(data_dir)
-        self.buffer.sealer  # fail now, before anything is captured, if the keyring is unusable
+        self.buffer.unlock()  # fail before anything is captured if the keyring is unusable
         self.consent_text = consent_text or load_consent_text()
         self._platform_factory = platform_factory
         self._input_factory = input_factory
@@ -79,7 +79,9 @@ class Recorder:
         self._started = False
 
     # -- observing -----------------------------------------------------------------
-    def add_listener(self, on_status: StatusListener | None = None, on_notice: NoticeListener | None = None) -> None:
+    def add_listener(
+        self, on_status: StatusListener | None = None, on_notice: NoticeListener | None = None
+    ) -> None:
         if on_status:
             self._status_listeners.append(on_status)
         if on_notice:
@@ -96,11 +98,17 @@ class Recorder:
         counters: dict[str, Any] = dict(pending_summary(self.buffer))
         counters["consent_version_required"] = self.consent_text.version
         return Status(
-            status.state, status.reason, status.paused_until, status.session_id,
-            status.window_app, counters,
+            status.state,
+            status.reason,
+            status.paused_until,
+            status.session_id,
+            status.window_app,
+            counters,
         )
 
-    def _set(self, state: RecorderState, reason: str = "", paused_until: float | None = None) -> None:
+    def _set(
+        self, state: RecorderState, reason: str = "", paused_until: float | None = None
+    ) -> None:
         with self._lock:
             check_transition(self._status.state, state)
             window = self._loop.window.app if (self._loop and self._loop.window) else None
@@ -195,13 +203,19 @@ class Recorder:
     # -- recording -----------------------------------------------------------------
     def _begin(self) -> None:
         if not self.consent_on_record():
-            raise ConsentRequired("accept the consent text before recording (praxis consent --accept)")
+            raise ConsentRequired(
+                "accept the consent text before recording (praxis consent --accept)"
+            )
         if self._session_id is None:
             session_id, started = new_id("ses"), time.time()
             self._session_id = session_id
             self._submit(lambda tx: tx.add_session(session_id, started, __version__))
         loop = CaptureLoop(
-            self.settings, self._platform_factory, _Sink(self), self._capture_failed, self._input_factory
+            self.settings,
+            self._platform_factory,
+            _Sink(self),
+            self._capture_failed,
+            self._input_factory,
         )
         loop.start()  # raises DisplayUnavailable & co. before any state change
         self._loop = loop
@@ -230,10 +244,15 @@ class Recorder:
     def pause(self, seconds: float | None = None, reason: str = "") -> Status:
         with self._lock:
             if self._status.state not in (RecorderState.RECORDING, RecorderState.PAUSED):
-                raise PraxisError(f"cannot pause while {self._status.state.value.replace('_', ' ')}", title="Not recording")
+                raise PraxisError(
+                    f"cannot pause while {self._status.state.value.replace('_', ' ')}",
+                    title="Not recording",
+                )
             self._end_capture("paused")
             until = time.time() + seconds if seconds else None
-            words = reason or (f"paused for {format_duration(seconds)}" if seconds else "paused until resumed")
+            words = reason or (
+                f"paused for {format_duration(seconds)}" if seconds else "paused until resumed"
+            )
             self._set(RecorderState.PAUSED, words, until)
             self._log("pause", words)
             self._wake.set()
@@ -243,12 +262,18 @@ class Recorder:
         with self._lock:
             if self._status.state == RecorderState.RECORDING:
                 return self._status
-            if self._status.state not in (RecorderState.PAUSED, RecorderState.ERROR, RecorderState.STOPPED):
+            if self._status.state not in (
+                RecorderState.PAUSED,
+                RecorderState.ERROR,
+                RecorderState.STOPPED,
+            ):
                 raise ConsentRequired("recording cannot resume before consent is given")
             self._check_budget_allows_recording()
             self.buffer.start_writer(self._fail)  # restarts a writer that a fault stopped
             self._begin()
-            self._log("resume", "recording resumed automatically" if automatic else "recording resumed")
+            self._log(
+                "resume", "recording resumed automatically" if automatic else "recording resumed"
+            )
             return self._status
 
     # -- deleting ------------------------------------------------------------------
@@ -272,12 +297,16 @@ class Recorder:
 
     def delete_last(self, seconds: float) -> DeletionReport:
         since = time.time() - seconds
-        return self._delete(f"delete the last {format_duration(seconds)}", lambda tx: tx.delete_since(since))
+        return self._delete(
+            f"delete the last {format_duration(seconds)}", lambda tx: tx.delete_since(since)
+        )
 
     def delete_session(self, session_id: str | None = None) -> DeletionReport:
         target = session_id or self._session_id
         if target is None:
-            raise PraxisError("there is no current session; name one with --session", title="Nothing to delete")
+            raise PraxisError(
+                "there is no current session; name one with --session", title="Nothing to delete"
+            )
         return self._delete(f"delete session {target}", lambda tx: tx.delete_session(target))
 
     def delete_pending(self) -> DeletionReport:
@@ -359,8 +388,12 @@ class Recorder:
     def _segment_done(self, closed: SegmentClosed, dropped_frames: int) -> None:
         self._submit(
             lambda tx: tx.seal_segment(
-                closed.segment_id, closed.ended_at, closed.reason, closed.dropped_events,
-                dropped_frames, closed.redaction,
+                closed.segment_id,
+                closed.ended_at,
+                closed.reason,
+                closed.dropped_events,
+                dropped_frames,
+                closed.redaction,
             )
         )
 
@@ -374,7 +407,9 @@ class _Sink:
     def segment_opened(self, opened: SegmentOpened) -> None:
         session_id = self._r._session_id or ""
         self._r._submit(
-            lambda tx: tx.open_segment(opened.segment_id, session_id, opened.started_at, opened.screen)
+            lambda tx: tx.open_segment(
+                opened.segment_id, session_id, opened.started_at, opened.screen
+            )
         )
 
     def events(self, records: list[EventRecord]) -> None:

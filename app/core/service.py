@@ -36,7 +36,9 @@ def handle_request(recorder: Recorder, request: dict[str, Any], stop: threading.
     if cmd == "consent":
         if request.get("accept"):
             recorder.accept_consent()
-            return {"message": f"Consent version {recorder.consent_text.version} accepted; recording."}
+            return {
+                "message": f"Consent version {recorder.consent_text.version} accepted; recording."
+            }
         report = recorder.withdraw_consent()
         return {"message": f"Consent withdrawn; recording stopped and {report.describe()}."}
     if cmd == "flush":
@@ -55,7 +57,10 @@ def delete_direct(buffer: Buffer, request: dict[str, Any]) -> dict[str, Any]:
 
         seconds = float(request["last_seconds"])
         since = time.time() - seconds
-        what, op = f"delete the last {format_duration(seconds)}", (lambda tx: tx.delete_since(since))
+        what, op = (
+            f"delete the last {format_duration(seconds)}",
+            (lambda tx: tx.delete_since(since)),
+        )
     elif request.get("session"):
         session = str(request["session"])
         what, op = f"delete session {session}", (lambda tx: tx.delete_session(session))
@@ -81,9 +86,12 @@ def consent_direct(buffer: Buffer, text: ConsentText, *, accept: bool) -> dict[s
             tx.set_meta("consent_accepted_at", repr(record.accepted_at))
             tx.log("consent", f"consent version {record.version} accepted")
 
-        buffer.sealer  # accepting means recording may start: the keyring must work now
+        buffer.unlock()  # accepting means recording may start: the keyring must work now
         buffer.write(op)
-        return {"message": f"Consent version {text.version} accepted. Start recording with `praxis record --headless`."}
+        return {
+            "message": f"Consent version {text.version} accepted. "
+            "Start recording with `praxis record --headless`."
+        }
 
     def withdraw(tx: Tx) -> DeletionReport:
         tx.set_meta("consent_version", None)

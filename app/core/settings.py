@@ -101,9 +101,13 @@ def _coerce(path: Path, data: dict[str, Any], error: type[PraxisError]) -> dict[
 
 
 def load_settings(user_file: Path | None, policy_file: Path | None = None) -> Settings:
-    user = _coerce(user_file, _read_toml(user_file, SettingsError), SettingsError) if user_file else {}
+    user = (
+        _coerce(user_file, _read_toml(user_file, SettingsError), SettingsError) if user_file else {}
+    )
     policy = (
-        _coerce(policy_file, _read_toml(policy_file, PolicyError), PolicyError) if policy_file else {}
+        _coerce(policy_file, _read_toml(policy_file, PolicyError), PolicyError)
+        if policy_file
+        else {}
     )
     settings = Settings(**{**user, **policy}, locked=frozenset(policy))
     try:

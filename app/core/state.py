@@ -19,13 +19,28 @@ class RecorderState(str, Enum):
 ALLOWED: dict[RecorderState, frozenset[RecorderState]] = {
     RecorderState.NEEDS_CONSENT: frozenset({RecorderState.RECORDING, RecorderState.STOPPED}),
     RecorderState.RECORDING: frozenset(
-        {RecorderState.PAUSED, RecorderState.STOPPED, RecorderState.ERROR, RecorderState.NEEDS_CONSENT}
+        {
+            RecorderState.PAUSED,
+            RecorderState.STOPPED,
+            RecorderState.ERROR,
+            RecorderState.NEEDS_CONSENT,
+        }
     ),
     RecorderState.PAUSED: frozenset(
-        {RecorderState.RECORDING, RecorderState.STOPPED, RecorderState.ERROR, RecorderState.NEEDS_CONSENT}
+        {
+            RecorderState.RECORDING,
+            RecorderState.STOPPED,
+            RecorderState.ERROR,
+            RecorderState.NEEDS_CONSENT,
+        }
     ),
     RecorderState.ERROR: frozenset(
-        {RecorderState.RECORDING, RecorderState.PAUSED, RecorderState.STOPPED, RecorderState.NEEDS_CONSENT}
+        {
+            RecorderState.RECORDING,
+            RecorderState.PAUSED,
+            RecorderState.STOPPED,
+            RecorderState.NEEDS_CONSENT,
+        }
     ),
     RecorderState.STOPPED: frozenset({RecorderState.RECORDING, RecorderState.NEEDS_CONSENT}),
 }

@@ -18,5 +18,5 @@ class Platform(ABC):
     def active_window(self) -> WindowInfo | None:
         """The window that has the keyboard focus, or None if it cannot be told."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook; most platforms hold nothing
         """Release OS handles. Called from the thread that used the platform."""

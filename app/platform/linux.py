@@ -19,7 +19,7 @@ def wayland_reason(env: dict[str, str] | os._Environ[str]) -> str | None:
         return (
             "this is a Wayland session. Praxis records on X11 only, because Wayland does not let "
             "an application see other applications' input or screen. Log in with an X11 "
-            "session (\"GNOME on Xorg\" or \"Plasma (X11)\" on the login screen) to record."
+            'session ("GNOME on Xorg" or "Plasma (X11)" on the login screen) to record.'
         )
     if not env.get("DISPLAY"):
         return "no X display is set (DISPLAY is empty). Start Praxis from a graphical X11 session."

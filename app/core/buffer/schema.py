@@ -13,11 +13,11 @@ from app.core.errors import StorageError
 
 
 def _v1(db: sqlite_utils.Database) -> None:
-    db["meta"].create({"key": str, "value": str}, pk="key")
-    db["sessions"].create(
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+    db.table("sessions").create(
         {"id": str, "started_at": float, "ended_at": float, "app_version": str}, pk="id"
     )
-    db["segments"].create(
+    db.table("segments").create(
         {
             "id": str,
             "session_id": str,
@@ -33,8 +33,8 @@ def _v1(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("session_id", "sessions", "id")],
     )
-    db["segments"].create_index(["session_id"])
-    db["segments"].create_index(["state"])
+    db.table("segments").create_index(["session_id"])
+    db.table("segments").create_index(["state"])
     # Events: typed metadata in the clear (for ordering and deletion by time), payload sealed.
     db.execute(
         """CREATE TABLE events (
@@ -67,7 +67,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX idx_frames_wall ON frames(wall)")
-    db["activity"].create(
+    db.table("activity").create(
         {"id": int, "ts": float, "kind": str, "message": str}, pk="id", not_null={"ts", "kind"}
     )
 

@@ -44,6 +44,26 @@ def _connect(path: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn)
 
 
+# Errors after which the database cannot take more writes until something outside changes.
+_FATAL_CODES = {
+    getattr(sqlite3, name)
+    for name in (
+        "SQLITE_FULL",
+        "SQLITE_IOERR",
+        "SQLITE_CORRUPT",
+        "SQLITE_READONLY",
+        "SQLITE_CANTOPEN",
+        "SQLITE_NOTADB",
+    )
+    if hasattr(sqlite3, name)
+}
+
+
+def _fatal(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is None or (code & 0xFF) in _FATAL_CODES
+
+
 def _restrict_files(path: Path) -> None:
     if os.name != "posix":
         return
@@ -77,6 +97,10 @@ class Buffer:
         self._sealer: Sealer | None = None
         db.close()
         self._writer: _Writer | None = None
+
+    def unlock(self) -> None:
+        """Fetch the key now; raises KeyringUnavailable with advice if that is impossible."""
+        _ = self.sealer
 
     @property
     def sealer(self) -> Sealer:
@@ -257,8 +281,12 @@ class _Writer:
                     value = op(tx)
                     conn.execute("RELEASE op")
                     results.append((future, value, None))
-                except sqlite3.OperationalError:
-                    raise  # disk full, I/O: the whole batch fails below
+                except sqlite3.Error as exc:
+                    if _fatal(exc) or not conn.in_transaction:
+                        raise  # disk full, I/O, corruption: the whole batch fails below
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    results.append((future, None, exc))
                 except Exception as exc:
                     conn.execute("ROLLBACK TO op")
                     conn.execute("RELEASE op")

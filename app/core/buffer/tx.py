@@ -104,7 +104,10 @@ class Tx:
                 r.t,
                 r.wall,
                 r.type,
-                seal(json.dumps(r.data, separators=(",", ":")).encode(), event_aad(r.segment_id, r.seq)),
+                seal(
+                    json.dumps(r.data, separators=(",", ":")).encode(),
+                    event_aad(r.segment_id, r.seq),
+                ),
             )
             for r in records
         ]
@@ -118,8 +121,21 @@ class Tx:
         self.db.conn.execute(
             "INSERT INTO frames(segment_id, seq, t, wall, kind, base_seq, w, h, codec, trigger,"
             " lag_ms, size, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [r.segment_id, r.seq, r.t, r.wall, r.kind, r.base_seq, r.w, r.h, r.codec,
-             r.trigger, r.lag_ms, len(r.payload), blob],
+            [
+                r.segment_id,
+                r.seq,
+                r.t,
+                r.wall,
+                r.kind,
+                r.base_seq,
+                r.w,
+                r.h,
+                r.codec,
+                r.trigger,
+                r.lag_ms,
+                len(r.payload),
+                blob,
+            ],
         )
 
     def seal_segment(
@@ -134,8 +150,16 @@ class Tx:
         self.db.execute(
             "UPDATE segments SET state = ?, ended_at = ?, sealed_reason = ?, dropped_events = ?,"
             " dropped_frames = ?, redaction = ? WHERE id = ? AND state = ?",
-            [SegmentState.SEALED.value, ended_at, reason, dropped_events, dropped_frames,
-             json.dumps(redaction, sort_keys=True), segment_id, SegmentState.OPEN.value],
+            [
+                SegmentState.SEALED.value,
+                ended_at,
+                reason,
+                dropped_events,
+                dropped_frames,
+                json.dumps(redaction, sort_keys=True),
+                segment_id,
+                SegmentState.OPEN.value,
+            ],
         )
 
     def recover_open_segments(self) -> int:

@@ -71,14 +71,21 @@ class InputCapture:
     def _on_click(self, x: int, y: int, button: Any, pressed: bool, injected: bool = False) -> None:
         self._put(
             RawInput(
-                "mouse_button", time.monotonic(), time.time(), "down" if pressed else "up",
-                button=getattr(button, "name", str(button)), x=int(x), y=int(y),
+                "mouse_button",
+                time.monotonic(),
+                time.time(),
+                "down" if pressed else "up",
+                button=getattr(button, "name", str(button)),
+                x=int(x),
+                y=int(y),
             )
         )
 
     def _on_scroll(self, x: int, y: int, dx: int, dy: int, injected: bool = False) -> None:
         self._put(
-            RawInput("scroll", time.monotonic(), time.time(), x=int(x), y=int(y), dx=int(dx), dy=int(dy))
+            RawInput(
+                "scroll", time.monotonic(), time.time(), x=int(x), y=int(y), dx=int(dx), dy=int(dy)
+            )
         )
 
     def _on_move(self, x: int, y: int, injected: bool = False) -> None:
@@ -98,7 +105,9 @@ class InputCapture:
                 )
             if self._want_mouse:
                 self._listeners.append(
-                    mouse.Listener(on_click=self._on_click, on_scroll=self._on_scroll, on_move=self._on_move)
+                    mouse.Listener(
+                        on_click=self._on_click, on_scroll=self._on_scroll, on_move=self._on_move
+                    )
                 )
             for listener in self._listeners:
                 listener.daemon = True

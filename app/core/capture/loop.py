@@ -130,7 +130,11 @@ class CaptureLoop:
         except BaseException as exc:
             self._startup_error = exc
             self._ready.set()
-            for closer in (capture and capture.stop, grabber and grabber.close, platform and platform.close):
+            for closer in (
+                capture and capture.stop,
+                grabber and grabber.close,
+                platform and platform.close,
+            ):
                 if closer:
                     closer()
             return
@@ -150,7 +154,11 @@ class _Run:
     """State of one capture run (from start to stop), kept off the public object."""
 
     def __init__(
-        self, owner: CaptureLoop, platform: Platform, grabber: ScreenGrabber | None, capture: InputCapture
+        self,
+        owner: CaptureLoop,
+        platform: Platform,
+        grabber: ScreenGrabber | None,
+        capture: InputCapture,
     ) -> None:
         self.o = owner
         self.s = owner.settings
@@ -199,7 +207,9 @@ class _Run:
         assert seg is not None
         for s in staged:
             self.pending.append(
-                EventRecord(seg.id, s.seq, max(0.0, s.mono - seg.started_mono), s.wall, s.type, s.data)
+                EventRecord(
+                    seg.id, s.seq, max(0.0, s.mono - seg.started_mono), s.wall, s.type, s.data
+                )
             )
 
     def emit(self, type_: str, mono: float, wall: float, data: dict[str, Any]) -> None:
@@ -224,8 +234,17 @@ class _Run:
         for hit in hits:
             self.segment.counts[hit.category] += 1
         self.emit(
-            "window", mono, time.time(),
-            {"app": window.app, "title": title, "x": window.x, "y": window.y, "w": window.w, "h": window.h},
+            "window",
+            mono,
+            time.time(),
+            {
+                "app": window.app,
+                "title": title,
+                "x": window.x,
+                "y": window.y,
+                "w": window.w,
+                "h": window.h,
+            },
         )
 
     def request_frame(self, trigger: str, mono: float, wall: float, *, force: bool = False) -> None:
@@ -240,8 +259,14 @@ class _Run:
             return  # identical to the last grab: nothing new to keep
         seg = self.segment
         job = FrameJob(
-            seg.id, seg.next_seq(), max(0.0, mono - seg.started_mono), wall, trigger,
-            round((time.monotonic() - mono) * 1000, 2), pixels, self.o.window,
+            seg.id,
+            seg.next_seq(),
+            max(0.0, mono - seg.started_mono),
+            wall,
+            trigger,
+            round((time.monotonic() - mono) * 1000, 2),
+            pixels,
+            self.o.window,
         )
         if not self.o._sink.frame(job):
             self.grabber.forget()  # the dropped frame must not make the next one look unchanged
@@ -273,11 +298,15 @@ class _Run:
                 self.poll_window(raw.mono)
                 self.request_frame("mouse_down", raw.mono, raw.wall)
             self.emit(
-                "mouse_button", raw.mono, raw.wall,
+                "mouse_button",
+                raw.mono,
+                raw.wall,
                 {"action": raw.action, "button": raw.button, "x": raw.x, "y": raw.y},
             )
         elif raw.type == "scroll":
-            self.emit("scroll", raw.mono, raw.wall, {"dx": raw.dx, "dy": raw.dy, "x": raw.x, "y": raw.y})
+            self.emit(
+                "scroll", raw.mono, raw.wall, {"dx": raw.dx, "dy": raw.dy, "x": raw.x, "y": raw.y}
+            )
 
     def poll_window(self, mono: float) -> None:
         self.next_window_poll = mono + self.s.window_poll_s
@@ -317,7 +346,10 @@ class _Run:
             if self.capture.dropped != self.dropped_seen:
                 self.segment.dropped_events += self.capture.dropped - self.dropped_seen
                 self.dropped_seen = self.capture.dropped
-            if self.pending_move is not None and now - self.last_move_emit >= 1.0 / self.s.mouse_move_hz:
+            if (
+                self.pending_move is not None
+                and now - self.last_move_emit >= 1.0 / self.s.mouse_move_hz
+            ):
                 self.flush_move()
             if now >= self.next_window_poll:
                 self.poll_window(now)

@@ -32,7 +32,9 @@ class FrameRedactor:
                 out = step(out, window)
             except Exception as exc:
                 self.failures[name] += 1
-                log.warning("frame dropped: redaction step %s failed (%s)", name, type(exc).__name__)
+                log.warning(
+                    "frame dropped: redaction step %s failed (%s)", name, type(exc).__name__
+                )
                 return None
             if out is None or out.shape != pixels.shape:
                 self.failures[name] += 1
@@ -41,7 +43,9 @@ class FrameRedactor:
         return out
 
 
-def fill_boxes(pixels: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], color: int = 0) -> np.ndarray:
+def fill_boxes(
+    pixels: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], color: int = 0
+) -> np.ndarray:
     """Solid boxes (x, y, w, h), clipped to the frame. Solid, never blurred: blur can be undone."""
     out = pixels.copy()
     height, width = out.shape[:2]

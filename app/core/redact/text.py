@@ -28,16 +28,22 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}")
+_EMAIL = re.compile(
+    r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}"
+)
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
 _URL_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]{0,15}://[^\s/:@]{1,128}:[^\s/@]{1,128}@")
 _PRIVATE_KEY = re.compile(
-    r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----(?:.{0,10000}?-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----|.{0,10000})",
+    r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----"
+    r"(?:.{0,10000}?-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----|.{0,10000})",
     re.DOTALL,
 )
 _TOKENS: list[tuple[str, re.Pattern[str]]] = [
     ("AWS_KEY", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b")),
-    ("GITHUB_TOKEN", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b")),
+    (
+        "GITHUB_TOKEN",
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+    ),
     ("SLACK_TOKEN", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,250}\b")),
     ("GOOGLE_API_KEY", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
     ("STRIPE_KEY", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,247}\b")),
@@ -111,7 +117,8 @@ def scrub(text: str, detectors: Iterable[Detector] = DEFAULT_DETECTORS) -> tuple
 
 _SIGN_IN = re.compile(
     r"(?i)pass(?:word|phrase|code)|\bpin\b|sign[ \-]?in|log[ \-]?in|\bsudo\b|unlock|"
-    r"authenticat|credential|2fa|one[ \-]time|verification code|anmelden|kennwort|mot de passe|contraseña"
+    r"authenticat|credential|2fa|one[ \-]time|verification code|"
+    r"anmelden|kennwort|mot de passe|contraseña"
 )
 
 

@@ -54,10 +54,14 @@ class TypingRuns:
         name = raw.key or "unknown"
         if raw.action == "up":
             self._held.discard(name)
-            return [Staged(seq, raw.mono, raw.wall, "key", {"action": "up", "key": name, "char": None})]
+            return [
+                Staged(seq, raw.mono, raw.wall, "key", {"action": "up", "key": name, "char": None})
+            ]
         if name.startswith(HOTKEY_MODIFIERS):
             self._held.add(name)
-        event = Staged(seq, raw.mono, raw.wall, "key", {"action": "down", "key": name, "char": raw.char})
+        event = Staged(
+            seq, raw.mono, raw.wall, "key", {"action": "down", "key": name, "char": raw.char}
+        )
         if sensitive:
             # A sign-in prompt in front: keep only that a key of some kind was pressed.
             if raw.char is not None:
@@ -102,7 +106,10 @@ class TypingRuns:
         end = run[-1]
         ended = max(end.mono, mono or end.mono)
         summary = Staged(
-            self._next_seq(), ended, end.wall + (ended - end.mono), "text",
+            self._next_seq(),
+            ended,
+            end.wall + (ended - end.mono),
+            "text",
             {"text": scrubbed, "redactions": [h.category for h in hits]},
         )
         return run + [summary]

@@ -1,0 +1,51 @@
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import main, parse_duration
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("15m", 900), ("1h", 3600), ("90s", 90), ("1h30m", 5400), ("5", 300), ("2d", 172800)],
+)
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "soon", "0m", "-5m", "5x"])
+def test_bad_durations_are_refused(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_duration(text)
+
+
+def test_status_with_nothing_recorded(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--data-dir", str(data_dir), "status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["state"] == "not_running"
+
+
+def test_pause_without_a_recorder_says_so(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["pause", "--data-dir", str(data_dir)]) == 2
+    assert "No recorder running" in capsys.readouterr().err
+
+
+def test_consent_then_status_and_delete_act_on_the_buffer(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["consent", "--accept", "--data-dir", str(data_dir)]) == 0
+    assert main(["delete", "--all-pending", "--data-dir", str(data_dir)]) == 0
+    assert "Nothing to delete." in capsys.readouterr().out
+    assert main(["activity", "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "consent version 1 accepted" in out and "delete everything not yet uploaded" in out
+
+
+def test_module_entry_point_prints_help() -> None:
+    result = subprocess.run([sys.executable, "-m", "app", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "record" in result.stdout

@@ -1,0 +1,98 @@
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.core.redact.text import find, looks_like_sign_in, luhn_ok, scrub
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mail alice.smith+tag@example.co.uk now", "mail [EMAIL] now"),
+        ("card 4111 1111 1111 1111 ok", "card [CARD] ok"),
+        ("card 4111-1111-1111-1111", "card [CARD]"),
+        ("key AKIAIOSFODNN7EXAMPLE here", "key [AWS_KEY] here"),
+        ("token ghp_" + "a" * 36, "token [GITHUB_TOKEN]"),
+        ("slack xoxb-123456789012-abcdefghij", "slack [SLACK_TOKEN]"),
+        ("password: hunter2!", "password: [SECRET]"),
+        ("api_key=abcd1234efgh", "api_key=[SECRET]"),
+        ("see https://bob:s3cret@example.com/x", "see [URL_CREDENTIALS]/x"),
+        (
+            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
+            "jwt [JWT]",
+        ),
+    ],
+)
+def test_scrub_replaces_hits_with_placeholders(text: str, expected: str) -> None:
+    assert scrub(text)[0] == expected
+
+
+def test_private_key_block_is_removed_whole() -> None:
+    text = "x -----BEGIN RSA PRIVATE KEY-----\nMIIE\nabc\n-----END RSA PRIVATE KEY----- y"
+    assert scrub(text)[0] == "x [PRIVATE_KEY] y"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 1234 5678 9012 3456",  # fails Luhn
+        "call me at noon",
+        "version 1.2.3 released",
+        "the passage of time",
+        "user@localhost",
+    ],
+)
+def test_ordinary_text_is_kept(text: str) -> None:
+    assert scrub(text) == (text, [])
+
+
+def test_luhn() -> None:
+    assert luhn_ok("4111111111111111")
+    assert not luhn_ok("4111111111111112")
+
+
+def test_hits_report_category_and_position_only() -> None:
+    _, hits = scrub("a bob@example.org")
+    assert [(h.category, h.start, h.end) for h in hits] == [("EMAIL", 2, 17)]
+
+
+@pytest.mark.parametrize(
+    "title", ["Sign in - Google Accounts", "Enter password", "[sudo] password for ann", "Login"]
+)
+def test_sign_in_titles(title: str) -> None:
+    assert looks_like_sign_in(title)
+
+
+@pytest.mark.parametrize("title", ["Inbox - Mail", "report.xlsx - Calc", "Terminal"])
+def test_ordinary_titles(title: str) -> None:
+    assert not looks_like_sign_in(title)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=2000))
+def test_detectors_never_crash_and_stay_fast(text: str) -> None:
+    started = time.perf_counter()
+    scrubbed, hits = scrub(text)
+    assert time.perf_counter() - started < 0.1
+    assert all(0 <= h.start < h.end <= len(text) for h in hits)
+    if not hits:
+        assert scrubbed == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 20000 + "@",
+        "@" * 20000,
+        "1 " * 10000,
+        "-----BEGIN PRIVATE KEY-----" + "A" * 20000,
+        "x" * 5000 + "@" + "y." * 5000,
+        "password=" * 3000,
+    ],
+)
+def test_pathological_inputs_are_fast(text: str) -> None:
+    started = time.perf_counter()
+    find(text)
+    assert time.perf_counter() - started < 0.1
