@@ -48,6 +48,18 @@ def _settings(data_dir: Path) -> Any:
     return load_settings(data_dir / "settings.toml", default_policy_path())
 
 
+def _ask_consent(text: Any) -> bool:
+    """At a terminal, show the consent text and ask; elsewhere never assume a yes."""
+    if not sys.stdin.isatty():
+        return False
+    print(text.body)
+    try:
+        answer = input(f"\nAccept and start recording? (consent version {text.version}) [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     if not args.headless:
         return cmd_tray(args)
@@ -63,6 +75,8 @@ def cmd_record(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     recorder = Recorder(data_dir, settings)
+    if recorder.consent_on_record() is None and _ask_consent(recorder.consent_text):
+        recorder.accept_consent()
     if recorder.consent_on_record() is None:
         lock.release()
         raise ConsentRequired(

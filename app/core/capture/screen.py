@@ -19,7 +19,8 @@ class ScreenGrabber:
         try:
             import mss
 
-            self._sct: Any = mss.mss()
+            factory = getattr(mss, "MSS", None) or mss.mss  # mss 10 renamed the factory
+            self._sct: Any = factory()
             self.monitors: list[dict[str, int]] = [dict(m) for m in self._sct.monitors[1:]]
             self._area = dict(self._sct.monitors[0])
         except Exception as exc:  # mss raises ScreenShotError and OS errors
