@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from app.core.buffer.tx import DeletionReport, Tx
 from app.core.capture.input import InputCapture
 from app.core.capture.loop import CaptureLoop, FrameJob, SegmentClosed, SegmentOpened
 from app.core.consent import ConsentRecord, ConsentText, load_consent_text
+from app.core.deletion import DeleteRequest, format_duration, preview_deletion, run_deletion
 from app.core.errors import ConsentRequired, PraxisError
 from app.core.frameworker import FrameWorker
 from app.core.model import EventRecord, FrameRecord, WindowInfo, new_id
@@ -32,15 +34,6 @@ from app.platform import Platform, get_platform
 log = logging.getLogger(__name__)
 StatusListener = Callable[[Status], None]
 NoticeListener = Callable[[str, str], None]
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds % 3600 == 0 and seconds >= 3600:
-        return f"{seconds // 3600} h"
-    if seconds % 60 == 0 and seconds >= 60:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
 
 
 class Recorder:
@@ -66,6 +59,7 @@ class Recorder:
         self._notice_listeners: list[NoticeListener] = []
         self._loop: CaptureLoop | None = None
         self._session_id: str | None = None
+        self._session_started: float | None = None
         self._frames = FrameWorker(
             frame_redactor or FrameRedactor(),
             self._store_frame,
@@ -97,14 +91,7 @@ class Recorder:
             return status
         counters: dict[str, Any] = dict(pending_summary(self.buffer))
         counters["consent_version_required"] = self.consent_text.version
-        return Status(
-            status.state,
-            status.reason,
-            status.paused_until,
-            status.session_id,
-            status.window_app,
-            counters,
-        )
+        return replace(status, counters=counters)
 
     def _set(
         self, state: RecorderState, reason: str = "", paused_until: float | None = None
@@ -112,7 +99,9 @@ class Recorder:
         with self._lock:
             check_transition(self._status.state, state)
             window = self._loop.window.app if (self._loop and self._loop.window) else None
-            self._status = Status(state, reason, paused_until, self._session_id, window)
+            self._status = Status(
+                state, reason, paused_until, self._session_id, window, self._session_started
+            )
             status = self._status
         for listener in list(self._status_listeners):
             listener(status)
@@ -155,7 +144,7 @@ class Recorder:
             if self._session_id:
                 session_id, ended = self._session_id, time.time()
                 self._submit(lambda tx: tx.end_session(session_id, ended))
-                self._session_id = None
+                self._session_id = self._session_started = None
             self._frames.stop()
             self.buffer.stop_writer()
             self._started = False
@@ -201,7 +190,7 @@ class Recorder:
             return report
 
     # -- recording -----------------------------------------------------------------
-    def _begin(self) -> None:
+    def _begin(self, *, log: bool = True) -> None:
         if not self.consent_on_record():
             raise ConsentRequired(
                 "accept the consent text before recording (praxis consent --accept)"
@@ -209,6 +198,7 @@ class Recorder:
         if self._session_id is None:
             session_id, started = new_id("ses"), time.time()
             self._session_id = session_id
+            self._session_started = started
             self._submit(lambda tx: tx.add_session(session_id, started, __version__))
         loop = CaptureLoop(
             self.settings,
@@ -220,7 +210,8 @@ class Recorder:
         loop.start()  # raises DisplayUnavailable & co. before any state change
         self._loop = loop
         self._set(RecorderState.RECORDING, "")
-        self._log("recording", "recording started")
+        if log:
+            self._log("recording", "recording started")
 
     def _end_capture(self, reason: str) -> None:
         loop, self._loop = self._loop, None
@@ -239,7 +230,16 @@ class Recorder:
             self._end_capture("sealed for export")
             self._flush()
             if was_recording:
-                self._begin()
+                self._begin(log=False)
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Use new settings from now on; a running capture restarts with them."""
+        with self._lock:
+            self.settings = settings
+            if self._status.state == RecorderState.RECORDING:
+                self._end_capture("settings changed")
+                self._begin(log=False)
+            self._log("settings", "settings changed")
 
     def pause(self, seconds: float | None = None, reason: str = "") -> Status:
         with self._lock:
@@ -270,47 +270,46 @@ class Recorder:
                 raise ConsentRequired("recording cannot resume before consent is given")
             self._check_budget_allows_recording()
             self.buffer.start_writer(self._fail)  # restarts a writer that a fault stopped
-            self._begin()
+            self._begin(log=False)
             self._log(
                 "resume", "recording resumed automatically" if automatic else "recording resumed"
             )
             return self._status
 
     # -- deleting ------------------------------------------------------------------
-    def _delete(self, what: str, op: Callable[[Tx], DeletionReport]) -> DeletionReport:
+    def _resolve(self, request: DeleteRequest) -> DeleteRequest:
+        if request.kind == "session" and not request.session_id:
+            if self._session_id is None:
+                raise PraxisError("there is no current session", title="Nothing to delete")
+            return DeleteRequest.session(self._session_id)
+        return request
+
+    def preview_delete(self, request: DeleteRequest) -> DeletionReport:
+        """What `delete` would remove now (committed data only), for a confirmation."""
+        return preview_deletion(self.buffer, self._resolve(request))
+
+    def delete(self, request: DeleteRequest) -> DeletionReport:
+        request = self._resolve(request)
+        asked_at = time.time()
         with self._lock:
             was_recording = self._status.state == RecorderState.RECORDING
             # Seal first, so nothing in flight lands after the deletion.
             self._end_capture("deletion requested")
             self._flush()
-
-            def run(tx: Tx) -> DeletionReport:
-                report = op(tx)
-                tx.log("delete", f"{what}: {report.describe()}")
-                return report
-
-            report = self.buffer.write(run)
-            self.buffer.checkpoint()
+            report = run_deletion(self.buffer, request, asked_at)
             if was_recording:
-                self._begin()
-            return report
+                self._begin(log=False)
+        self._notify("Deleted", report.describe()[0].upper() + report.describe()[1:] + ".")
+        return report
 
     def delete_last(self, seconds: float) -> DeletionReport:
-        since = time.time() - seconds
-        return self._delete(
-            f"delete the last {format_duration(seconds)}", lambda tx: tx.delete_since(since)
-        )
+        return self.delete(DeleteRequest.last(seconds))
 
     def delete_session(self, session_id: str | None = None) -> DeletionReport:
-        target = session_id or self._session_id
-        if target is None:
-            raise PraxisError(
-                "there is no current session; name one with --session", title="Nothing to delete"
-            )
-        return self._delete(f"delete session {target}", lambda tx: tx.delete_session(target))
+        return self.delete(DeleteRequest("session", session_id=session_id))
 
     def delete_pending(self) -> DeletionReport:
-        return self._delete("delete everything not yet uploaded", lambda tx: tx.delete_pending())
+        return self.delete(DeleteRequest.pending())
 
     # -- faults and the monitor ----------------------------------------------------
     def _submit(self, op: Callable[[Tx], Any]) -> Future[Any]:

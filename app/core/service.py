@@ -8,8 +8,9 @@ from typing import Any
 from app.core.buffer.store import Buffer
 from app.core.buffer.tx import DeletionReport, Tx
 from app.core.consent import ConsentRecord, ConsentText
+from app.core.deletion import DeleteRequest, run_deletion
 from app.core.errors import PraxisError
-from app.core.recorder import Recorder, format_duration
+from app.core.recorder import Recorder
 
 
 def _report(report: DeletionReport) -> dict[str, Any]:
@@ -26,13 +27,7 @@ def handle_request(recorder: Recorder, request: dict[str, Any], stop: threading.
     if cmd == "resume":
         return recorder.resume().as_dict()
     if cmd == "delete":
-        if request.get("last_seconds") is not None:
-            return _report(recorder.delete_last(float(request["last_seconds"])))
-        if request.get("session"):
-            return _report(recorder.delete_session(str(request["session"])))
-        if request.get("all_pending"):
-            return _report(recorder.delete_pending())
-        raise PraxisError("say what to delete", title="Bad request")
+        return _report(recorder.delete(DeleteRequest.from_wire(request)))
     if cmd == "consent":
         if request.get("accept"):
             recorder.accept_consent()
@@ -52,29 +47,7 @@ def handle_request(recorder: Recorder, request: dict[str, Any], stop: threading.
 
 def delete_direct(buffer: Buffer, request: dict[str, Any]) -> dict[str, Any]:
     """Deletion with no recorder running: same operations, run on the buffer at once."""
-    if request.get("last_seconds") is not None:
-        import time
-
-        seconds = float(request["last_seconds"])
-        since = time.time() - seconds
-        what, op = (
-            f"delete the last {format_duration(seconds)}",
-            (lambda tx: tx.delete_since(since)),
-        )
-    elif request.get("session"):
-        session = str(request["session"])
-        what, op = f"delete session {session}", (lambda tx: tx.delete_session(session))
-    else:
-        what, op = "delete everything not yet uploaded", (lambda tx: tx.delete_pending())
-
-    def run(tx: Tx) -> DeletionReport:
-        report: DeletionReport = op(tx)
-        tx.log("delete", f"{what}: {report.describe()}")
-        return report
-
-    report = buffer.write(run)
-    buffer.checkpoint()
-    return _report(report)
+    return _report(run_deletion(buffer, DeleteRequest.from_wire(request)))
 
 
 def consent_direct(buffer: Buffer, text: ConsentText, *, accept: bool) -> dict[str, Any]:

@@ -57,6 +57,7 @@ class Status:
     paused_until: float | None = None  # wall clock; None while paused means until resumed
     session_id: str | None = None
     window_app: str | None = None
+    session_started: float | None = None  # wall clock
     counters: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -66,6 +67,7 @@ class Status:
             "paused_until": self.paused_until,
             "session_id": self.session_id,
             "window_app": self.window_app,
+            "session_started": self.session_started,
             **self.counters,
         }
 

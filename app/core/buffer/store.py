@@ -170,6 +170,18 @@ class Buffer:
         finally:
             db.close()
 
+    def dry_run(self, op: Callable[[Tx], T]) -> T:
+        """Run `op` on a separate connection and roll it back: its answer, none of its effects."""
+        db = _connect(self.path)
+        try:
+            db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                return op(Tx(db, self.sealer))
+            finally:
+                db.conn.execute("ROLLBACK")
+        finally:
+            db.close()
+
     def checkpoint(self, timeout: float = 30.0) -> None:
         """Fold the WAL into the database and truncate it, so deleted pages do not linger in
         the log. Runs outside any transaction (SQLite refuses it inside one)."""
