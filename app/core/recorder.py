@@ -98,9 +98,17 @@ class Recorder:
     ) -> None:
         with self._lock:
             check_transition(self._status.state, state)
-            window = self._loop.window.app if (self._loop and self._loop.window) else None
+            loop = self._loop
+            window = loop.window.app if (loop and loop.window) else None
+            excluded = state == RecorderState.RECORDING and loop is not None and loop.excluded()
             self._status = Status(
-                state, reason, paused_until, self._session_id, window, self._session_started
+                state,
+                reason,
+                paused_until,
+                self._session_id,
+                window,
+                self._session_started,
+                excluded,
             )
             status = self._status
         for listener in list(self._status_listeners):
@@ -381,6 +389,17 @@ class Recorder:
             self._wake.clear()
 
     # -- sink callbacks (capture and frame threads) --------------------------------
+    def _window_changed(self, window: WindowInfo | None, excluded: bool) -> None:
+        with self._lock:
+            status = self._status
+            app = window.app if window else None
+            if (status.excluded, status.window_app) == (excluded, app):
+                return
+            self._status = replace(status, excluded=excluded, window_app=app)
+            status = self._status
+        for listener in list(self._status_listeners):
+            listener(status)
+
     def _store_frame(self, record: FrameRecord) -> None:
         self._submit(lambda tx: tx.add_frame(record))
 
@@ -420,5 +439,5 @@ class _Sink:
     def segment_closed(self, closed: SegmentClosed) -> None:
         self._r._frames.close_segment(closed)
 
-    def window_changed(self, window: WindowInfo | None) -> None:
-        return None
+    def window_changed(self, window: WindowInfo | None, excluded: bool) -> None:
+        self._r._window_changed(window, excluded)

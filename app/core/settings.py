@@ -42,6 +42,9 @@ class Settings:
     segment_minutes: float = 5.0
     disk_budget_mb: int = 2048
     frame_codec: str = "webp"
+    # Apps (process names, case-insensitive) during which nothing at all is captured.
+    excluded_apps: tuple[str, ...] = ()
+    pause_hotkey: str = "<ctrl>+<alt>+p"
     locked: frozenset[str] = field(default=frozenset(), compare=False)
 
     def validate(self) -> None:
@@ -62,7 +65,13 @@ class Settings:
             raise SettingsError("; ".join(problems))
 
 
-_TYPES: dict[str, type] = {"bool": bool, "float": float, "int": int, "str": str}
+_TYPES: dict[str, type] = {
+    "bool": bool,
+    "float": float,
+    "int": int,
+    "str": str,
+    "tuple[str, ...]": tuple,
+}
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "locked"}
 
 
@@ -94,10 +103,40 @@ def _coerce(path: Path, data: dict[str, Any], error: type[PraxisError]) -> dict[
         expected = _TYPES[str(spec.type)]
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if expected is tuple and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = tuple(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise error(f"{path}: {key} must be {expected.__name__}, not {value!r}")
+            kind = "a list of strings" if expected is tuple else expected.__name__
+            raise error(f"{path}: {key} must be {kind}, not {value!r}")
         values[key] = value
     return values
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def save_user_settings(path: Path, settings: Settings) -> None:
+    """Write the user's choices: only what differs from the defaults and is not set by policy.
+    Written to a temporary file first, so a crash never leaves half a settings file."""
+    settings.validate()
+    defaults = Settings()
+    lines = [
+        f"{name} = {_toml_value(getattr(settings, name))}"
+        for name in _FIELDS
+        if name not in settings.locked and getattr(settings, name) != getattr(defaults, name)
+    ]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def load_settings(user_file: Path | None, policy_file: Path | None = None) -> Settings:

@@ -58,6 +58,7 @@ class Status:
     session_id: str | None = None
     window_app: str | None = None
     session_started: float | None = None  # wall clock
+    excluded: bool = False  # an excluded app is in front: nothing is being captured
     counters: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -68,6 +69,7 @@ class Status:
             "session_id": self.session_id,
             "window_app": self.window_app,
             "session_started": self.session_started,
+            "excluded": self.excluded,
             **self.counters,
         }
 

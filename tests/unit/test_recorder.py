@@ -230,3 +230,37 @@ def test_disk_budget_pauses_with_a_notice(make_recorder: Callable[..., Recorder]
     wait_for(lambda: bool(notices))
     with pytest.raises(PraxisError, match="budget"):
         recorder.resume()
+
+
+def test_excluded_app_in_front_yields_nothing(
+    make_recorder: Callable[..., Recorder], platform: FixedWindow, tmp_path: Path
+) -> None:
+    platform.window = WindowInfo("keepassxc", "Passwords.kdbx", 0, 0, 10, 10, handle="0x9")
+    recorder = make_recorder(excluded_apps=("KeePassXC",))
+    recorder.accept_consent()
+    recorder.start()
+    assert recorder.status().excluded
+    kb = keyboard()
+    kb.type_text("master password")
+    kb.click(1, 1)
+    wait_for(lambda: kb.events.empty())
+    platform.window = TERMINAL
+    kb.type_text("ok")
+    kb.press("enter")
+    wait_for(lambda: not recorder.status().excluded)
+    events = exported_events(recorder, tmp_path / "out")
+    assert [e["text"] for e in events if e["type"] == "text"] == ["ok"]
+    assert not [e for e in events if e["type"] == "mouse_button"]
+    windows = [e for e in events if e["type"] == "window"]
+    assert windows[0] == {
+        "t": windows[0]["t"],
+        "type": "window",
+        "app": "keepassxc",
+        "title": "",
+        "x": 0,
+        "y": 0,
+        "w": 10,
+        "h": 10,
+        "excluded": True,
+    }
+    assert windows[-1]["title"] == "Terminal"

@@ -47,3 +47,25 @@ def test_out_of_range_policy_value_is_a_policy_error(tmp_path: Path) -> None:
     policy = write(tmp_path / "policy.toml", "mouse_move_hz = 1000.0\n")
     with pytest.raises(PolicyError, match="mouse_move_hz"):
         load_settings(None, policy)
+
+
+def test_saved_settings_load_back_without_policy_keys(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from app.core.settings import save_user_settings
+
+    policy = write(tmp_path / "policy.toml", "disk_budget_mb = 512\n")
+    settings = replace(
+        load_settings(None, policy),
+        excluded_apps=("keepassxc", 'odd "name"'),
+        capture_screen=False,
+        pause_hotkey="<ctrl>+<shift>+p",
+        disk_budget_mb=4096,  # locked: not the user's to save
+    )
+    save_user_settings(tmp_path / "settings.toml", settings)
+    text = (tmp_path / "settings.toml").read_text()
+    assert "disk_budget_mb" not in text
+    loaded = load_settings(tmp_path / "settings.toml", policy)
+    assert loaded.excluded_apps == ("keepassxc", 'odd "name"')
+    assert loaded.capture_screen is False and loaded.pause_hotkey == "<ctrl>+<shift>+p"
+    assert loaded.disk_budget_mb == 512

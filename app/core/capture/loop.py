@@ -59,7 +59,7 @@ class Sink(Protocol):
     def events(self, records: list[EventRecord]) -> None: ...
     def frame(self, job: FrameJob) -> bool: ...  # False: dropped, the backlog is full
     def segment_closed(self, closed: SegmentClosed) -> None: ...
-    def window_changed(self, window: WindowInfo | None) -> None: ...
+    def window_changed(self, window: WindowInfo | None, excluded: bool) -> None: ...
 
 
 class _Segment:
@@ -114,6 +114,12 @@ class CaptureLoop:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+    def excluded(self) -> bool:
+        """Whether the window in front is one of the excluded apps."""
+        window = self.window
+        excluded = {name.lower() for name in self.settings.excluded_apps}
+        return window is not None and window.app.lower() in excluded
 
     @property
     def running(self) -> bool:
@@ -176,6 +182,7 @@ class _Run:
         self.next_window_poll = 0.0
         self.last_flush = time.monotonic()
         self.dropped_seen = 0
+        self.excluded_apps = {name.lower() for name in self.s.excluded_apps}
 
     # -- segments ------------------------------------------------------------------
     def open_segment(self) -> None:
@@ -230,25 +237,29 @@ class _Run:
 
     def emit_window(self, window: WindowInfo, mono: float) -> None:
         assert self.segment is not None
-        title, hits = scrub(window.title)
-        for hit in hits:
-            self.segment.counts[hit.category] += 1
-        self.emit(
-            "window",
-            mono,
-            time.time(),
-            {
-                "app": window.app,
-                "title": title,
-                "x": window.x,
-                "y": window.y,
-                "w": window.w,
-                "h": window.h,
-            },
-        )
+        data: dict[str, Any] = {
+            "app": window.app,
+            "title": "",
+            "x": window.x,
+            "y": window.y,
+            "w": window.w,
+            "h": window.h,
+        }
+        if self.excluded():
+            data["excluded"] = True  # its title may itself be private
+        else:
+            title, hits = scrub(window.title)
+            for hit in hits:
+                self.segment.counts[hit.category] += 1
+            data["title"] = title
+        self.emit("window", mono, time.time(), data)
+
+    def excluded(self) -> bool:
+        window = self.o.window
+        return window is not None and window.app.lower() in self.excluded_apps
 
     def request_frame(self, trigger: str, mono: float, wall: float, *, force: bool = False) -> None:
-        if self.grabber is None or self.segment is None:
+        if self.grabber is None or self.segment is None or self.excluded():
             return
         now = time.monotonic()
         if not force and now - self.last_frame < self.s.min_frame_gap_s:
@@ -278,12 +289,18 @@ class _Run:
 
     def handle(self, raw: RawInput) -> None:
         assert self.segment is not None and self.typing is not None
-        if raw.type == "mouse_move":
+        if raw.type == "mouse_move" and not self.excluded():
             if raw.mono - self.last_move_emit >= 1.0 / self.s.mouse_move_hz:
                 self.pending_move = raw
                 self.flush_move()
             else:
                 self.pending_move = raw
+            return
+        if raw.type in ("key", "mouse_button") and raw.action == "down":
+            # Focus can move with this very event: know the window before keeping anything.
+            self.poll_window(raw.mono)
+        if self.excluded():
+            self.pending_move = None
             return
         self.flush_move()
         if raw.type == "key":
@@ -295,7 +312,6 @@ class _Run:
         self.stage(self.typing.flush(raw.mono))
         if raw.type == "mouse_button":
             if raw.action == "down":
-                self.poll_window(raw.mono)
                 self.request_frame("mouse_down", raw.mono, raw.wall)
             self.emit(
                 "mouse_button",
@@ -318,7 +334,7 @@ class _Run:
         assert self.typing is not None
         self.stage(self.typing.flush(mono))
         self.o.window = window
-        self.o._sink.window_changed(window)
+        self.o._sink.window_changed(window, self.excluded())
         self.emit_window(window, mono)
         self.request_frame("window_change", mono, time.time(), force=True)
 
