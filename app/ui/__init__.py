@@ -1,0 +1,1 @@
+"""The Qt face of Praxis: tray, dialogs and windows. Thin: every decision lives in app.core."""

@@ -1,0 +1,60 @@
+"""The employee-visible log of recording, pauses, deletions and errors."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from app.core.queries import activity
+from app.ui.bridge import Bridge
+
+KIND_LABELS = {
+    "recording": "Recording",
+    "pause": "Paused",
+    "resume": "Resumed",
+    "delete": "Deleted",
+    "consent": "Consent",
+    "error": "Error",
+    "recovery": "Recovered",
+    "settings": "Settings",
+}
+
+
+class ActivityWindow(QWidget):
+    def __init__(self, bridge: Bridge) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.setWindowTitle("Praxis activity")
+        self.resize(720, 420)
+        layout = QVBoxLayout(self)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["When", "What", "Details"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.table)
+        bridge.status_changed.connect(lambda _status: self.reload())
+
+    def reload(self) -> None:
+        buffer = self.bridge.recorder.buffer
+        self.bridge.run(lambda: activity(buffer, 500), self._show)
+
+    def _show(self, rows: list[dict] | None, error: BaseException | None) -> None:
+        if rows is None:
+            return
+        self.table.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["ts"]))
+            for col, text in enumerate(
+                (when, KIND_LABELS.get(row["kind"], row["kind"]), row["message"])
+            ):
+                self.table.setItem(i, col, QTableWidgetItem(text))
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.reload()
+        super().showEvent(event)

@@ -1,0 +1,202 @@
+"""`praxis` with no command: the tray app. The recorder runs in this process on worker
+threads; the control socket lets `praxis status|pause|…` and a second launch reach it."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from app.core import control
+from app.core.capture.hotkey import PauseHotkey
+from app.core.control import ControlServer, InstanceLock
+from app.core.errors import AlreadyRunning, NotRunning, PraxisError
+from app.core.paths import ensure_private_dir
+from app.core.recorder import Recorder
+from app.core.service import handle_request
+from app.core.settings import Settings, default_policy_path, load_settings
+from app.core.state import RecorderState
+from app.ui.activity_window import ActivityWindow
+from app.ui.bridge import Bridge
+from app.ui.consent_dialog import ConsentDialog
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.status_window import StatusWindow
+from app.ui.tray import TrayController, ask_with_message_box
+
+
+class TrayApp(QObject):
+    """Wires recorder, bridge, tray and windows; owns nothing the core could own."""
+
+    show_requested = Signal()  # from the control socket thread: a second launch
+    stop_requested = Signal()  # from the control socket thread: `praxis` asked us to stop
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        settings_file: Path,
+        *,
+        use_tray: bool | None = None,
+        confirm=ask_with_message_box,
+    ) -> None:  # type: ignore[no-untyped-def]
+        super().__init__()
+        self.recorder = recorder
+        self.settings_file = settings_file
+        self.bridge = Bridge(recorder)
+        self.tray = TrayController(self.bridge, confirm=confirm, use_tray=use_tray)
+        self.status_window: StatusWindow | None = None
+        if self.tray.tray is None:
+            self.status_window = StatusWindow(self.tray)
+        self.windows: dict[str, QWidget] = {}
+        self.tray.window_requested.connect(self.open_window)
+        self.tray.quit_requested.connect(self.quit)
+        self.show_requested.connect(self._on_show_requested)
+        self.stop_requested.connect(self.quit)
+        self.hotkey: PauseHotkey | None = None
+
+    def show(self) -> None:
+        if self.status_window is not None:
+            self.status_window.show()
+
+    def start_recorder(self) -> None:
+        """Start in the background; ask for consent if none is on record."""
+
+        def started(_result: object, error: BaseException | None) -> None:
+            if error is not None:
+                self.tray._report_failure(None, error)
+            elif self.recorder.state == RecorderState.NEEDS_CONSENT:
+                self.open_window("consent")
+
+        self.bridge.run(self.recorder.start, started)
+
+    def start_hotkey(self, settings: Settings) -> None:
+        if self.hotkey is not None:
+            self.hotkey.stop()
+            self.hotkey = None
+        try:
+            self.hotkey = PauseHotkey(settings.pause_hotkey, self._on_hotkey)
+            self.hotkey.start()
+        except (PraxisError, ImportError, OSError) as exc:
+            self.tray.notify("Shortcut not available", str(exc))
+
+    def _on_hotkey(self) -> None:  # pynput's thread
+        if self.recorder.state == RecorderState.RECORDING:
+            self.recorder.pause()
+        elif self.recorder.state in (RecorderState.PAUSED, RecorderState.ERROR):
+            self.recorder.resume()
+
+    # -- windows -------------------------------------------------------------------
+    def open_window(self, name: str) -> None:
+        if name == "consent":
+            self._ask_consent()
+        elif name == "scope":
+            ConsentDialog(self.recorder.consent_text, self.recorder.settings, read_only=True).exec()
+        elif name == "activity":
+            window = self.windows.setdefault("activity", ActivityWindow(self.bridge))
+            window.show()
+            window.raise_()
+        elif name == "settings":
+            dialog = SettingsDialog(self.recorder.settings, self.settings_file)
+            dialog.settings_saved.connect(self._on_settings_saved)
+            dialog.withdraw_requested.connect(lambda: self._withdraw(dialog))
+            self.windows["settings"] = dialog
+            dialog.show()
+
+    def _ask_consent(self) -> None:
+        dialog = ConsentDialog(self.recorder.consent_text, self.recorder.settings)
+        self.windows["consent"] = dialog
+        if dialog.exec() == ConsentDialog.DialogCode.Accepted:
+            self.bridge.run(self.recorder.accept_consent, self.tray._report_failure)
+        else:
+            self.tray.notify(
+                "Nothing is recorded",
+                "You declined; Praxis records nothing. "
+                "Choose \u201cGive consent to record\u2026\u201d in the menu to change that.",
+            )
+
+    def _withdraw(self, parent: QWidget) -> None:
+        if self.tray.confirm(
+            "Withdraw consent?",
+            "Recording stops and every recording not yet uploaded is deleted. "
+            "You can give consent again later.",
+        ):
+            self.bridge.run(self.recorder.withdraw_consent, self.tray._report_failure)
+            parent.close()
+
+    def _on_settings_saved(self, settings: Settings) -> None:
+        self.bridge.run(lambda: self.recorder.apply_settings(settings), self.tray._report_failure)
+        if self.hotkey is not None:
+            self.start_hotkey(settings)
+
+    def _on_show_requested(self) -> None:
+        if self.status_window is not None:
+            self.status_window.showNormal()
+            self.status_window.raise_()
+        else:
+            self.tray.menu.popup(QCursor.pos())
+
+    def quit(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()
+
+    def shutdown(self) -> None:
+        if self.hotkey is not None:
+            self.hotkey.stop()
+        self.recorder.shutdown()
+
+
+def run_tray(data_dir: Path) -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Praxis")
+    app.setQuitOnLastWindowClosed(False)
+    try:
+        control.send(data_dir, {"cmd": "show"}, timeout=5)
+        print("Praxis is already running; showing it.", file=sys.stderr)
+        return 0
+    except NotRunning:
+        pass
+    started = time.monotonic()
+    try:
+        ensure_private_dir(data_dir)
+        settings_file = data_dir / "settings.toml"
+        settings = load_settings(settings_file, default_policy_path())
+        lock = InstanceLock(data_dir)
+        lock.acquire()
+        recorder = Recorder(data_dir, settings)
+    except (PraxisError, AlreadyRunning) as exc:
+        QMessageBox.critical(None, f"Praxis: {exc.title}", exc.message)
+        raise
+    ui = TrayApp(recorder, settings_file)
+    ui.show()
+
+    def handler(request: dict) -> object:
+        if request.get("cmd") == "show":
+            ui.show_requested.emit()
+            return {"message": "shown"}
+        return handle_request(recorder, request, stop=_QuitEvent(ui))
+
+    server = ControlServer(data_dir, handler)
+    server.start()
+    QTimer.singleShot(0, ui.start_recorder)
+    QTimer.singleShot(0, lambda: ui.start_hotkey(settings))
+    print(f"Praxis tray ready in {time.monotonic() - started:.2f} s", file=sys.stderr)
+    try:
+        return int(app.exec())
+    finally:
+        server.stop()
+        ui.shutdown()
+        lock.release()
+
+
+class _QuitEvent:
+    """Stands in for the headless recorder's stop event: quits the Qt app from its thread."""
+
+    def __init__(self, ui: TrayApp) -> None:
+        self._ui = ui
+
+    def set(self) -> None:
+        self._ui.stop_requested.emit()

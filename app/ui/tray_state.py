@@ -1,0 +1,85 @@
+"""What the tray shows, derived from the recorder's one status value. No Qt here, so the
+wording and the choice of icon are tested like any other logic."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import Enum
+
+from app.core.state import RecorderState, Status
+
+MORNING_HOUR = 8  # "until tomorrow" resumes at this local hour
+
+
+class TrayState(str, Enum):
+    NEEDS_CONSENT = "needs_consent"
+    RECORDING = "recording"
+    PAUSED = "paused"
+    EXCLUDED = "excluded"
+    UPLOADING = "uploading"
+    ERROR = "error"
+
+
+def tray_state(status: Status) -> TrayState:
+    if status.state == RecorderState.RECORDING:
+        return TrayState.EXCLUDED if status.excluded else TrayState.RECORDING
+    if status.state == RecorderState.PAUSED:
+        return TrayState.PAUSED
+    if status.state == RecorderState.ERROR:
+        return TrayState.ERROR
+    return TrayState.NEEDS_CONSENT
+
+
+def minutes_text(seconds: float) -> str:
+    minutes = max(0, int(round(seconds / 60)))
+    if minutes < 1:
+        return "less than a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def headline(status: Status, now: float) -> str:
+    state = tray_state(status)
+    if state == TrayState.RECORDING:
+        return "Recording"
+    if state == TrayState.EXCLUDED:
+        return f"Not recording: {status.window_app or 'an excluded app'} is in front"
+    if state == TrayState.PAUSED:
+        if status.paused_until:
+            resume_at = datetime.fromtimestamp(status.paused_until).strftime("%H:%M")
+            return (
+                f"Paused, resumes at {resume_at} ({minutes_text(status.paused_until - now)} left)"
+            )
+        if "budget" in status.reason:
+            return "Paused: the disk budget is reached"
+        return "Paused until you resume"
+    if state == TrayState.ERROR:
+        return "Not recording: stopped by an error"
+    if status.state == RecorderState.STOPPED:
+        return "Not recording"
+    return "Not recording: consent needed"
+
+
+def tooltip(status: Status, now: float) -> str:
+    lines = [f"Praxis: {headline(status, now)}"]
+    if status.state == RecorderState.ERROR and status.reason:
+        lines.append(status.reason)
+    if status.session_started and status.state in (RecorderState.RECORDING, RecorderState.PAUSED):
+        lines.append(f"Session: {minutes_text(now - status.session_started)}")
+    counters = status.counters
+    if counters.get("pending_segments"):
+        lines.append(
+            f"Waiting to upload: {counters['pending_segments']} segments "
+            f"({counters['pending_events']} events, {counters['pending_frames']} screenshots)"
+        )
+    return "\n".join(lines)
+
+
+def seconds_until_tomorrow(now: datetime) -> float:
+    """Seconds from `now` (local) until tomorrow morning."""
+    tomorrow = (now + timedelta(days=1)).replace(
+        hour=MORNING_HOUR, minute=0, second=0, microsecond=0
+    )
+    return (tomorrow - now).total_seconds()
