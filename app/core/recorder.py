@@ -7,6 +7,7 @@ Views (CLI, tray) call its methods from any thread and learn about changes throu
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +35,22 @@ from app.platform import Platform, get_platform
 log = logging.getLogger(__name__)
 StatusListener = Callable[[Status], None]
 NoticeListener = Callable[[str, str], None]
+
+
+def describe_fault(exc: BaseException) -> str:
+    """A fault in words a person can act on; what was committed before it is kept."""
+    if isinstance(exc, PraxisError):
+        return exc.message
+    if isinstance(exc, sqlite3.Error):
+        code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+        if code == sqlite3.SQLITE_FULL:
+            return (
+                "the disk holding the recordings is full. Everything recorded before was kept; "
+                "free some space, then resume."
+            )
+        if code in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN):
+            return f"the recordings folder cannot be written ({exc}). Check the disk, then resume."
+    return f"{type(exc).__name__}: {exc}"
 
 
 class Recorder:
@@ -277,7 +294,10 @@ class Recorder:
             ):
                 raise ConsentRequired("recording cannot resume before consent is given")
             self._check_budget_allows_recording()
-            self.buffer.start_writer(self._fail)  # restarts a writer that a fault stopped
+            if self._status.state == RecorderState.ERROR:
+                self.buffer.start_writer(self._fail)  # restarts a writer that a fault stopped
+                # The segment cut short by the fault could not be sealed: seal it now.
+                self.buffer.write(lambda tx: tx.recover_open_segments())
             self._begin(log=False)
             self._log(
                 "resume", "recording resumed automatically" if automatic else "recording resumed"
@@ -335,7 +355,7 @@ class Recorder:
 
     def _fail(self, exc: BaseException) -> None:
         """Any worker fault: stop capturing (record less, never more) and say why."""
-        message = exc.message if isinstance(exc, PraxisError) else f"{type(exc).__name__}: {exc}"
+        message = describe_fault(exc)
         log.error("recording stopped by an error: %s", message)
 
         def stop_in_background() -> None:

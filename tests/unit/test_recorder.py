@@ -264,3 +264,38 @@ def test_excluded_app_in_front_yields_nothing(
         "excluded": True,
     }
     assert windows[-1]["title"] == "Terminal"
+
+
+def test_full_disk_stops_recording_keeps_committed_data_and_resume_recovers(
+    make_recorder: Callable[..., Recorder], tmp_path: Path
+) -> None:
+    recorder = make_recorder()
+    recorder.accept_consent()
+    recorder.start()
+    kb = keyboard()
+    kb.type_text("kept before")
+    kb.press("enter")
+    wait_for(lambda: kb.events.empty())
+    recorder.flush_to_disk()
+    kb = keyboard()
+    notices: list[tuple[str, str]] = []
+    recorder.add_listener(on_notice=lambda t, m: notices.append((t, m)))
+
+    def fill_to_the_brim(tx):  # type: ignore[no-untyped-def]
+        pages = tx.db.execute("PRAGMA page_count").fetchone()[0]
+        tx.db.execute(f"PRAGMA max_page_count = {pages}")  # the writer's file cannot grow
+
+    recorder.buffer.write(fill_to_the_brim)
+    for _ in range(300):
+        kb.type_text("lost words " * 5)
+        kb.press("enter")
+        if recorder.state == RecorderState.ERROR:
+            break
+        time.sleep(0.01)
+    wait_for(lambda: recorder.state == RecorderState.ERROR, timeout=10)
+    assert "disk holding the recordings is full" in recorder.status().reason
+    wait_for(lambda: bool(notices))
+    recorder.resume()  # a fresh writer: the "disk" has room again
+    assert recorder.state == RecorderState.RECORDING
+    texts = [e["text"] for e in exported_events(recorder, tmp_path / "out") if e["type"] == "text"]
+    assert texts[0] == "kept before"
