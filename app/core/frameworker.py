@@ -13,7 +13,7 @@ from typing import Any
 from app.core.capture.loop import FrameJob, SegmentClosed
 from app.core.frames import FrameEncoder
 from app.core.model import FrameRecord
-from app.core.redact.frames import FrameRedactor
+from app.core.redact.frames import FrameContext, FrameRedactor
 
 MAX_BACKLOG = 4  # frames waiting; each holds a full screen in memory
 
@@ -32,7 +32,7 @@ class FrameWorker:
         on_error: Callable[[BaseException], None],
         codec: str = "webp",
     ) -> None:
-        self._redactor = redactor
+        self.redactor = redactor
         self._store_frame = store_frame
         self._segment_done = segment_done
         self._on_error = on_error
@@ -92,7 +92,8 @@ class FrameWorker:
                 self._on_error(exc)
 
     def _process(self, job: FrameJob) -> None:
-        redacted = self._redactor.redact(job.pixels, job.window)
+        context = FrameContext(job.window, job.windows, job.origin)
+        redacted = self.redactor.redact(job.pixels, context)
         job.pixels = None  # the raw frame is not needed past this point
         if redacted is None:
             self._dropped[job.segment_id] += 1

@@ -39,6 +39,7 @@ class WindowInfo:
     h: int
     handle: str = ""  # platform window id, for matching only; not exported
     pid: int | None = None
+    wm_class: str = ""  # X11 WM_CLASS (instance and class), for scope rules; not exported
 
     def same_window(self, other: WindowInfo | None) -> bool:
         return other is not None and (self.handle, self.title, self.app) == (

@@ -27,7 +27,8 @@ from app.core.errors import ConsentRequired, PraxisError
 from app.core.frameworker import FrameWorker
 from app.core.model import EventRecord, FrameRecord, WindowInfo, new_id
 from app.core.queries import pending_summary
-from app.core.redact.frames import FrameRedactor
+from app.core.redact.frames import FrameRedactor, default_frame_redactor
+from app.core.redact.scope import ScopeRules
 from app.core.settings import Settings
 from app.core.state import RecorderState, Status, check_transition
 from app.platform import Platform, get_platform
@@ -77,8 +78,9 @@ class Recorder:
         self._loop: CaptureLoop | None = None
         self._session_id: str | None = None
         self._session_started: float | None = None
+        self._custom_frame_redactor = frame_redactor
         self._frames = FrameWorker(
-            frame_redactor or FrameRedactor(),
+            frame_redactor or default_frame_redactor(ScopeRules(self.settings)),
             self._store_frame,
             self._segment_done,
             self._fail,
@@ -261,6 +263,8 @@ class Recorder:
         """Use new settings from now on; a running capture restarts with them."""
         with self._lock:
             self.settings = settings
+            if self._custom_frame_redactor is None:
+                self._frames.redactor = default_frame_redactor(ScopeRules(settings))
             if self._status.state == RecorderState.RECORDING:
                 self._end_capture("settings changed")
                 self._begin(log=False)

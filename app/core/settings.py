@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +43,17 @@ class Settings:
     segment_minutes: float = 5.0
     disk_budget_mb: int = 2048
     frame_codec: str = "webp"
-    # Apps (process names, case-insensitive) during which nothing at all is captured.
+    # Scope: apps (process name or window class, case-insensitive) and window titles
+    # (regular expressions) during which nothing is captured, and whose windows are painted
+    # over wherever they show. With `allowed_apps` set, only those apps are recorded.
     excluded_apps: tuple[str, ...] = ()
+    excluded_title_patterns: tuple[str, ...] = ()
+    allowed_apps: tuple[str, ...] = ()
+    deny_password_managers: bool = True
+    deny_private_browsing: bool = True
+    # Extra words and regular expressions that are always redacted, e.g. project code names.
+    custom_terms: tuple[str, ...] = ()
+    custom_patterns: tuple[str, ...] = ()
     pause_hotkey: str = "<ctrl>+<alt>+p"
     locked: frozenset[str] = field(default=frozenset(), compare=False)
 
@@ -61,6 +71,12 @@ class Settings:
             problems.append("disk_budget_mb must be at least 16")
         if self.frame_codec not in ("png", "webp"):
             problems.append("frame_codec must be 'png' or 'webp'")
+        for name in ("excluded_title_patterns", "custom_patterns"):
+            for pattern in getattr(self, name):
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    problems.append(f"{name}: {pattern!r} is not a valid pattern ({exc})")
         if problems:
             raise SettingsError("; ".join(problems))
 

@@ -18,5 +18,10 @@ class Platform(ABC):
     def active_window(self) -> WindowInfo | None:
         """The window that has the keyboard focus, or None if it cannot be told."""
 
+    def visible_windows(self) -> list[WindowInfo] | None:
+        """Mapped top-level windows, bottom to top; None when this system cannot list them
+        (then callers must assume the worst)."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook; most platforms hold nothing
         """Release OS handles. Called from the thread that used the platform."""

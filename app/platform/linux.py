@@ -100,33 +100,71 @@ class LinuxX11Platform(Platform):
         return None
 
     # -- interface -----------------------------------------------------------------
+    def _describe(self, window: Any) -> WindowInfo:
+        """App, title and outer geometry (decorations included) of a top-level window."""
+        title = self._title(window) or ""
+        wm_class = window.get_wm_class()
+        pid_value = self._prop(window, "_NET_WM_PID")
+        pid = int(pid_value[0]) if pid_value is not None and len(pid_value) else None
+        app = (pid and process_name(pid)) or (wm_class[1] if wm_class else "") or "unknown"
+        geometry = window.get_geometry()
+        origin = window.translate_coords(self._connect().screen().root, 0, 0)
+        border = int(geometry.border_width)
+        left = right = top = bottom = border
+        extents = self._prop(window, "_NET_FRAME_EXTENTS")  # the title bar shows the title too
+        if extents is not None and len(extents) == 4:
+            left, right, top, bottom = (int(v) + border for v in extents)
+        return WindowInfo(
+            app=app,
+            title=title,
+            x=-int(origin.x) - left,
+            y=-int(origin.y) - top,
+            w=int(geometry.width) + left + right,
+            h=int(geometry.height) + top + bottom,
+            handle=hex(window.id),
+            pid=pid,
+            wm_class=" ".join(wm_class) if wm_class else "",
+        )
+
+    def _stacked_clients(self) -> list[Any]:
+        """Top-level client windows, bottom to top."""
+        display = self._connect()
+        root = display.screen().root
+        stacking = self._prop(root, "_NET_CLIENT_LIST_STACKING")
+        if stacking is not None and len(stacking):
+            return [display.create_resource_object("window", int(w)) for w in stacking]
+        return list(root.query_tree().children)  # no window manager: the root's children
+
+    # -- interface -----------------------------------------------------------------
     def active_window(self) -> WindowInfo | None:
         from Xlib import error as xerror
 
         try:
             window = self._ewmh_active() or self._focus_window()
             window = self._toplevel_with_title(window) if window is not None else None
-            if window is None:
-                return None
-            title = self._title(window) or ""
-            wm_class = window.get_wm_class()
-            pid_value = self._prop(window, "_NET_WM_PID")
-            pid = int(pid_value[0]) if pid_value is not None and len(pid_value) else None
-            app = (pid and process_name(pid)) or (wm_class[1] if wm_class else "") or "unknown"
-            geometry = window.get_geometry()
-            origin = window.translate_coords(self._connect().screen().root, 0, 0)
-            return WindowInfo(
-                app=app,
-                title=title,
-                x=-int(origin.x),
-                y=-int(origin.y),
-                w=int(geometry.width),
-                h=int(geometry.height),
-                handle=hex(window.id),
-                pid=pid,
-            )
+            return None if window is None else self._describe(window)
         except (xerror.XError, xerror.ConnectionClosedError):
             return None  # the window went away between two calls
+
+    def visible_windows(self) -> list[WindowInfo] | None:
+        from Xlib import X
+        from Xlib import error as xerror
+
+        try:
+            clients = self._stacked_clients()
+        except (xerror.XError, xerror.ConnectionClosedError):
+            return None
+        found = []
+        for window in clients:
+            try:
+                if window.get_attributes().map_state != X.IsViewable:
+                    continue
+                if self._title(window) is None and not window.get_wm_class():
+                    continue  # an unnamed helper window, not something a person looks at
+                found.append(self._describe(window))
+            except (xerror.XError, xerror.ConnectionClosedError):
+                continue  # closed while we looked
+        return found
 
     def close(self) -> None:
         if self._display is not None:

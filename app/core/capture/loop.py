@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from app.core.capture.input import InputCapture
 from app.core.capture.screen import ScreenGrabber
 from app.core.model import EventRecord, RawInput, WindowInfo, new_id
+from app.core.redact.scope import ScopeRules
 from app.core.redact.text import looks_like_sign_in, scrub
 from app.core.redact.typing import Staged, TypingRuns
 from app.core.settings import Settings
@@ -34,6 +35,8 @@ class FrameJob:
     lag_ms: float
     pixels: Any  # np.ndarray, raw: memory only until redacted
     window: WindowInfo | None
+    windows: list[WindowInfo] | None  # every visible window at grab time, bottom to top
+    origin: tuple[int, int] = (0, 0)  # screen coordinates of the frame's top-left pixel
 
 
 @dataclass
@@ -99,6 +102,7 @@ class CaptureLoop:
         self._startup_error: BaseException | None = None
         self._stop_reason = "stopped"
         self.window: WindowInfo | None = None
+        self.scope = ScopeRules(settings)
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> None:
@@ -116,10 +120,8 @@ class CaptureLoop:
             self._thread.join(timeout)
 
     def excluded(self) -> bool:
-        """Whether the window in front is one of the excluded apps."""
-        window = self.window
-        excluded = {name.lower() for name in self.settings.excluded_apps}
-        return window is not None and window.app.lower() in excluded
+        """Whether the window in front is out of scope (nothing is captured meanwhile)."""
+        return self.scope.denied(self.window)
 
     @property
     def running(self) -> bool:
@@ -182,7 +184,6 @@ class _Run:
         self.next_window_poll = 0.0
         self.last_flush = time.monotonic()
         self.dropped_seen = 0
-        self.excluded_apps = {name.lower() for name in self.s.excluded_apps}
 
     # -- segments ------------------------------------------------------------------
     def open_segment(self) -> None:
@@ -255,8 +256,7 @@ class _Run:
         self.emit("window", mono, time.time(), data)
 
     def excluded(self) -> bool:
-        window = self.o.window
-        return window is not None and window.app.lower() in self.excluded_apps
+        return self.o.excluded()
 
     def request_frame(self, trigger: str, mono: float, wall: float, *, force: bool = False) -> None:
         if self.grabber is None or self.segment is None or self.excluded():
@@ -278,6 +278,8 @@ class _Run:
             round((time.monotonic() - mono) * 1000, 2),
             pixels,
             self.o.window,
+            self.platform.visible_windows(),
+            self.grabber.origin,
         )
         if not self.o._sink.frame(job):
             self.grabber.forget()  # the dropped frame must not make the next one look unchanged

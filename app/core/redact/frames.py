@@ -1,21 +1,34 @@
-"""Pixel redaction of frames. Steps run in order on a copy of the frame; if any step fails the
-whole frame is dropped (fail closed) and the failure is counted by category, not described
-by content."""
+"""Pixel redaction of frames. Steps run in order on the frame; if any step fails the whole
+frame is dropped (fail closed) and the failure is counted by step, never described by content."""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from app.core.model import WindowInfo
+from app.core.redact.scope import ScopeRules
 
 log = logging.getLogger(__name__)
 
-# A step takes the frame and the window in front and returns the frame with solid boxes drawn.
-FrameStep = Callable[[np.ndarray, WindowInfo | None], np.ndarray]
+
+@dataclass(frozen=True)
+class FrameContext:
+    window: WindowInfo | None  # in front
+    windows: list[WindowInfo] | None  # all visible, bottom to top; None: unknown
+    origin: tuple[int, int] = (0, 0)  # screen position of pixel (0, 0)
+
+
+class RedactionFailed(Exception):
+    """A step could not make the frame safe; the frame must not be kept."""
+
+
+# A step takes the frame and its context and returns the frame with solid boxes drawn.
+FrameStep = Callable[[np.ndarray, FrameContext], np.ndarray]
 
 
 class FrameRedactor:
@@ -23,13 +36,13 @@ class FrameRedactor:
         self.steps = list(steps)
         self.failures: Counter[str] = Counter()
 
-    def redact(self, pixels: np.ndarray, window: WindowInfo | None) -> np.ndarray | None:
+    def redact(self, pixels: np.ndarray, context: FrameContext) -> np.ndarray | None:
         """The redacted frame, or None when it must not be kept."""
         out = pixels
         for step in self.steps:
             name = getattr(step, "__name__", type(step).__name__)
             try:
-                out = step(out, window)
+                out = step(out, context)
             except Exception as exc:
                 self.failures[name] += 1
                 log.warning(
@@ -47,7 +60,7 @@ def fill_boxes(
     pixels: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], color: int = 0
 ) -> np.ndarray:
     """Solid boxes (x, y, w, h), clipped to the frame. Solid, never blurred: blur can be undone."""
-    out = pixels.copy()
+    out = pixels
     height, width = out.shape[:2]
     for x, y, w, h in boxes:
         x0, y0 = max(0, x), max(0, y)
@@ -55,3 +68,23 @@ def fill_boxes(
         if x1 > x0 and y1 > y0:
             out[y0:y1, x0:x1] = color
     return out
+
+
+class DeniedWindowMask:
+    """Paints over every visible window that scope rules deny, wherever it is on screen."""
+
+    __name__ = "denied_windows"
+
+    def __init__(self, scope: ScopeRules) -> None:
+        self.scope = scope
+
+    def __call__(self, pixels: np.ndarray, context: FrameContext) -> np.ndarray:
+        if context.windows is None:
+            raise RedactionFailed("the visible windows could not be listed")
+        left, top = context.origin
+        boxes = [(w.x - left, w.y - top, w.w, w.h) for w in context.windows if self.scope.denied(w)]
+        return fill_boxes(pixels, boxes, color=48) if boxes else pixels
+
+
+def default_frame_redactor(scope: ScopeRules) -> FrameRedactor:
+    return FrameRedactor([DeniedWindowMask(scope)])
