@@ -96,3 +96,41 @@ def test_pathological_inputs_are_fast(text: str) -> None:
     started = time.perf_counter()
     find(text)
     assert time.perf_counter() - started < 0.1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("call +1 415-555-2671 now", "call [PHONE] now"),
+        ("office (415) 555-2671", "office [PHONE]"),
+        ("IBAN DE89 3704 0044 0532 0130 00 ok", "IBAN [IBAN] ok"),
+        ("pay GB82WEST12345698765432", "pay [IBAN]"),
+        ("ssn 123-45-6789", "ssn [SSN]"),
+        ("cpf 390.533.447-05", "cpf [NATIONAL_ID]"),
+        ("codice RCCMNL83S18D969H", "codice [NATIONAL_ID]"),
+    ],
+)
+def test_validated_identifiers(text: str, expected: str) -> None:
+    assert scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["invoice 2024-05-01 at 10:30", "IBAN XX00 0000 0000 0000", "ssn 000-12-3456", "build 415.555"],
+)
+def test_invalid_identifiers_are_kept(text: str) -> None:
+    assert scrub(text)[0] == text
+
+
+def test_custom_policy_terms_and_patterns() -> None:
+    from app.core.redact.text import TextScrubber
+    from app.core.settings import Settings
+
+    scrubber = TextScrubber.from_settings(
+        Settings(custom_terms=("Project Falcon",), custom_patterns=(r"\bTICKET-\d+\b",))
+    )
+    assert (
+        scrubber.scrub("about project falcon and TICKET-42 today")[0]
+        == "about [CUSTOM] and [CUSTOM] today"
+    )
+    assert scrubber.scrub("falconry")[0] == "falconry"

@@ -19,7 +19,7 @@ from app.core.capture.input import InputCapture
 from app.core.capture.screen import ScreenGrabber
 from app.core.model import EventRecord, RawInput, WindowInfo, new_id
 from app.core.redact.scope import ScopeRules
-from app.core.redact.text import looks_like_sign_in, scrub
+from app.core.redact.text import TextScrubber, looks_like_sign_in
 from app.core.redact.typing import Staged, TypingRuns
 from app.core.settings import Settings
 from app.platform.base import Platform
@@ -103,6 +103,7 @@ class CaptureLoop:
         self._stop_reason = "stopped"
         self.window: WindowInfo | None = None
         self.scope = ScopeRules(settings)
+        self.scrubber = TextScrubber.from_settings(settings)
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> None:
@@ -189,7 +190,7 @@ class _Run:
     def open_segment(self) -> None:
         now = time.monotonic()
         self.segment = _Segment(now)
-        self.typing = TypingRuns(self.segment.next_seq, self.segment.counts)
+        self.typing = TypingRuns(self.segment.next_seq, self.segment.counts, self.o.scrubber.scrub)
         screen = self.grabber.monitors if self.grabber else []
         self.o._sink.segment_opened(SegmentOpened(self.segment.id, time.time(), screen))
         if self.grabber:
@@ -249,7 +250,7 @@ class _Run:
         if self.excluded():
             data["excluded"] = True  # its title may itself be private
         else:
-            title, hits = scrub(window.title)
+            title, hits = self.o.scrubber.scrub(window.title)
             for hit in hits:
                 self.segment.counts[hit.category] += 1
             data["title"] = title

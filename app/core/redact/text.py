@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +18,11 @@ class Hit:
     category: str
     start: int
     end: int
+
+
+@cache
+def _defaults() -> tuple[Detector, ...]:
+    return _default_detectors()
 
 
 def luhn_ok(digits: str) -> bool:
@@ -64,7 +71,13 @@ def _email(text: str) -> Iterable[Hit]:
 def _cards(text: str) -> Iterable[Hit]:
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group())
-        if 13 <= len(digits) <= 19 and luhn_ok(digits):
+        # No issuer number starts with 0, and a run of one digit is filler, not a card.
+        if (
+            13 <= len(digits) <= 19
+            and digits[0] != "0"
+            and len(set(digits)) > 1
+            and luhn_ok(digits)
+        ):
             yield Hit("CARD", m.start(), m.end())
 
 
@@ -81,11 +94,44 @@ def _secrets(text: str) -> Iterable[Hit]:
 
 
 Detector = Callable[[str], Iterable[Hit]]
-DEFAULT_DETECTORS: tuple[Detector, ...] = (_email, _cards, _secrets)
+PATTERN_DETECTORS: tuple[Detector, ...] = (_email, _cards, _secrets)
 
 
-def find(text: str, detectors: Iterable[Detector] = DEFAULT_DETECTORS) -> list[Hit]:
+def _default_detectors() -> tuple[Detector, ...]:
+    from app.core.redact import detectors
+
+    return (
+        *PATTERN_DETECTORS,
+        detectors.phones(detectors.default_region()),
+        detectors.ibans,
+        detectors.national_ids,
+    )
+
+
+class TextScrubber:
+    """The detectors in force (defaults plus policy's custom terms), bound once."""
+
+    def __init__(self, detectors: Iterable[Detector]) -> None:
+        self.detectors = tuple(detectors)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> TextScrubber:
+        from app.core.redact import detectors
+
+        extra = (detectors.custom(settings.custom_terms, settings.custom_patterns),)
+        return cls((*_default_detectors(), *extra))
+
+    def find(self, text: str) -> list[Hit]:
+        return find(text, self.detectors)
+
+    def scrub(self, text: str) -> tuple[str, list[Hit]]:
+        return scrub(text, self.detectors)
+
+
+def find(text: str, detectors: Iterable[Detector] | None = None) -> list[Hit]:
     """All hits, overlaps merged so each character is covered at most once."""
+    if detectors is None:
+        detectors = _defaults()
     hits = sorted(
         (h for detect in detectors for h in detect(text)), key=lambda h: (h.start, -h.end)
     )
@@ -100,7 +146,7 @@ def find(text: str, detectors: Iterable[Detector] = DEFAULT_DETECTORS) -> list[H
     return merged
 
 
-def scrub(text: str, detectors: Iterable[Detector] = DEFAULT_DETECTORS) -> tuple[str, list[Hit]]:
+def scrub(text: str, detectors: Iterable[Detector] | None = None) -> tuple[str, list[Hit]]:
     """`text` with every hit replaced by `[CATEGORY]`, and the hits (positions in `text`)."""
     hits = find(text, detectors)
     if not hits:

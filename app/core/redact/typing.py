@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.model import RawInput
-from app.core.redact.text import scrub
+from app.core.redact.text import Hit, scrub
 
 HOTKEY_MODIFIERS = ("ctrl", "alt", "cmd", "super")
 MAX_RUN_CHARS = 4096
@@ -38,7 +38,13 @@ def _is_modifier(name: str) -> bool:
 class TypingRuns:
     """Turns key events into redacted `key` events and one `text` event per run."""
 
-    def __init__(self, next_seq: Callable[[], int], counts: Counter[str]) -> None:
+    def __init__(
+        self,
+        next_seq: Callable[[], int],
+        counts: Counter[str],
+        scrub: Callable[[str], tuple[str, list[Hit]]] = scrub,
+    ) -> None:
+        self._scrub = scrub
         self._next_seq = next_seq
         self.counts = counts
         self._run: list[Staged] = []
@@ -94,7 +100,7 @@ class TypingRuns:
         if not chars:
             return run
         text = "".join(c for c, _ in chars)
-        scrubbed, hits = scrub(text)
+        scrubbed, hits = self._scrub(text)
         for hit in hits:
             self.counts[hit.category] += 1
             first = chars[hit.start][1]
