@@ -256,6 +256,24 @@ def cmd_activity(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_redact(args: argparse.Namespace) -> int:
+    """IT's dry run of the text redaction in force (same scrubber as the recorder)."""
+    from app.core.redact.text import TextScrubber
+
+    scrubber = TextScrubber.from_settings(_settings(args.data_dir))
+    text = args.text if args.text != "-" else sys.stdin.read()
+    scrubbed, hits = scrubber.scrub(text)
+    if args.json:
+        found = [{"category": h.category, "start": h.start, "end": h.end} for h in hits]
+        print(json.dumps({"redacted": scrubbed, "found": found}, indent=2, ensure_ascii=False))
+    else:
+        print(scrubbed)
+        for hit in hits:
+            print(f"  {hit.category} at characters {hit.start}-{hit.end}", file=sys.stderr)
+        print(f"{len(hits)} item(s) redacted", file=sys.stderr)
+    return 0
+
+
 def cmd_selftest(args: argparse.Namespace) -> int:
     from app.core.selftest import run_selftest
 
@@ -336,6 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_activity)
+
+    p = sub.add_parser(
+        "redact", parents=[common], help="show what redaction does to a text (policy dry run)"
+    )
+    p.add_argument("--text", required=True, help="the text, or - to read standard input")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_redact)
 
     p = sub.add_parser("selftest", parents=[common], help="check that this machine can record")
     p.set_defaults(func=cmd_selftest)

@@ -49,3 +49,18 @@ def test_consent_then_status_and_delete_act_on_the_buffer(
 def test_module_entry_point_prints_help() -> None:
     result = subprocess.run([sys.executable, "-m", "app", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "record" in result.stdout
+
+
+def test_redact_text_dry_run(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data_dir.mkdir()
+    (data_dir / "settings.toml").write_text('custom_terms = ["Falcon"]\n')
+    assert (
+        main(["redact", "--data-dir", str(data_dir), "--json", "--text", "mail a@b.io re Falcon"])
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert out["redacted"] == "mail [EMAIL] re [CUSTOM]"
+    assert out["found"] == [
+        {"category": "EMAIL", "start": 5, "end": 11},
+        {"category": "CUSTOM", "start": 15, "end": 21},
+    ]
