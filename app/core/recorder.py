@@ -28,7 +28,6 @@ from app.core.frameworker import FrameWorker
 from app.core.model import EventRecord, FrameRecord, WindowInfo, new_id
 from app.core.queries import pending_summary
 from app.core.redact.frames import FrameRedactor, default_frame_redactor
-from app.core.redact.scope import ScopeRules
 from app.core.settings import Settings
 from app.core.state import RecorderState, Status, check_transition
 from app.platform import Platform, get_platform
@@ -80,7 +79,7 @@ class Recorder:
         self._session_started: float | None = None
         self._custom_frame_redactor = frame_redactor
         self._frames = FrameWorker(
-            frame_redactor or default_frame_redactor(ScopeRules(self.settings)),
+            frame_redactor or default_frame_redactor(self.settings),
             self._store_frame,
             self._segment_done,
             self._fail,
@@ -264,7 +263,7 @@ class Recorder:
         with self._lock:
             self.settings = settings
             if self._custom_frame_redactor is None:
-                self._frames.redactor = default_frame_redactor(ScopeRules(settings))
+                self._frames.redactor = default_frame_redactor(settings)
             if self._status.state == RecorderState.RECORDING:
                 self._end_capture("settings changed")
                 self._begin(log=False)

@@ -53,6 +53,9 @@ class Settings:
     deny_private_browsing: bool = True
     # Extra words and regular expressions that are always redacted, e.g. project code names.
     custom_terms: tuple[str, ...] = ()
+    # Read on-screen text (OCR) and box personal data in screenshots. Turning it off keeps
+    # screenshots as they are (denied windows are still painted over).
+    redact_screen_text: bool = True
     custom_patterns: tuple[str, ...] = ()
     pause_hotkey: str = "<ctrl>+<alt>+p"
     locked: frozenset[str] = field(default=frozenset(), compare=False)

@@ -66,9 +66,11 @@ class ConsentDialog(QDialog):
             self.decline_button = buttons.addButton(
                 "Decline", QDialogButtonBox.ButtonRole.RejectRole
             )
-            self.accept_button.setDefault(False)
-            self.decline_button.setDefault(True)  # Enter never consents by accident
             buttons.accepted.connect(self.accept)
             buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        if not read_only:
+            # Only once the buttons are inside the dialog does QDialog take note of the default;
+            # set earlier, it picks the first button (Accept) when shown.
+            self.decline_button.setDefault(True)  # Enter never consents by accident
         self.setWindowModality(Qt.WindowModality.ApplicationModal)

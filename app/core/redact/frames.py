@@ -12,6 +12,7 @@ import numpy as np
 
 from app.core.model import WindowInfo
 from app.core.redact.scope import ScopeRules
+from app.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -86,5 +87,13 @@ class DeniedWindowMask:
         return fill_boxes(pixels, boxes, color=48) if boxes else pixels
 
 
-def default_frame_redactor(scope: ScopeRules) -> FrameRedactor:
-    return FrameRedactor([DeniedWindowMask(scope)])
+def default_frame_redactor(settings: Settings) -> FrameRedactor:
+    """Denied windows first (their text is then never read), then on-screen text."""
+    from app.core.redact.ocr import RapidOcrEngine
+    from app.core.redact.screen_text import ScreenTextRedactor
+    from app.core.redact.text import TextScrubber
+
+    steps: list[FrameStep] = [DeniedWindowMask(ScopeRules(settings))]
+    if settings.redact_screen_text:
+        steps.append(ScreenTextRedactor(RapidOcrEngine(), TextScrubber.from_settings(settings)))
+    return FrameRedactor(steps)
