@@ -21,9 +21,12 @@ class TextBox:
     h: int
     text: str
     score: float
+    # Left and right edge of each character of `text`, when the engine reports them.
+    chars: tuple[tuple[int, int], ...] = ()
 
     def moved(self, dx: int, dy: int) -> TextBox:
-        return TextBox(self.x + dx, self.y + dy, self.w, self.h, self.text, self.score)
+        chars = tuple((a + dx, b + dx) for a, b in self.chars)
+        return TextBox(self.x + dx, self.y + dy, self.w, self.h, self.text, self.score, chars)
 
     def overlaps(self, x: int, y: int, w: int, h: int) -> bool:
         return self.x < x + w and x < self.x + self.w and self.y < y + h and y < self.y + self.h
@@ -65,15 +68,19 @@ class RapidOcrEngine:
         with self._lock:
             engine = self._load()
             # PP-OCR models take BGR, like OpenCV.
-            result, _elapsed = engine(np.ascontiguousarray(rgb[:, :, ::-1]))
+            result, _elapsed = engine(np.ascontiguousarray(rgb[:, :, ::-1]), return_word_box=True)
         boxes = []
-        for quad, text, score in result or []:
+        for item in result or []:
+            quad, text, score = item[0], str(item[1]), float(item[2])
             xs = [p[0] for p in quad]
             ys = [p[1] for p in quad]
             x0, y0 = int(min(xs)), int(min(ys))
-            boxes.append(
-                TextBox(
-                    x0, y0, int(max(xs)) - x0 + 1, int(max(ys)) - y0 + 1, str(text), float(score)
+            char_quads = item[3] if len(item) > 3 else []
+            chars: tuple[tuple[int, int], ...] = ()
+            if len(char_quads) == len(text):
+                chars = tuple(
+                    (int(min(p[0] for p in q)), int(max(p[0] for p in q))) for q in char_quads
                 )
-            )
+            w, h = int(max(xs)) - x0 + 1, int(max(ys)) - y0 + 1
+            boxes.append(TextBox(x0, y0, w, h, text, score, chars))
         return boxes

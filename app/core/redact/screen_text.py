@@ -63,15 +63,22 @@ def ocr_variants(text: str) -> list[str]:
 
 
 def hit_boxes(line: TextBox, hits: Iterable[Hit], pad_chars: float = 1.5) -> list[Rect]:
-    """Screen rectangles for character ranges of a line, assuming even character widths, with
-    generous padding: a box too wide costs a little context, one too narrow leaks."""
+    """Screen rectangles for character ranges of a line, with padding: a box too wide costs a
+    little context, one too narrow leaks. Uses the engine's character positions when it gave
+    them (proportional fonts); they come from CTC peaks and can be off by about a character,
+    which the padding covers."""
     n = max(1, len(line.text))
     char_w = line.w / n
+    exact = len(line.chars) == len(line.text)
+    pad = char_w * pad_chars
     boxes = []
     for hit in hits:
-        x0 = line.x + int((hit.start - pad_chars) * char_w)
-        x1 = line.x + int(np.ceil((hit.end + pad_chars) * char_w))
-        x0, x1 = max(line.x - 2, x0), min(line.x + line.w + 2, x1)
+        if exact:
+            left, right = line.chars[hit.start][0], line.chars[hit.end - 1][1]
+        else:
+            left, right = line.x + hit.start * char_w, line.x + hit.end * char_w
+        x0 = max(line.x - 2, int(left - pad))
+        x1 = min(line.x + line.w + 2, int(np.ceil(right + pad)))
         boxes.append((x0, line.y - 2, x1 - x0, line.h + 4))
     return boxes
 
