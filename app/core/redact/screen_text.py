@@ -73,6 +73,8 @@ def hit_boxes(line: TextBox, hits: Iterable[Hit], pad_chars: float = 1.5) -> lis
     pad = char_w * pad_chars
     boxes = []
     for hit in hits:
+        left: float
+        right: float
         if exact:
             left, right = line.chars[hit.start][0], line.chars[hit.end - 1][1]
         else:
