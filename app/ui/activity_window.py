@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from app.core.queries import activity
@@ -38,15 +39,22 @@ class ActivityWindow(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table)
+        self._rows: list[dict] | None = None
         bridge.status_changed.connect(lambda _status: self.reload())
+        # Log lines are written after the status they follow (and some, such as a deletion
+        # while paused, change no status at all): re-read while the window is open.
+        self._poll = QTimer(self)
+        self._poll.setInterval(1000)
+        self._poll.timeout.connect(self.reload)
 
     def reload(self) -> None:
         buffer = self.bridge.recorder.buffer
         self.bridge.run(lambda: activity(buffer, 500), self._show)
 
     def _show(self, rows: list[dict] | None, error: BaseException | None) -> None:
-        if rows is None:
+        if rows is None or rows == self._rows:
             return
+        self._rows = rows
         self.table.setRowCount(len(rows))
         for i, row in enumerate(rows):
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["ts"]))
@@ -57,4 +65,9 @@ class ActivityWindow(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.reload()
+        self._poll.start()
         super().showEvent(event)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self._poll.stop()
+        super().hideEvent(event)
