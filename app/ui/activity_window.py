@@ -58,9 +58,8 @@ class ActivityWindow(QWidget):
         self.table.setRowCount(len(rows))
         for i, row in enumerate(rows):
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["ts"]))
-            for col, text in enumerate(
-                (when, KIND_LABELS.get(row["kind"], row["kind"]), row["message"])
-            ):
+            message = row["message"][:1].upper() + row["message"][1:]
+            for col, text in enumerate((when, KIND_LABELS.get(row["kind"], row["kind"]), message)):
                 self.table.setItem(i, col, QTableWidgetItem(text))
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override

@@ -51,9 +51,9 @@ class ConsentDialog(QDialog):
         body = QTextBrowser()
         body.setOpenExternalLinks(False)
         body.setMarkdown(text.body + "\n\n---\n\n" + scope_summary(settings))
+        body.document().setDocumentMargin(12)
         layout.addWidget(body, 1)
         version = QLabel(f"Consent text version {text.version}")
-        version.setStyleSheet("color: palette(mid);")
         layout.addWidget(version)
         if read_only:
             buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

@@ -115,6 +115,11 @@ class SettingsDialog(QDialog):
         self.capture_keys.setChecked(settings.capture_keys)
         self.capture_mouse.setChecked(settings.capture_mouse)
         self.capture_screen.setChecked(settings.capture_screen)
+        for box, value in (
+            (self.idle_frame_interval_s, settings.idle_frame_interval_s),
+            (self.segment_minutes, settings.segment_minutes),
+        ):
+            box.setDecimals(0 if float(value).is_integer() else 1)
         self.idle_frame_interval_s.setValue(settings.idle_frame_interval_s)
         self.excluded_apps.setPlainText("\n".join(settings.excluded_apps))
         self.segment_minutes.setValue(settings.segment_minutes)

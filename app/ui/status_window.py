@@ -6,7 +6,7 @@ import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.state import RecorderState
 from app.ui.icons import panel_is_dark, state_icon
@@ -24,6 +24,7 @@ class StatusWindow(QWidget):
         super().__init__()
         self.controller = controller
         self.setWindowTitle("Praxis")
+        self.setMinimumWidth(400)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 16, 16, 16)
         top = QHBoxLayout()
@@ -35,16 +36,13 @@ class StatusWindow(QWidget):
         layout.addLayout(top)
         note = QLabel(NO_TRAY_REASON)
         note.setWordWrap(True)
-        note.setStyleSheet("color: palette(mid);")
         layout.addWidget(note)
         buttons = QHBoxLayout()
         self.pause_button = QPushButton("Pause 15 minutes")
         self.pause_button.clicked.connect(lambda: controller.pause(15 * 60))
         self.resume_button = QPushButton("Resume")
         self.resume_button.clicked.connect(controller.resume)
-        more = QToolButton()
-        more.setText("Menu")
-        more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        more = QPushButton("Menu")  # a push button sized like its neighbours, with an arrow
         more.setMenu(controller.menu)
         for widget in (self.pause_button, self.resume_button, more):
             buttons.addWidget(widget)

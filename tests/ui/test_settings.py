@@ -111,3 +111,12 @@ def test_cancel_changes_nothing(qtbot, make_recorder, make_app, settings_file: P
     assert not dialog.isVisible()
     assert not settings_file.exists()
     assert app.recorder.settings.capture_mouse
+
+
+def test_whole_numbers_read_without_decimals(qtbot, make_recorder, make_app) -> None:
+    app = make_app(make_recorder(idle_frame_interval_s=30.0, segment_minutes=2.5))
+    app.open_window("settings")
+    dialog = app.windows["settings"]
+    assert dialog.idle_frame_interval_s.text() == "30 s"
+    assert dialog.segment_minutes.text() == "2.5 min"  # a fraction from the file is kept
+    assert dialog.edited().segment_minutes == 2.5

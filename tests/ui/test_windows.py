@@ -6,7 +6,7 @@ import time
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QPushButton
 
 from app.core.state import RecorderState
 from app.ui.icons import state_icon
@@ -31,6 +31,8 @@ def test_without_a_tray_the_status_window_stands_in(qtbot, make_recorder, make_a
 
     labels = [label.text() for label in window.findChildren(QLabel)]
     assert NO_TRAY_REASON in labels
+    menus = [b.menu() for b in window.findChildren(QPushButton) if b.menu() is not None]
+    assert menus == [app.tray.menu]  # the whole tray menu, one click away
     qtbot.waitUntil(lambda: window.headline.text() == "Recording", timeout=WAIT_MS)
     assert icon_shows(window, TrayState.RECORDING)
     assert window.pause_button.isVisible() and not window.resume_button.isVisible()
@@ -83,12 +85,12 @@ def test_activity_window_lists_pause_resume_and_delete(
     app.tray.activity_action.trigger()
     window = app.windows["activity"]
     qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: ("Recording", "recording started") in activity_rows(window))
+    qtbot.waitUntil(lambda: ("Recording", "Recording started") in activity_rows(window))
 
     app.tray.pause_actions["15 minutes"].trigger()
-    qtbot.waitUntil(lambda: ("Paused", "paused for 15 min") in activity_rows(window))
+    qtbot.waitUntil(lambda: ("Paused", "Paused for 15 min") in activity_rows(window))
     app.tray.resume_action.trigger()
-    qtbot.waitUntil(lambda: ("Resumed", "recording resumed") in activity_rows(window))
+    qtbot.waitUntil(lambda: ("Resumed", "Recording resumed") in activity_rows(window))
     record_some_input(qtbot, app.recorder)
     app.tray.delete_actions["Last 5 minutes"].trigger()
     qtbot.waitUntil(lambda: any(kind == "Deleted" for kind, _ in activity_rows(window)))
@@ -97,7 +99,7 @@ def test_activity_window_lists_pause_resume_and_delete(
     kinds = [kind for kind, _ in rows]
     assert kinds[:4] == ["Deleted", "Resumed", "Paused", "Recording"]  # newest first
     deleted = rows[0][1]
-    assert deleted.startswith("delete the last 5 min: deleted ")
+    assert deleted.startswith("Delete the last 5 min: deleted ")
     first_when = window.table.item(0, 0).text()
     assert time.strftime("%Y-%m-%d") in first_when
     assert confirm.calls
@@ -112,10 +114,10 @@ def test_activity_window_shows_a_deletion_made_while_paused(qtbot, make_recorder
     wait_state(qtbot, app, RecorderState.PAUSED)
     app.open_window("activity")
     window = app.windows["activity"]
-    qtbot.waitUntil(lambda: ("Paused", "paused until resumed") in activity_rows(window))
+    qtbot.waitUntil(lambda: ("Paused", "Paused until resumed") in activity_rows(window))
 
     with qtbot.waitSignal(app.tray.notified, timeout=WAIT_MS):
         app.tray.delete_actions["Everything not yet uploaded"].trigger()
     qtbot.waitUntil(lambda: activity_rows(window)[0][0] == "Deleted", timeout=WAIT_MS)
-    assert activity_rows(window)[0][1].startswith("delete everything not yet uploaded: deleted ")
+    assert activity_rows(window)[0][1].startswith("Delete everything not yet uploaded: deleted ")
     assert app.recorder.state == RecorderState.PAUSED
