@@ -34,6 +34,12 @@ class StatusWindow(QWidget):
         top.addWidget(self.icon)
         top.addWidget(self.headline, 1)
         layout.addLayout(top)
+        # Without a tray there are no notification bubbles: the latest notice is shown here.
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice.hide()
+        layout.addWidget(self.notice)
         note = QLabel(NO_TRAY_REASON)
         note.setWordWrap(True)
         layout.addWidget(note)
@@ -48,7 +54,22 @@ class StatusWindow(QWidget):
             buttons.addWidget(widget)
         layout.addLayout(buttons)
         controller.state_shown.connect(self._on_state_shown)
+        controller.notified.connect(self._on_notified)
         self._on_state_shown(controller.shown_state)
+
+    def _on_notified(self, title: str, message: str) -> None:
+        self.notice.setText(f"{time.strftime('%H:%M')}  {title}: {message}")
+        self.notice.show()
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grow (never shrink) to fit wrapped text at the current width."""
+        layout = self.layout()
+        layout.activate()
+        needed = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else -1
+        needed = max(needed, layout.totalMinimumSize().height())
+        if self.height() < needed:
+            self.resize(self.width(), needed)
 
     def _on_state_shown(self, state: TrayState) -> None:
         status = self.controller.status

@@ -177,7 +177,9 @@ def take(desktop: Desktop, tmp: Path, out: Path) -> list[Path]:
         status = StatusWindow(ui.tray)
         status.move(60, 40)
         status.show()
-        pump_until(status.isVisible, 10, "the status window")
+        recorder.pause(1)  # a short pause, so the window shows the notice of its end
+        pump_until(status.notice.isVisible, 10, "the notice in the status window")
+        pump_until(lambda: ui.tray.status.state == RecorderState.RECORDING, 10, "recording")
         saved.append(save("status-window", window_rect(status)))
         status.hide()
     finally:

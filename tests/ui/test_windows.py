@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -121,3 +122,20 @@ def test_activity_window_shows_a_deletion_made_while_paused(qtbot, make_recorder
     qtbot.waitUntil(lambda: activity_rows(window)[0][0] == "Deleted", timeout=WAIT_MS)
     assert activity_rows(window)[0][1].startswith("Delete everything not yet uploaded: deleted ")
     assert app.recorder.state == RecorderState.PAUSED
+
+
+def test_status_window_shows_notices_that_a_tray_would_pop_up(
+    qtbot, make_recorder, make_app
+) -> None:
+    app = make_app(make_recorder(consent=True))
+    app.show()
+    window = app.status_window
+    start(qtbot, app)
+    assert not window.notice.isVisibleTo(window)
+
+    app.tray.pause(0.3)
+    qtbot.waitUntil(lambda: "Recording resumed: The timed pause has ended." in window.notice.text())
+    assert window.notice.isVisibleTo(window)
+    assert re.match(r"\d\d:\d\d  Recording resumed", window.notice.text())
+    layout = window.layout()
+    assert window.height() >= layout.totalHeightForWidth(window.width())  # room for it all
