@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,13 +19,6 @@ from support.xsession import (  # noqa: E402
     praxis_env,
     require_tools,
 )
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.x11)
 
 
 @pytest.fixture(scope="session")
@@ -44,8 +37,8 @@ def xserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XServer]:
 
 @pytest.fixture
 def x(xserver: XServer) -> Iterator[XServer]:
-    """The shared X server; windows a test opens are closed when it ends, and the focus goes
-    back to the root window so no test types into another test's window."""
+    """The shared X server. Windows a test opens are closed when it ends (the focus falls back
+    to the root window), so no test types into another test's window."""
     yield xserver
     for window in list(xserver.windows):
         xserver.close(window)
@@ -69,13 +62,25 @@ def env(xserver: XServer, home: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def consented(data_dir: Path, env: dict[str, str]) -> Path:
+def settings_toml() -> str:
+    """The user's settings.toml for recorders started with `consented`. By default on-screen
+    text OCR is off: it costs seconds of CPU per recorder (model load, full-screen read) and
+    covers text in frames, while most tests here check input capture and control. Tests of
+    the product as shipped override this fixture with "" (all defaults)."""
+    return "redact_screen_text = false\n"
+
+
+@pytest.fixture
+def consented(data_dir: Path, env: dict[str, str], settings_toml: str) -> Path:
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if settings_toml:
+        (data_dir / "settings.toml").write_text(settings_toml, encoding="utf-8")
     check_cli(data_dir, "consent", "--accept", env=env)
     return data_dir
 
 
 @pytest.fixture
-def recorder_factory(home: Path, env: dict[str, str]) -> Iterator[type[RecorderProcess]]:
+def recorder_factory(home: Path, env: dict[str, str]) -> Iterator[Callable[..., RecorderProcess]]:
     """Makes recorder processes; every one of them is killed at teardown, whatever happened."""
     started: list[RecorderProcess] = []
 
@@ -84,13 +89,15 @@ def recorder_factory(home: Path, env: dict[str, str]) -> Iterator[type[RecorderP
         started.append(rec)
         return rec
 
-    yield make  # type: ignore[misc]
+    yield make
     for rec in started:
         rec.kill()
 
 
 @pytest.fixture
-def recorder(consented: Path, recorder_factory) -> Iterator[RecorderProcess]:  # noqa: ANN001
+def recorder(
+    consented: Path, recorder_factory: Callable[..., RecorderProcess]
+) -> Iterator[RecorderProcess]:
     """A running `record --headless` with consent given. Tests stop it themselves to check
     the exit; otherwise it gets SIGINT at teardown, and SIGKILL if that does not work."""
     rec = recorder_factory(consented).start()

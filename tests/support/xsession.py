@@ -43,9 +43,7 @@ def require_tools(*tools: str) -> None:
         )
 
 
-def wait_for(
-    condition: Callable[[], T], timeout: float, what: str, interval: float = 0.05
-) -> T:
+def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
     """Poll `condition` until it returns something truthy; fail with `what` at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
@@ -91,11 +89,20 @@ class XServer:
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
                 [
-                    "Xvfb", "-displayfd", str(write_fd),
-                    "-screen", "0", f"{SCREEN_W}x{SCREEN_H}x24",
-                    "-nolisten", "tcp", "-noreset",
+                    "Xvfb",
+                    "-displayfd",
+                    str(write_fd),
+                    "-screen",
+                    "0",
+                    f"{SCREEN_W}x{SCREEN_H}x24",
+                    "-nolisten",
+                    "tcp",
+                    "-noreset",
                 ],
-                pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                pass_fds=(write_fd,),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
                 start_new_session=True,
             )
         os.close(write_fd)
@@ -127,7 +134,9 @@ class XServer:
         _terminate(self.proc)
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "XDG_SESSION_TYPE")}
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "XDG_SESSION_TYPE")
+        }
         env["DISPLAY"] = self.display
         env.update(extra)
         return env
@@ -142,21 +151,32 @@ class XServer:
         rows: int = 24,
         command: tuple[str, ...] = ("cat",),
         timeout: float = 20.0,
+        match: str | None = None,
     ) -> XWindow:
         """An xterm titled `title` at (x, y) running `command` (default `cat`: typed text is
-        echoed and never executed). Returns once the window exists and is mapped."""
+        echoed and never executed). Returns once the window exists and is mapped. `match` is
+        the xdotool regex to find it by (default: exactly `title`)."""
         proc = subprocess.Popen(
             [
-                "xterm", "-T", title, "-geometry", f"{cols}x{rows}+{x}+{y}",
+                "xterm",
+                "-T",
+                title,
+                "-geometry",
+                f"{cols}x{rows}+{x}+{y}",
                 # Keep the title exactly as given, whatever is typed into the terminal.
-                "-xrm", "XTerm*allowTitleOps: false",
-                "-e", *command,
+                "-xrm",
+                "XTerm*allowTitleOps: false",
+                "-e",
+                *command,
             ],
-            env=self.env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True,
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
-            wid = self.find_window(title, timeout)
+            wid = self.find_window(title, timeout, match)
             self.xdotool("windowmap", "--sync", str(wid))
         except BaseException:
             _terminate(proc)
@@ -165,10 +185,9 @@ class XServer:
         self.windows.append(window)
         return window
 
-    def find_window(self, title: str, timeout: float = 20.0) -> int:
-        out = self.xdotool(
-            "search", "--sync", "--name", f"^{ere_escape(title)}$", timeout=timeout
-        ).split()
+    def find_window(self, title: str, timeout: float = 20.0, match: str | None = None) -> int:
+        pattern = match or f"^{ere_escape(title)}$"
+        out = self.xdotool("search", "--sync", "--name", pattern, timeout=timeout).split()
         if not out:
             raise XSessionError(f"no window titled {title!r}")
         return int(out[0])
@@ -195,13 +214,8 @@ class XServer:
 
     def type_text(self, text: str, delay_ms: int = 20) -> None:
         """Type into the focused window through XTEST, as a keyboard would."""
-        self.xdotool("type", "--delay", str(delay_ms), "--", text, timeout=60 + len(text) * delay_ms / 250)
-
-    def type_text_async(self, text: str, delay_ms: int = 20) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            ["xdotool", "type", "--delay", str(delay_ms), "--", text],
-            env=self.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        budget = 30 + 3 * len(text) * delay_ms / 1000  # generous: a loaded machine types slower
+        self.xdotool("type", "--delay", str(delay_ms), "--", text, timeout=budget)
 
     def key(self, *keys: str) -> None:
         self.xdotool("key", *keys)
@@ -216,7 +230,8 @@ class XServer:
         import mss
 
         if self._mss is None:
-            self._mss = mss.mss(display=self.display)
+            factory = getattr(mss, "MSS", None) or mss.mss  # mss 10 renamed the factory
+            self._mss = factory(display=self.display)
         shot = self._mss.grab(self._mss.monitors[0])
         bgra = np.frombuffer(bytes(shot.raw), dtype=np.uint8).reshape(shot.height, shot.width, 4)
         return np.ascontiguousarray(bgra[:, :, 2::-1])
@@ -279,7 +294,13 @@ def _terminate(proc: subprocess.Popen[Any], timeout: float = 5.0) -> None:
 def praxis_env(display: str | None, home: Path, **extra: str) -> dict[str, str]:
     """The environment for a CLI process: a private keyring file and data home under `home`,
     no managed policy, unbuffered output."""
-    drop = ("WAYLAND_DISPLAY", "XDG_SESSION_TYPE", "PRAXIS_DATA_DIR", "PYTHON_KEYRING_BACKEND", "DISPLAY")
+    drop = (
+        "WAYLAND_DISPLAY",
+        "XDG_SESSION_TYPE",
+        "PRAXIS_DATA_DIR",
+        "PYTHON_KEYRING_BACKEND",
+        "DISPLAY",
+    )
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(
         PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
@@ -302,7 +323,11 @@ def run_cli(
     data_dir: Path, *args: str, env: dict[str, str], timeout: float = 60.0
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        praxis_cmd(data_dir, *args), env=env, capture_output=True, text=True, timeout=timeout,
+        praxis_cmd(data_dir, *args),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
 
@@ -335,7 +360,10 @@ class RecorderProcess:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 praxis_cmd(self.data_dir, "record", "--headless"),
-                env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         self.wait_state("recording", timeout)
         return self
@@ -396,12 +424,16 @@ def read_export(out_dir: Path) -> list[ExportedSegment]:
     for manifest_path in out_dir.glob("*/manifest.json"):
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         lines = (manifest_path.parent / "events.jsonl").read_text(encoding="utf-8").splitlines()
-        segments.append(ExportedSegment(manifest_path.parent, manifest, [json.loads(x) for x in lines]))
+        segments.append(
+            ExportedSegment(manifest_path.parent, manifest, [json.loads(x) for x in lines])
+        )
     segments.sort(key=lambda s: s.manifest["started_at"])
     return segments
 
 
-def export(data_dir: Path, out_dir: Path, env: dict[str, str], *extra: str) -> list[ExportedSegment]:
+def export(
+    data_dir: Path, out_dir: Path, env: dict[str, str], *extra: str
+) -> list[ExportedSegment]:
     check_cli(data_dir, "export", "--out", str(out_dir), *extra, env=env)
     return read_export(out_dir)
 
