@@ -57,3 +57,6 @@ class FixedWindow(Platform):
 
     def active_window(self) -> WindowInfo | None:
         return self.window
+
+    def visible_windows(self) -> list[WindowInfo] | None:
+        return [] if self.window is None else [self.window]

@@ -174,3 +174,25 @@ def test_real_engine_boxes_an_email_in_rendered_text() -> None:
     band = out[25:40, int(left) + 4 : int(right) - 4]
     assert (band == 0).all(), "the e-mail address must be covered solid"
     assert (out[75:90, 10:200] != 255).any(), "ordinary text stays readable"
+
+
+def test_scrolled_text_moves_its_boxes_and_only_new_lines_are_read(screen: Screen) -> None:
+    lines = [f"log line {i} nothing here" for i in range(16)]
+    lines[9] = "reach erin@example.net later"
+    for i, text in enumerate(lines):
+        screen.write(16, 40 + i * LINE_H, text)
+    r, ocr = redactor(screen)
+    run(r, screen)
+    # Scroll up by three lines: everything moves, three new lines appear at the bottom.
+    lines = lines[3:] + [f"new line {i}" for i in range(3)]
+    screen.lines.clear()
+    for i, text in enumerate(lines):
+        screen.write(16, 40 + i * LINE_H, text)
+    out = run(r, screen)
+    read_area = sum(w * h for _x, _y, w, h in ocr.crops[1:])
+    assert r.stats.scrolls == 1
+    assert read_area < 800 * 8 * LINE_H  # a strip, not the page
+    email_y = 40 + 6 * LINE_H + 8  # the address moved up three lines
+    start = 16 + len("reach ") * CHAR_W
+    assert (out[email_y, start : start + 16 * CHAR_W] == 0).all()
+    assert (out[40 + 9 * LINE_H + 8, start : start + 16 * CHAR_W] != 0).any()  # old place free

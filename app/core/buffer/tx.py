@@ -26,6 +26,10 @@ def frame_aad(segment_id: str, seq: int) -> bytes:
     return aad_for("frames", f"{segment_id}/{seq}", "blob")
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 @dataclass
 class DeletionReport:
     """What a deletion removed, for the activity log and the person who asked."""
@@ -54,8 +58,7 @@ class DeletionReport:
                 f" – {time.strftime(fmt, time.localtime(self.last_wall))}"
             )
         return (
-            f"deleted {self.events} events and {self.frames} frames"
-            f" ({self.segments} segments removed){span}"
+            f"deleted {_count(self.events, 'event')} and {_count(self.frames, 'screenshot')}{span}"
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -52,9 +52,12 @@ class InputCapture:
         self._want_mouse = mouse
         self._listeners: list[Any] = []
         self._lock = threading.Lock()
+        self._stopped = False
 
     # Callbacks run on pynput's threads: keep them tiny.
     def _put(self, item: RawInput) -> None:
+        if self._stopped:
+            return  # a listener that has not noticed its stop yet: keep nothing
         try:
             self.events.put_nowait(item)
         except queue.Full:
@@ -115,10 +118,15 @@ class InputCapture:
             for listener in self._listeners:
                 listener.wait()
 
-    def stop(self, timeout: float = 2.0) -> None:
+    def stop(self, timeout: float = 0.2) -> None:
+        """Stop at once. pynput's X11 listeners only notice a stop at the next input event,
+        so waiting for them would delay a pause until the person touches a key; instead
+        events are refused from now on and the threads (daemons) end on their own."""
+        self._stopped = True
         with self._lock:
             listeners, self._listeners = self._listeners, []
         for listener in listeners:
             listener.stop()
+        deadline = time.monotonic() + timeout
         for listener in listeners:
-            listener.join(timeout)
+            listener.join(max(0.0, deadline - time.monotonic()))

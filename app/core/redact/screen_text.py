@@ -122,6 +122,58 @@ def _touch(a: Rect, b: Rect) -> bool:
     )
 
 
+HIT_CACHE_SIZE = 4096
+MIN_SCROLL_HEIGHT = 96  # smaller changes are read directly
+MIN_SCROLL_SHARE = 0.5  # share of the non-blank rows that must agree on one shift
+
+
+def _clip(rect: Rect, width: int, height: int) -> Rect:
+    x, y, w, h = rect
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(width, x + w), min(height, y + h)
+    return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
+
+
+def _row_keys(block: np.ndarray) -> list[bytes]:
+    return [row.tobytes() for row in block]
+
+
+def _blank_rows(block: np.ndarray) -> np.ndarray:
+    return np.all(block == block[:, :1], axis=(1, 2))
+
+
+def _scroll_shift(
+    before: list[bytes], after: list[bytes], blank_before: np.ndarray, blank_after: np.ndarray
+) -> int:
+    """The vertical shift under which most non-blank rows match (0 if none is convincing).
+    Candidates come from rows that occur once on each side; each is then checked on all rows."""
+
+    # Runs of identical rows (a glyph band, a rule) are matched by where they start.
+    def run_starts(keys: list[bytes], blank: np.ndarray) -> dict[bytes, list[int]]:
+        starts: dict[bytes, list[int]] = {}
+        for i, key in enumerate(keys):
+            if not blank[i] and (i == 0 or keys[i - 1] != key):
+                starts.setdefault(key, []).append(i)
+        return starts
+
+    starts_before = run_starts(before, blank_before)
+    starts_after = run_starts(after, blank_after)
+    candidates: dict[int, int] = {}
+    for key, found_after in starts_after.items():
+        found_before = starts_before.get(key)
+        if found_before and len(found_before) == 1 and len(found_after) == 1:
+            dy = found_before[0] - found_after[0]
+            if dy:
+                candidates[dy] = candidates.get(dy, 0) + 1
+    rows = [k for k in range(len(after)) if not blank_after[k]]
+    best, best_count = 0, 0
+    for dy, _ in sorted(candidates.items(), key=lambda item: -item[1])[:3]:
+        count = sum(1 for k in rows if 0 <= k + dy < len(before) and after[k] == before[k + dy])
+        if count > best_count:
+            best, best_count = dy, count
+    return best if rows and best_count >= MIN_SCROLL_SHARE * len(rows) else 0
+
+
 def merge_rects(rects: list[Rect]) -> list[Rect]:
     merged = list(rects)
     changed = True
@@ -145,6 +197,7 @@ class OcrStats:
     pixels_read: int = 0
     pixels_seen: int = 0
     cpu_s: float = 0.0
+    scrolls: int = 0
     hits: dict[str, int] = field(default_factory=dict)
 
 
@@ -159,6 +212,7 @@ class ScreenTextRedactor:
         self.tile = tile
         self.lines: list[TextBox] = []
         self._previous: np.ndarray | None = None
+        self._hit_cache: dict[str, list[Hit]] = {}
         self.stats = OcrStats()
 
     def regions_to_read(self, pixels: np.ndarray) -> list[Rect]:
@@ -172,13 +226,8 @@ class ScreenTextRedactor:
         t = self.tile
         rects: list[Rect] = []
         for r0, c0, r1, c1 in tile_regions(grid):
-            rect = (
-                c0 * t - MARGIN,
-                r0 * t - MARGIN,
-                (c1 - c0 + 1) * t + 2 * MARGIN,
-                (r1 - r0 + 1) * t + 2 * MARGIN,
-            )
-            rects.append(rect)
+            area = _clip((c0 * t, r0 * t, (c1 - c0 + 1) * t, (r1 - r0 + 1) * t), width, height)
+            rects.extend(self._follow_scroll(previous, pixels, area))
         # Widen to whole cached lines that the change touches, until nothing more is touched.
         for _ in range(4):
             grown = merge_rects(rects)
@@ -198,15 +247,52 @@ class ScreenTextRedactor:
             if grown == rects:
                 break
             rects = grown
-        clipped = []
-        for x, y, w, h in rects:
-            x0, y0 = max(0, x), max(0, y)
-            x1, y1 = min(width, x + w), min(height, y + h)
-            if x1 > x0 and y1 > y0:
-                clipped.append((x0, y0, x1 - x0, y1 - y0))
+        clipped = [c for c in (_clip(r, width, height) for r in rects) if c[2] > 0 and c[3] > 0]
         if sum(w * h for *_, w, h in clipped) > FULL_FRAME_SHARE * width * height:
             return [(0, 0, width, height)]
         return clipped
+
+    def _follow_scroll(self, previous: np.ndarray, pixels: np.ndarray, area: Rect) -> list[Rect]:
+        """If `area` scrolled, move the cached lines with it and return only the newly exposed
+        strips to read; otherwise return the area (with a margin)."""
+        x, y, w, h = area
+        padded = [(x - MARGIN, y - MARGIN, w + 2 * MARGIN, h + 2 * MARGIN)]
+        if h < MIN_SCROLL_HEIGHT:
+            return padded
+        before = _row_keys(previous[y : y + h, x : x + w])
+        after = _row_keys(pixels[y : y + h, x : x + w])
+        blank_before = _blank_rows(previous[y : y + h, x : x + w])
+        blank_after = _blank_rows(pixels[y : y + h, x : x + w])
+        dy = _scroll_shift(before, after, blank_before, blank_after)
+        if dy == 0:
+            return padded
+        # Row k now shows what row k + dy showed before.
+        matched = np.zeros(h, dtype=bool)
+        for k in range(max(0, -dy), min(h, h - dy)):
+            matched[k] = after[k] == before[k + dy]
+        kept: list[TextBox] = []
+        for line in self.lines:
+            if not line.overlaps(x, y, w, h):
+                kept.append(line)
+                continue
+            top = line.y - dy - y
+            inside_x = line.x >= x and line.x + line.w <= x + w
+            if inside_x and top >= 0 and top + line.h <= h and matched[top : top + line.h].all():
+                kept.append(line.moved(0, -dy))
+            # otherwise the line is dropped and its new rows are read again below
+        self.lines = kept
+        strips: list[Rect] = []
+        k = 0
+        while k < h:
+            if matched[k]:
+                k += 1
+                continue
+            start = k
+            while k < h and not matched[k]:
+                k += 1
+            strips.append((x - MARGIN, y + start - MARGIN, w + 2 * MARGIN, k - start + 2 * MARGIN))
+        self.stats.scrolls += 1
+        return strips
 
     def read(self, pixels: np.ndarray) -> list[TextBox]:
         """Bring the cached lines up to date with this frame and return them all."""
@@ -225,12 +311,20 @@ class ScreenTextRedactor:
         self.stats.cpu_s += time.process_time() - started
         return self.lines
 
+    def _hits(self, text: str) -> list[Hit]:
+        """Detector hits for one line of text; cached, since most lines stay on screen."""
+        hits = self._hit_cache.get(text)
+        if hits is None:
+            hits = [h for variant in ocr_variants(text) for h in self.scrubber.find(variant)]
+            if len(self._hit_cache) >= HIT_CACHE_SIZE:
+                self._hit_cache.clear()
+            self._hit_cache[text] = hits
+        return hits
+
     def sensitive_boxes(self, lines: Iterable[TextBox]) -> list[tuple[Rect, str]]:
         found = []
         for line in lines:
-            hits: list[Hit] = []
-            for variant in ocr_variants(line.text):
-                hits.extend(self.scrubber.find(variant))
+            hits = self._hits(line.text)
             for hit, box in zip(hits, hit_boxes(line, hits), strict=True):
                 found.append((box, hit.category))
         return found
