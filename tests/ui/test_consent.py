@@ -160,7 +160,8 @@ def test_dialog_shows_the_text_and_this_computers_scope(qtbot) -> None:
     dialog = ConsentDialog(text, settings)
     qtbot.addWidget(dialog)
     plain = dialog.findChild(QTextBrowser).toPlainText()
-    assert "Recording computer-use demonstrations with Praxis" in plain
+    heading = text.body.splitlines()[0].lstrip("# ")
+    assert heading and heading in plain
     assert "On this computer Praxis records: keys and typed text" in plain
     assert "screenshots around your actions" not in plain
     assert "Never recorded: keepassxc." in plain

@@ -112,7 +112,7 @@ def test_delete_last_five_minutes_states_counts_then_deletes(
     assert f"This permanently deletes {total} events and 0 screenshots recorded between " in text
     assert "cannot be recovered" in text
     assert stored_events(app.recorder) == 0
-    assert notice.args[1].startswith(f"Deleted {total} events and 0 frames")
+    assert notice.args[1].startswith(f"Deleted {total} events and 0 screenshots")
     wait_state(qtbot, app, RecorderState.RECORDING)  # recording goes on afterwards
 
 
