@@ -21,6 +21,8 @@ from support.xsession import (
     wait_for,
 )
 
+from app.core import control
+
 pytestmark = pytest.mark.x11
 
 _ACTIVITY_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  (\S+)\s+(.*)$")
@@ -32,6 +34,13 @@ def activity(data_dir: Path, env: dict[str, str]) -> list[tuple[str, str]]:
     parsed = [_ACTIVITY_LINE.match(line) for line in lines]
     assert all(parsed), lines
     return [(m.group(1), m.group(2)) for m in parsed if m]
+
+
+def deleted_counts(out: str) -> tuple[int, int]:
+    """(events, frames) from the one-line report of `praxis delete`."""
+    match = re.match(r"Deleted (\d+) events? and (\d+) (?:frames?|screenshots?)\b", out)
+    assert match, out
+    return int(match.group(1)), int(match.group(2))
 
 
 def type_line(x: XServer, text: str) -> None:
@@ -89,17 +98,12 @@ def test_pause_stops_capture_until_resume(
     assert [k for k, _ in log].index("pause") < [k for k, _ in log].index("resume")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/core/capture/input.py InputCapture.stop(): once a pynput X11 listener has "
-    "delivered events, Listener.stop() does not wake its RECORD thread, so each join() waits "
-    "its full 2 s timeout; every pause, stop, deletion and export flush stalls about 4 s",
-)
 def test_pause_takes_effect_within_a_second(
     terminal, recorder: RecorderProcess, x: XServer, consented: Path, env: dict[str, str]
 ) -> None:
-    from app.core import control
-
+    """From issuing `praxis pause` (its own start-up included) to the recorder saying it is
+    paused. Polled on the control socket, so the poll is not slower than what it measures.
+    Typing first matters: input listeners that have seen events must not hold the pause up."""
     type_line(x, "some typing first")
     issued = time.monotonic()
     pause = subprocess.Popen(praxis_cmd(consented, "pause"), env=env, stdout=subprocess.DEVNULL)
@@ -160,11 +164,7 @@ def test_deleting_while_paused_leaves_nothing_pending(
     assert counts["pending_events"] > 0 and counts["pending_frames"] > 0
 
     out = check_cli(consented, "delete", "--last", "5m", env=env)
-    assert re.fullmatch(
-        rf"Deleted {counts['pending_events']} events and {counts['pending_frames']} frames "
-        r"\(1 segments removed\) recorded .*\.\n",
-        out,
-    ), out
+    assert deleted_counts(out) == (counts["pending_events"], counts["pending_frames"]), out
     after = status(consented, env)
     assert after["state"] == "paused"
     pending = (after["pending_segments"], after["pending_events"], after["pending_frames"])
@@ -176,7 +176,7 @@ def test_deleting_while_paused_leaves_nothing_pending(
     type_line(x, "bravo words")
     cut = time.time()
     out = check_cli(consented, "delete", "--all-pending", env=env)
-    assert out.startswith("Deleted ") and "(1 segments removed)" in out, out
+    assert deleted_counts(out)[0] > 0, out
     assert recorder.state() == "recording"
     type_line(x, "charlie words")
 
@@ -200,7 +200,7 @@ def test_delete_last_while_recording_keeps_recording(
     type_line(x, "alpha words")
     cut = time.time()
     out = check_cli(consented, "delete", "--last", "5m", env=env)
-    assert out.startswith("Deleted ") and "(1 segments removed)" in out, out
+    assert deleted_counts(out)[0] > 0, out
     assert recorder.state() == "recording", "recording goes on after a deletion"
     type_line(x, "bravo words")
 
