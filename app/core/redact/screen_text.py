@@ -266,20 +266,31 @@ class ScreenTextRedactor:
         dy = _scroll_shift(before, after, blank_before, blank_after)
         if dy == 0:
             return padded
-        # Row k now shows what row k + dy showed before.
-        matched = np.zeros(h, dtype=bool)
+        # Row k now shows what row k + dy showed before, or (chrome that does not scroll,
+        # such as borders and status bars) exactly what it showed.
+        static = np.array([after[k] == before[k] for k in range(h)], dtype=bool)
+        shifted = np.zeros(h, dtype=bool)
         for k in range(max(0, -dy), min(h, h - dy)):
-            matched[k] = after[k] == before[k + dy]
+            shifted[k] = after[k] == before[k + dy]
+        matched = static | shifted
         kept: list[TextBox] = []
         for line in self.lines:
             if not line.overlaps(x, y, w, h):
                 kept.append(line)
                 continue
-            top = line.y - dy - y
             inside_x = line.x >= x and line.x + line.w <= x + w
-            if inside_x and top >= 0 and top + line.h <= h and matched[top : top + line.h].all():
+            here, there = line.y - y, line.y - dy - y
+            if inside_x and here >= 0 and here + line.h <= h and static[here : here + line.h].all():
+                kept.append(line)  # did not move
+            elif (
+                inside_x
+                and there >= 0
+                and there + line.h <= h
+                and shifted[there : there + line.h].all()
+            ):
                 kept.append(line.moved(0, -dy))
-            # otherwise the line is dropped and its new rows are read again below
+            elif 0 <= there < h:
+                matched[max(0, there) : min(h, there + line.h)] = False  # read it where it is now
         self.lines = kept
         strips: list[Rect] = []
         k = 0
