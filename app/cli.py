@@ -257,10 +257,13 @@ def cmd_activity(args: argparse.Namespace) -> int:
 
 
 def cmd_redact(args: argparse.Namespace) -> int:
-    """IT's dry run of the text redaction in force (same scrubber as the recorder)."""
+    """IT's dry run of the redaction in force: the recorder's own scrubber and frame steps."""
     from app.core.redact.text import TextScrubber
 
-    scrubber = TextScrubber.from_settings(_settings(args.data_dir))
+    settings = _settings(args.data_dir)
+    if args.image is not None:
+        return _redact_image(args, settings)
+    scrubber = TextScrubber.from_settings(settings)
     text = args.text if args.text != "-" else sys.stdin.read()
     scrubbed, hits = scrubber.scrub(text)
     if args.json:
@@ -271,6 +274,45 @@ def cmd_redact(args: argparse.Namespace) -> int:
         for hit in hits:
             print(f"  {hit.category} at characters {hit.start}-{hit.end}", file=sys.stderr)
         print(f"{len(hits)} item(s) redacted", file=sys.stderr)
+    return 0
+
+
+def _redact_image(args: argparse.Namespace, settings: Any) -> int:
+    import numpy as np
+    from PIL import Image
+
+    from app.core.redact.frames import FrameContext, default_frame_redactor
+    from app.core.redact.screen_text import ScreenTextRedactor
+
+    if args.out is None:
+        raise PraxisError("say where to write the redacted image with --out", title="Missing --out")
+    try:
+        with Image.open(args.image) as image:
+            pixels = np.array(image.convert("RGB"))
+    except OSError as exc:
+        raise PraxisError(
+            f"{args.image} cannot be read as an image: {exc}", title="Bad image"
+        ) from exc
+    redactor = default_frame_redactor(settings)
+    reader = next((s for s in redactor.steps if isinstance(s, ScreenTextRedactor)), None)
+    # An image on disk has no windows around it: only on-screen text applies.
+    out = redactor.redact(pixels, FrameContext(None, []))
+    if out is None:
+        raise PraxisError("redaction could not run on this image", title="Redaction failed")
+    found = reader.sensitive_boxes(reader.lines) if reader else []
+    Image.fromarray(out).save(args.out)
+    report = {
+        "image": str(args.image),
+        "out": str(args.out),
+        "boxes": [{"category": c, "x": b[0], "y": b[1], "w": b[2], "h": b[3]} for b, c in found],
+        "lines_read": len(reader.lines) if reader else 0,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for box in report["boxes"]:
+            print(f"{box['category']:<16} at x={box['x']} y={box['y']} w={box['w']} h={box['h']}")
+        print(f"{len(found)} box(es) drawn; wrote {args.out}", file=sys.stderr)
     return 0
 
 
@@ -356,9 +398,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_activity)
 
     p = sub.add_parser(
-        "redact", parents=[common], help="show what redaction does to a text (policy dry run)"
+        "redact", parents=[common], help="show what redaction does to a text or an image (dry run)"
     )
-    p.add_argument("--text", required=True, help="the text, or - to read standard input")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--text", help="the text, or - to read standard input")
+    what.add_argument("--image", type=Path, help="a screenshot to redact (PNG, JPEG, …)")
+    p.add_argument("--out", type=Path, help="where to write the redacted image")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_redact)
 

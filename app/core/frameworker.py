@@ -28,7 +28,7 @@ class FrameWorker:
         self,
         redactor: FrameRedactor,
         store_frame: Callable[[FrameRecord], None],
-        segment_done: Callable[[SegmentClosed, int], None],
+        segment_done: Callable[[SegmentClosed, int, int], None],
         on_error: Callable[[BaseException], None],
         codec: str = "webp",
     ) -> None:
@@ -41,7 +41,8 @@ class FrameWorker:
         self._backlog = 0
         self._lock = threading.Lock()
         self._encoders: dict[str, FrameEncoder] = {}
-        self._dropped: Counter[str] = Counter()  # per segment: frames not kept
+        self._dropped: Counter[str] = Counter()  # per segment: frames not kept (backlog full)
+        self._failed: Counter[str] = Counter()  # per segment: frames whose redaction failed
         self._thread = threading.Thread(target=self._run, name="praxis-frames", daemon=True)
 
     def start(self) -> None:
@@ -81,7 +82,11 @@ class FrameWorker:
             try:
                 if isinstance(item, SegmentClosed):
                     self._encoders.pop(item.segment_id, None)
-                    self._segment_done(item, self._dropped.pop(item.segment_id, 0))
+                    self._segment_done(
+                        item,
+                        self._dropped.pop(item.segment_id, 0),
+                        self._failed.pop(item.segment_id, 0),
+                    )
                 else:
                     try:
                         self._process(item)
@@ -96,7 +101,7 @@ class FrameWorker:
         redacted = self.redactor.redact(job.pixels, context)
         job.pixels = None  # the raw frame is not needed past this point
         if redacted is None:
-            self._dropped[job.segment_id] += 1
+            self._failed[job.segment_id] += 1
             return
         encoder = self._encoders.setdefault(job.segment_id, FrameEncoder(self._codec))
         encoded = encoder.encode(redacted, job.seq)

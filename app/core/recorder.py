@@ -426,17 +426,29 @@ class Recorder:
     def _store_frame(self, record: FrameRecord) -> None:
         self._submit(lambda tx: tx.add_frame(record))
 
-    def _segment_done(self, closed: SegmentClosed, dropped_frames: int) -> None:
-        self._submit(
-            lambda tx: tx.seal_segment(
+    def _segment_done(self, closed: SegmentClosed, dropped_frames: int, failed_frames: int) -> None:
+        redaction = dict(closed.redaction)
+        if failed_frames:
+            redaction["FRAME_REDACTION_FAILED"] = failed_frames
+
+        def seal(tx: Tx) -> None:
+            tx.seal_segment(
                 closed.segment_id,
                 closed.ended_at,
                 closed.reason,
                 closed.dropped_events,
-                dropped_frames,
-                closed.redaction,
+                dropped_frames + failed_frames,
+                redaction,
             )
-        )
+            if failed_frames:
+                tx.log(
+                    "redaction",
+                    f"{failed_frames} screenshot(s) not kept: redaction could not run on them",
+                )
+            if dropped_frames:
+                tx.log("capture", f"{dropped_frames} screenshot(s) skipped: the computer was busy")
+
+        self._submit(seal)
 
 
 class _Sink:

@@ -64,3 +64,61 @@ def test_redact_text_dry_run(data_dir: Path, capsys: pytest.CaptureFixture[str])
         {"category": "EMAIL", "start": 5, "end": 11},
         {"category": "CUSTOM", "start": 15, "end": 21},
     ]
+
+
+def test_redact_image_dry_run(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (520, 60), "white")
+    ImageDraw.Draw(image).text(
+        (10, 15),
+        "reply to sam.okafor@example.com",
+        fill="black",
+        font=ImageFont.load_default(size=20),
+    )
+    source, out = tmp_path / "in.png", tmp_path / "out.png"
+    image.save(source)
+    assert (
+        main(
+            [
+                "redact",
+                "--data-dir",
+                str(data_dir),
+                "--image",
+                str(source),
+                "--out",
+                str(out),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert [b["category"] for b in report["boxes"]] == ["EMAIL"]
+    box = report["boxes"][0]
+    redacted = Image.open(out).convert("RGB")
+    assert redacted.getpixel((box["x"] + box["w"] // 2, box["y"] + box["h"] // 2)) == (0, 0, 0)
+
+
+def test_redact_image_that_is_not_an_image(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bogus = tmp_path / "notes.png"
+    bogus.write_text("not an image")
+    assert (
+        main(
+            [
+                "redact",
+                "--data-dir",
+                str(data_dir),
+                "--image",
+                str(bogus),
+                "--out",
+                str(tmp_path / "o.png"),
+            ]
+        )
+        == 2
+    )
+    assert "cannot be read as an image" in capsys.readouterr().err

@@ -1,0 +1,63 @@
+"""Fail closed: a frame whose redaction fails is counted and never stored."""
+
+import threading
+
+import numpy as np
+
+from app.core.capture.loop import FrameJob, SegmentClosed
+from app.core.frameworker import FrameWorker
+from app.core.model import FrameRecord
+from app.core.redact.frames import FrameContext, FrameRedactor
+
+
+def job(seq: int) -> FrameJob:
+    pixels = np.full((64, 96, 3), seq * 20, dtype=np.uint8)
+    return FrameJob("seg_x", seq, seq * 0.5, 100.0 + seq, "mouse_down", 1.0, pixels, None, [])
+
+
+def run(steps: list) -> tuple[list[FrameRecord], list[tuple[int, int]]]:
+    stored: list[FrameRecord] = []
+    sealed: list[tuple[int, int]] = []
+    done = threading.Event()
+
+    def segment_done(closed: SegmentClosed, dropped: int, failed: int) -> None:
+        sealed.append((dropped, failed))
+        done.set()
+
+    worker = FrameWorker(FrameRedactor(steps), stored.append, segment_done, lambda exc: None)
+    worker.start()
+    for seq in range(3):
+        assert worker.submit(job(seq))
+    worker.close_segment(SegmentClosed("seg_x", 101.0, "stopped", 0))
+    assert done.wait(10)
+    worker.stop()
+    return stored, sealed
+
+
+def test_frames_pass_through_redaction_and_are_encoded() -> None:
+    seen: list[FrameContext] = []
+
+    def mark(pixels: np.ndarray, context: FrameContext) -> np.ndarray:
+        seen.append(context)
+        pixels[:4, :4] = 0
+        return pixels
+
+    stored, sealed = run([mark])
+    assert [r.seq for r in stored] == [0, 1, 2]
+    assert stored[0].kind == "key"
+    assert sealed == [(0, 0)]
+    assert len(seen) == 3 and seen[0].windows == []
+
+
+def test_failing_redaction_drops_the_frame_and_counts_it() -> None:
+    def broken(pixels: np.ndarray, context: FrameContext) -> np.ndarray:
+        raise RuntimeError("model file missing")
+
+    stored, sealed = run([broken])
+    assert stored == []
+    assert sealed == [(0, 3)]
+
+
+def test_a_step_that_returns_a_different_shape_is_a_failure() -> None:
+    stored, sealed = run([lambda pixels, context: pixels[:10]])
+    assert stored == [] and sealed == [(0, 3)]
