@@ -14,6 +14,14 @@ def get_platform(name: str | None = None) -> Platform:
         from app.platform.linux import LinuxX11Platform
 
         return LinuxX11Platform()
+    if name == "win32":
+        from app.platform.win32 import Win32Platform
+
+        return Win32Platform()
+    if name == "darwin":
+        from app.platform.darwin import DarwinPlatform
+
+        return DarwinPlatform()
     from app.platform.null import NullPlatform
 
     return NullPlatform(reason=f"window tracking is not implemented for {name} yet")

@@ -132,6 +132,10 @@ class Buffer:
 
     # -- writing -------------------------------------------------------------------
     def start_writer(self, on_error: Callable[[BaseException], None]) -> None:
+        """Start the writer, or replace one that a fault stopped."""
+        if self._writer is not None and self._writer.failed.is_set():
+            self._writer.join(10)
+            self._writer = None
         if self._writer is None or not self._writer.alive:
             self._writer = _Writer(self, on_error)
             self._writer.start()
@@ -220,6 +224,7 @@ class _Writer:
         self._on_error = on_error
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="praxis-writer", daemon=True)
+        self.failed = threading.Event()  # set as soon as a fault ends the writer
 
     def start(self) -> None:
         self._thread.start()
@@ -227,6 +232,9 @@ class _Writer:
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
 
     def submit(self, op: Callable[[Tx], T]) -> Future[T]:
         future: Future[T] = Future()
@@ -268,6 +276,7 @@ class _Writer:
                 self._commit(db, tx, batch)
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except BaseException as exc:  # reported, never swallowed
+            self.failed.set()
             self._on_error(exc)
         finally:
             self._fail_pending()

@@ -287,6 +287,11 @@ class _Run:
 
     # -- input ---------------------------------------------------------------------
     def sensitive(self) -> bool:
+        """Keep key categories only: the focus is in a password field, or it cannot be told
+        and the window looks like a sign-in prompt."""
+        focused = self.platform.password_field_focused()
+        if focused is not None:
+            return focused
         window = self.o.window
         return window is not None and looks_like_sign_in(window.title)
 
