@@ -44,11 +44,15 @@ class FrameWorker:
         self._dropped: Counter[str] = Counter()  # per segment: frames not kept (backlog full)
         self._failed: Counter[str] = Counter()  # per segment: frames whose redaction failed
         self._thread = threading.Thread(target=self._run, name="praxis-frames", daemon=True)
+        self._stopping = False
 
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 60.0) -> None:
+        """Finish: frames still waiting are dropped (and counted), seals are always written.
+        At most the frame being redacted right now is waited for."""
+        self._stopping = True
         self._queue.put(_Stop())
         self._thread.join(timeout)
 
@@ -89,7 +93,10 @@ class FrameWorker:
                     )
                 else:
                     try:
-                        self._process(item)
+                        if self._stopping:
+                            self._dropped[item.segment_id] += 1  # shutting down: not redacted
+                        else:
+                            self._process(item)
                     finally:
                         with self._lock:
                             self._backlog -= 1

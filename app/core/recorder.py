@@ -244,9 +244,13 @@ class Recorder:
         if loop is not None:
             loop.stop(reason)
 
-    def _flush(self, timeout: float = 30.0) -> None:
+    def _flush(self, timeout: float = 120.0) -> None:
         """Wait until everything captured so far is committed."""
-        self._frames.drain(timeout)
+        if not self._frames.drain(timeout):
+            raise PraxisError(
+                "screenshots are still being redacted; try again in a minute",
+                title="Busy",
+            )
         self.buffer.write(lambda tx: None, timeout)
 
     def flush_to_disk(self) -> None:

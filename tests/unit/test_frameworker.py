@@ -61,3 +61,29 @@ def test_failing_redaction_drops_the_frame_and_counts_it() -> None:
 def test_a_step_that_returns_a_different_shape_is_a_failure() -> None:
     stored, sealed = run([lambda pixels, context: pixels[:10]])
     assert stored == [] and sealed == [(0, 3)]
+
+
+def test_stop_drops_waiting_frames_but_always_writes_the_seal() -> None:
+    import time
+
+    stored: list[FrameRecord] = []
+    sealed: list[tuple[int, int]] = []
+    gate = threading.Event()
+
+    def slow(pixels: np.ndarray, context: FrameContext) -> np.ndarray:
+        gate.wait(5)  # an OCR read in progress
+        return pixels
+
+    worker = FrameWorker(
+        FrameRedactor([slow]), stored.append, lambda c, d, f: sealed.append((d, f)), lambda e: None
+    )
+    worker.start()
+    for seq in range(3):
+        worker.submit(job(seq))
+    worker.close_segment(SegmentClosed("seg_x", 101.0, "stopped", 0))
+    started = time.monotonic()
+    threading.Timer(0.3, gate.set).start()
+    worker.stop()
+    assert time.monotonic() - started < 3
+    assert len(stored) == 1  # the frame in progress finished; the two waiting were dropped
+    assert sealed == [(2, 0)]

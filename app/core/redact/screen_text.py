@@ -134,6 +134,31 @@ def _clip(rect: Rect, width: int, height: int) -> Rect:
     return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
 
 
+def _changed_pixels(previous: np.ndarray, current: np.ndarray, area: Rect) -> Rect:
+    """The exact bounding box of the pixels that differ inside `area`: a typed character
+    changes a few pixel rows, not the whole 32-pixel tile band (which spans two lines)."""
+    x, y, w, h = area
+    differs = (previous[y : y + h, x : x + w] != current[y : y + h, x : x + w]).any(axis=2)
+    rows = np.flatnonzero(differs.any(axis=1))
+    cols = np.flatnonzero(differs.any(axis=0))
+    if rows.size == 0:
+        return area
+    return (
+        x + int(cols[0]),
+        y + int(rows[0]),
+        int(cols[-1] - cols[0]) + 1,
+        int(rows[-1] - rows[0]) + 1,
+    )
+
+
+def _touches(line: TextBox, rect: Rect) -> bool:
+    """Whether a change reaches a line's own glyphs; OCR line boxes overlap their neighbours'
+    by a few pixels, so only the middle half of the line's height counts."""
+    x, y, w, h = rect
+    top, bottom = line.y + line.h // 4, line.y + line.h - line.h // 4
+    return line.x < x + w and x < line.x + line.w and top < y + h and y < bottom
+
+
 def _row_keys(block: np.ndarray) -> list[bytes]:
     return [row.tobytes() for row in block]
 
@@ -233,7 +258,7 @@ class ScreenTextRedactor:
             grown = merge_rects(rects)
             for i, rect in enumerate(grown):
                 for line in self.lines:
-                    if line.overlaps(*rect):
+                    if _touches(line, rect):
                         grown[i] = _union(
                             grown[i],
                             (
@@ -255,9 +280,10 @@ class ScreenTextRedactor:
     def _follow_scroll(self, previous: np.ndarray, pixels: np.ndarray, area: Rect) -> list[Rect]:
         """If `area` scrolled, move the cached lines with it and return only the newly exposed
         strips to read; otherwise return the area (with a margin)."""
+        cx, cy, cw, ch = _changed_pixels(previous, pixels, area)
+        padded = [(cx - MARGIN, cy - MARGIN, cw + 2 * MARGIN, ch + 2 * MARGIN)]
         x, y, w, h = area
-        padded = [(x - MARGIN, y - MARGIN, w + 2 * MARGIN, h + 2 * MARGIN)]
-        if h < MIN_SCROLL_HEIGHT:
+        if ch < MIN_SCROLL_HEIGHT:
             return padded
         before = _row_keys(previous[y : y + h, x : x + w])
         after = _row_keys(pixels[y : y + h, x : x + w])
