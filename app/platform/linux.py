@@ -6,12 +6,15 @@ The raw X calls sit in small functions so that the decisions around them stay re
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from app.core.errors import DisplayUnavailable
 from app.core.model import WindowInfo
 from app.platform.base import Platform
+
+GEOMETRY_REFRESH_S = 2.0
 
 
 def wayland_reason(env: dict[str, str] | os._Environ[str]) -> str | None:
@@ -39,6 +42,8 @@ class LinuxX11Platform(Platform):
     def __init__(self) -> None:
         self._display: Any = None
         self._atoms: dict[str, int] = {}
+        self._cached: WindowInfo | None = None
+        self._cached_at = 0.0
 
     def check_capture_supported(self) -> None:
         reason = wayland_reason(os.environ)
@@ -137,13 +142,29 @@ class LinuxX11Platform(Platform):
 
     # -- interface -----------------------------------------------------------------
     def active_window(self) -> WindowInfo | None:
+        """Polled often, so the common case is cheap: same window, same title → the cached
+        description (two round trips instead of eight). Geometry is refreshed every few
+        seconds, and at once when the window or its title changes."""
         from Xlib import error as xerror
 
         try:
             window = self._ewmh_active() or self._focus_window()
             window = self._toplevel_with_title(window) if window is not None else None
-            return None if window is None else self._describe(window)
+            if window is None:
+                return None
+            cached = self._cached
+            now = time.monotonic()
+            if (
+                cached is not None
+                and cached.handle == hex(window.id)
+                and now - self._cached_at < GEOMETRY_REFRESH_S
+                and (self._title(window) or "") == cached.title
+            ):
+                return cached
+            self._cached, self._cached_at = self._describe(window), now
+            return self._cached
         except (xerror.XError, xerror.ConnectionClosedError):
+            self._cached = None
             return None  # the window went away between two calls
 
     def visible_windows(self) -> list[WindowInfo] | None:

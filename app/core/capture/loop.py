@@ -7,6 +7,7 @@ segments. Slow work (frame redaction and encoding, SQLite) happens on other thre
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -23,6 +24,9 @@ from app.core.redact.text import TextScrubber, looks_like_sign_in
 from app.core.redact.typing import Staged, TypingRuns
 from app.core.settings import Settings
 from app.platform.base import Platform
+
+# Put into the input queue to wake the capture loop (on stop); carries no input.
+WAKE: Any = RawInput("wake", 0.0, 0.0)
 
 
 @dataclass
@@ -101,6 +105,7 @@ class CaptureLoop:
         self._thread: threading.Thread | None = None
         self._startup_error: BaseException | None = None
         self._stop_reason = "stopped"
+        self._capture: InputCapture | None = None
         self.window: WindowInfo | None = None
         self.scope = ScopeRules(settings)
         self.scrubber = TextScrubber.from_settings(settings)
@@ -117,6 +122,9 @@ class CaptureLoop:
     def stop(self, reason: str = "stopped", timeout: float = 5.0) -> None:
         self._stop_reason = reason
         self._stop.set()
+        if self._capture is not None:
+            with contextlib.suppress(queue.Full):
+                self._capture.events.put_nowait(WAKE)  # the loop may be asleep until a deadline
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -135,6 +143,7 @@ class CaptureLoop:
             platform.check_capture_supported()
             grabber = ScreenGrabber() if self.settings.capture_screen else None
             capture = self._input_factory()
+            self._capture = capture
             capture.start()
         except BaseException as exc:
             self._startup_error = exc
@@ -295,7 +304,25 @@ class _Run:
         window = self.o.window
         return window is not None and looks_like_sign_in(window.title)
 
+    def next_wakeup(self, segment_seconds: float) -> float:
+        """Sleep until the next thing that is due, so an idle recorder costs nothing."""
+        now = time.monotonic()
+        due = [
+            self.next_window_poll,
+            self.last_frame + self.s.idle_frame_interval_s,
+            self.segment.started_mono + segment_seconds if self.segment else now + 1,
+        ]
+        if self.typing_frame_due:
+            due.append(self.last_key + self.s.typing_pause_s)
+        if self.pending_move is not None:
+            due.append(self.last_move_emit + 1.0 / self.s.mouse_move_hz)
+        if self.pending:
+            due.append(self.last_flush + 0.25)
+        return min(1.0, max(0.005, min(due) - now))
+
     def handle(self, raw: RawInput) -> None:
+        if raw is WAKE:
+            return
         assert self.segment is not None and self.typing is not None
         if raw.type == "mouse_move" and not self.excluded():
             if raw.mono - self.last_move_emit >= 1.0 / self.s.mouse_move_hz:
@@ -355,7 +382,7 @@ class _Run:
         segment_seconds = self.s.segment_minutes * 60
         while not self.o._stop.is_set():
             try:
-                raw = q.get(timeout=0.1)
+                raw = q.get(timeout=self.next_wakeup(segment_seconds))
             except queue.Empty:
                 raw = None
             if raw is not None:
@@ -391,7 +418,9 @@ class _Run:
         # Drain what the listeners delivered before they stopped, then seal.
         while True:
             try:
-                self.handle(q.get_nowait())
+                item = q.get_nowait()
             except queue.Empty:
                 break
+            if item is not WAKE:
+                self.handle(item)
         self.close_segment(self.o._stop_reason)
