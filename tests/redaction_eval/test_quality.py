@@ -1,0 +1,83 @@
+"""Redaction quality on a reduced labelled set (one xterm, one Qt form, one Qt document, about
+a hundred typed sentences); the full set is `python bench/redaction_quality.py`.
+
+Targets: structured personal data on screen recall >= 0.99, in typed text >= 0.995; at most 2%
+of ordinary words on screen covered. A target the code meets is asserted as such. Where it
+does not yet, the test asserts the level measured today as a floor, with the target beside
+it: a ratchet, to be raised as fixes land, never lowered to make a change pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.redaction_eval.report import full_report
+from tests.redaction_eval.suite import TARGETS, Plan, Results, run
+
+pytestmark = pytest.mark.x11
+
+REDUCED = Plan(
+    terminal=1,
+    form=1,
+    document=1,
+    terminal_rows=14,
+    form_records=3,
+    document_paragraphs=4,
+    typed=99,
+    negatives=100,
+    paused=9,
+    seed=1729,
+)
+
+# Levels measured on REDUCED where the target is not met yet, with one item of slack for OCR
+# differences between CPUs. Raise them as fixes land; the bench lists the misses by cause.
+FLOORS: dict[str, float] = {
+    # Target 0.99. Measured 26/28 = 0.929: an SSN the OCR glued to the word before it
+    # ("gave119-27-4751": the SSN pattern needs a word boundary) and an IBAN read with O/0
+    # and I/l swapped in its bank code (checksum fails).
+    "frames_recall": 0.89,
+    # Target 0.02. Measured 9/281 = 0.032: matches that run on through words the OCR glued
+    # together, "auth: login" taken as a secret, "Bearer" taken as the secret value, and an
+    # order number "ORD-2022-391708" read as a US phone number.
+    "words_covered": 0.036,
+    # No target given; 0.02 would match the screen. Measured 6/100 = 0.06, all order numbers
+    # taken for US phone numbers ("ORD-2026-344316" -> "ORD-[PHONE]", bare 10-digit numbers).
+    "typed_fp_rate": 0.07,
+}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    work: Path = tmp_path_factory.mktemp("redaction-eval")
+    measured = run(REDUCED, work)
+    print(full_report(measured, limit=5))  # shown with the first failure
+    return measured
+
+
+def test_ground_truth_is_sound(results: Results) -> None:
+    assert all(s.black_in_input == 0 for s in results.screens), "black must mean redaction"
+    edges = [e for pair in results.edge_offsets for e in pair]
+    assert edges and min(edges) >= -2 and max(edges) <= 3, "boxes must match the glyphs"
+    assert results.ground_truth_boxes > 300
+
+
+def test_structured_pii_on_screen_is_covered(results: Results) -> None:
+    recall = results.metrics()["frames_recall"]
+    assert recall >= FLOORS.get("frames_recall", TARGETS["frames_recall"])
+
+
+def test_few_ordinary_words_on_screen_are_covered(results: Results) -> None:
+    covered = results.metrics()["words_covered"]
+    assert covered <= FLOORS.get("words_covered", TARGETS["words_covered"])
+
+
+def test_structured_pii_in_typed_text_is_redacted(results: Results) -> None:
+    recall = results.metrics()["typed_recall"]
+    assert recall >= FLOORS.get("typed_recall", TARGETS["typed_recall"])
+
+
+def test_typed_sentences_without_pii_are_kept(results: Results) -> None:
+    rate = results.metrics()["typed_fp_rate"]
+    assert rate <= FLOORS.get("typed_fp_rate", 0.02)
