@@ -17,6 +17,7 @@ from support.xsession import (
     export,
     praxis_cmd,
     status,
+    type_recorded,
     typed_text,
     wait_for,
 )
@@ -43,7 +44,8 @@ def deleted_counts(out: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def type_line(x: XServer, text: str) -> None:
+def type_unrecorded(x: XServer, text: str) -> None:
+    """Type while nothing is being recorded (there is nothing to wait for)."""
     x.type_text(text)
     x.key("Return")
 
@@ -67,7 +69,7 @@ def test_pause_stops_capture_until_resume(
     env: dict[str, str],
     home: Path,
 ) -> None:
-    type_line(x, "before the pause")
+    type_recorded(x, consented, env, "before the pause")
 
     out = check_cli(consented, "pause", env=env)
     assert out.strip() == "Paused: paused until resumed"
@@ -75,10 +77,10 @@ def test_pause_stops_capture_until_resume(
     paused = status(consented, env)
     assert paused["reason"] == "paused until resumed" and paused["paused_until"] is None
 
-    type_line(x, "typed while paused")
+    type_unrecorded(x, "typed while paused")
     assert check_cli(consented, "resume", env=env).strip() == "Recording: recording"
     recorder.wait_state("recording", timeout=1.0)
-    type_line(x, "after the resume")
+    type_recorded(x, consented, env, "after the resume")
 
     assert recorder.stop() == 0, recorder.output()
     segments = export(consented, home / "out", env)
@@ -104,7 +106,7 @@ def test_pause_takes_effect_within_a_second(
     """From issuing `praxis pause` (its own start-up included) to the recorder saying it is
     paused. Polled on the control socket, so the poll is not slower than what it measures.
     Typing first matters: input listeners that have seen events must not hold the pause up."""
-    type_line(x, "some typing first")
+    type_recorded(x, consented, env, "some typing first")
     issued = time.monotonic()
     pause = subprocess.Popen(praxis_cmd(consented, "pause"), env=env, stdout=subprocess.DEVNULL)
     try:
@@ -130,7 +132,7 @@ def test_timed_pause_resumes_by_itself(
 ) -> None:
     before = time.time()
     assert check_cli(consented, "pause", "--for", "4s", env=env).strip() == "Paused: paused for 4 s"
-    type_line(x, "typed while paused")
+    type_unrecorded(x, "typed while paused")
     typed_by = time.time()
     paused = status(consented, env)
     assert paused["state"] == "paused"
@@ -139,7 +141,7 @@ def test_timed_pause_resumes_by_itself(
 
     recorder.wait_state("recording", timeout=8.0)
     assert time.time() >= paused["paused_until"] - 0.05, "resumed before the pause ran out"
-    type_line(x, "after the timed pause")
+    type_recorded(x, consented, env, "after the timed pause")
 
     assert recorder.stop() == 0, recorder.output()
     segments = export(consented, home / "out", env)
@@ -158,7 +160,7 @@ def test_deleting_while_paused_leaves_nothing_pending(
     env: dict[str, str],
     home: Path,
 ) -> None:
-    type_line(x, "alpha words")
+    type_recorded(x, consented, env, "alpha words")
     check_cli(consented, "pause", env=env)
     counts = status(consented, env)
     assert counts["pending_events"] > 0 and counts["pending_frames"] > 0
@@ -173,12 +175,12 @@ def test_deleting_while_paused_leaves_nothing_pending(
 
     # Deleting everything while recording: recording goes on, in a new segment.
     check_cli(consented, "resume", env=env)
-    type_line(x, "bravo words")
+    type_recorded(x, consented, env, "bravo words")
     cut = time.time()
     out = check_cli(consented, "delete", "--all-pending", env=env)
     assert deleted_counts(out)[0] > 0, out
     assert recorder.state() == "recording"
-    type_line(x, "charlie words")
+    type_recorded(x, consented, env, "charlie words")
 
     assert recorder.stop() == 0, recorder.output()
     segments = export(consented, home / "out", env)
@@ -197,12 +199,12 @@ def test_delete_last_while_recording_keeps_recording(
     env: dict[str, str],
     home: Path,
 ) -> None:
-    type_line(x, "alpha words")
+    type_recorded(x, consented, env, "alpha words")
     cut = time.time()
     out = check_cli(consented, "delete", "--last", "5m", env=env)
     assert deleted_counts(out)[0] > 0, out
     assert recorder.state() == "recording", "recording goes on after a deletion"
-    type_line(x, "bravo words")
+    type_recorded(x, consented, env, "bravo words")
 
     assert recorder.stop() == 0, recorder.output()
     segments = export(consented, home / "out", env)
@@ -220,8 +222,7 @@ def test_withdrawing_consent_stops_recording_and_deletes(
     env: dict[str, str],
     home: Path,
 ) -> None:
-    type_line(x, "recorded then withdrawn")
-    wait_for(lambda: status(consented, env)["pending_events"] > 0, 5, "events to be committed")
+    type_recorded(x, consented, env, "recorded then withdrawn")
 
     out = check_cli(consented, "consent", "--withdraw", env=env)
     assert out.startswith("Consent withdrawn; recording stopped and deleted "), out
@@ -232,13 +233,13 @@ def test_withdrawing_consent_stops_recording_and_deletes(
         0,
         0,
     )
-    type_line(x, "typed after withdrawal")
+    type_unrecorded(x, "typed after withdrawal")
     assert status(consented, env)["pending_events"] == 0
 
     # Accepting again starts recording again in the same process.
     check_cli(consented, "consent", "--accept", env=env)
     recorder.wait_state("recording", timeout=5)
-    type_line(x, "typed after accepting again")
+    type_recorded(x, consented, env, "typed after accepting again")
     assert recorder.stop() == 0, recorder.output()
     segments = export(consented, home / "out", env)
     assert typed_text(e for s in segments for e in s.events) == "typed after accepting again\n"

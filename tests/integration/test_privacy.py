@@ -16,6 +16,7 @@ from support.xsession import (
     export,
     run_cli,
     status,
+    type_recorded,
     typed_text,
 )
 
@@ -58,8 +59,7 @@ def test_typed_secrets_and_titles_never_reach_the_disk_in_clear(
     rec: RecorderProcess = recorder_factory(consented).start()
 
     for line in (f"remember {canary} today", f"mail {email} please", f"card {CARD} ok"):
-        x.type_text(line)
-        x.key("Return")
+        type_recorded(x, consented, env, line)
     # An export of the open segment commits everything typed so far while recording goes
     # on, so the write-ahead log and shared memory file are checked with the data in them.
     live = export(consented, home / "live", env, "--include-open")
@@ -125,17 +125,16 @@ def test_keys_typed_into_a_sign_in_window_keep_no_characters(
     x.focus(sign_in)
     rec = recorder_factory(consented).start()
 
-    x.type_text("hunter2 Correct Horse")
-    x.key("Return")
+    # Each line is taken in before the focus moves on: the recorder looks at the window in
+    # front when it handles a key, not when the key was pressed.
+    type_recorded(x, consented, env, "hunter2 Correct Horse")
     # Switch away and back; a click makes the recorder look at the window at once.
     x.focus(notes)
     x.click(1200, 100)
-    x.type_text("visible words")
-    x.key("Return")
+    type_recorded(x, consented, env, "visible words")
     x.focus(sign_in)
     x.click(200, 100)
-    x.type_text("second secret 99")
-    x.key("Return")
+    type_recorded(x, consented, env, "second secret 99")
 
     assert rec.stop() == 0, rec.output()
     segments = export(consented, home / "out", env)

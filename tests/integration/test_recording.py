@@ -28,8 +28,9 @@ LINES = [
     "Checklist - open the report, fix typos, save it as notes/final-2.txt!",
     "Why? Because 5 + 6 = 11, and that's all we wanted to know.",
 ]
-# Ten distinct points inside the first terminal.
-CLICKS = [(40 + 40 * i, 40 + 24 * i) for i in range(10)]
+# Ten distinct points on the bare desktop, between the terminals: nothing there reacts to a
+# click, so the screen at each click is exactly known.
+CLICKS = [(560 + 40 * i, 400 + 60 * i) for i in range(10)]
 SCROLLS = [(4, 1), (4, 1), (5, -1), (5, -1), (5, -1)]  # X button, expected sign of dy
 # Frames are rate-limited: a click gets its own frame only this long after the last one.
 CLICK_GAP_S = Settings().min_frame_gap_s + 0.15
@@ -38,6 +39,20 @@ CLICK_GAP_S = Settings().min_frame_gap_s + 0.15
 def frame_pixels(folder: Path, event: dict) -> np.ndarray:
     with Image.open(folder / event["file"]) as image:
         return np.asarray(image.convert("RGB"))
+
+
+def same_pixels(frame: np.ndarray, screen: np.ndarray, keep_as: Path) -> bool | str:
+    """True, or where the two differ (both images are kept beside `keep_as` to look at)."""
+    if frame.shape == screen.shape and np.array_equal(frame, screen):
+        return True
+    Image.fromarray(frame).save(f"{keep_as}-frame.png")
+    Image.fromarray(screen).save(f"{keep_as}-screen.png")
+    if frame.shape != screen.shape:
+        return f"shape {frame.shape} != {screen.shape}"
+    ys, xs = np.nonzero(np.any(frame != screen, axis=2))
+    return (
+        f"{len(xs)} pixels differ in x {xs.min()}-{xs.max()}, y {ys.min()}-{ys.max()} ({keep_as})"
+    )
 
 
 def test_typing_clicks_scrolls_and_window_switch_are_exported(
@@ -50,36 +65,35 @@ def test_typing_clicks_scrolls_and_window_switch_are_exported(
     x.focus(one)
     rec = recorder_factory(consented).start()
 
-    # Typing: every key, in order; Return between lines.
-    for line in LINES:
-        x.type_text(line, delay_ms=20)
-        x.key("Return")
-    typed = "\n".join(LINES) + "\n"
-    assert len(typed.replace("\n", "")) >= 200
-    # Let the typing run end (the recorder takes its end-of-typing frame), so that the frames
-    # seen below belong to the clicks.
-    time.sleep(Settings().typing_pause_s + 0.4)
-
     # Ten clicks. Before every other one the screen changes; the recorder keeps a frame only
     # when the screen differs from its last grab, so the others reuse the frame before them.
+    # (Clicks come before the typing: the frame the recorder takes when typing pauses would
+    # otherwise race with the first click.)
     screens: list[np.ndarray] = []
     changed: list[bool] = []
     for i, (cx, cy) in enumerate(CLICKS):
         if i % 2 == 0:
             x.move_window(scratch, 1500, 800 - 60 * (i // 2 + 1))
+        x.move_pointer(cx, cy)
         screens.append(x.settled_screen())
         changed.append(i % 2 == 0)
-        x.click(cx, cy)
+        x.click_here()
         time.sleep(CLICK_GAP_S)
 
     for button, _sign in SCROLLS:
         x.click(200, 200, button)
         time.sleep(0.05)
 
+    # Typing: every key, in order; Return between lines.
+    for line in LINES:
+        x.type_text(line, delay_ms=20)
+        x.key("Return")
+    typed = "\n".join(LINES) + "\n"
+    assert len(typed.replace("\n", "")) >= 200
+
     # Switch to the second terminal and click inside it.
     x.focus(two)
     switch_click = (1200, 150)
-    screens.append(x.settled_screen())
     x.click(*switch_click)
     time.sleep(CLICK_GAP_S)
 
@@ -154,25 +168,23 @@ def test_typing_clicks_scrolls_and_window_switch_are_exported(
     assert [(e["x"], e["y"]) for e in ups_] == [(c["x"], c["y"]) for c in clicks]
 
     # -- frames before clicks ------------------------------------------------------
-    # A click whose screen differs from the last frame gets a frame stamped at the click and
-    # stored right before it; otherwise no new frame is stored and the last one still shows
-    # the screen exactly. Either way the latest frame at a click is the screen at that click.
-    for n, index in enumerate(downs_at):
+    # A click whose screen differs from the recorder's last grab gets a frame stamped at the
+    # click and stored right before it; otherwise no new frame is stored, and the last one
+    # still shows the screen exactly. Either way the latest frame is the screen at the click.
+    for n, index in enumerate(downs_at[: len(CLICKS)]):
         click = events[index]
         before = [e for e in events[:index] if e["type"] == "frame"]
         assert before, f"no frame before click {n}"
         latest = before[-1]
         assert latest["t"] <= click["t"]
-        if n < len(CLICKS):
-            previous = events[index - 1]
-            if changed[n]:
-                assert previous["type"] == "frame", f"click {n}: {previous}"
-                assert previous["trigger"] == "mouse_down" and previous["t"] == click["t"]
-            else:
-                assert not (previous["type"] == "frame" and previous["trigger"] == "mouse_down"), n
-        assert np.array_equal(frame_pixels(seg.folder, latest), screens[n]), (
-            f"the frame before click {n} ({latest}) is not the screen at that click"
-        )
+        previous = events[index - 1]
+        if changed[n]:
+            assert previous["type"] == "frame", f"click {n}: {previous}"
+            assert previous["trigger"] == "mouse_down" and previous["t"] == click["t"]
+        else:
+            assert not (previous["type"] == "frame" and previous["trigger"] == "mouse_down"), n
+        same = same_pixels(frame_pixels(seg.folder, latest), screens[n], home / f"click-{n}")
+        assert same is True, f"the frame before click {n} ({latest}) is not the screen: {same}"
 
     # -- frame files ---------------------------------------------------------------
     assert frames[0]["trigger"] == "segment_start" and frames[0]["t"] == 0
@@ -202,6 +214,11 @@ def test_typing_clicks_scrolls_and_window_switch_are_exported(
     assert switch_at < downs_at[-1], "the switch to the second terminal comes before its click"
     first = windows[0][1]
     assert (first["w"], first["h"]) > (0, 0) and first["x"] <= 1 and first["y"] <= 1
-    assert any(e["type"] == "frame" and e["trigger"] == "window_change" for e in events[switch_at:])
+    # The switch is seen by the time of the click in the new window, with a frame of its own
+    # (taken when the switch is noticed, or at the click) before that click.
+    switch_frames = [e for e in events[switch_at : downs_at[-1]] if e["type"] == "frame"]
+    assert switch_frames, "no frame between the window switch and the click in it"
+    assert switch_frames[-1]["trigger"] in ("window_change", "mouse_down")
+    assert switch_frames[-1]["t"] <= events[downs_at[-1]]["t"]
     moves = [e for e in events if e["type"] == "mouse_move"]
     assert moves and all(0 <= e["x"] < SCREEN_W and 0 <= e["y"] < SCREEN_H for e in moves)

@@ -220,6 +220,12 @@ class XServer:
     def key(self, *keys: str) -> None:
         self.xdotool("key", *keys)
 
+    def move_pointer(self, x: int, y: int) -> None:
+        self.xdotool("mousemove", str(x), str(y))
+
+    def click_here(self, button: int = 1) -> None:
+        self.xdotool("click", str(button))
+
     def click(self, x: int, y: int, button: int = 1) -> None:
         # No --sync: it waits forever when the pointer is already at (x, y). XTEST requests on
         # one connection are handled in order, so the click lands where the pointer was moved.
@@ -345,6 +351,32 @@ def check_cli(data_dir: Path, *args: str, env: dict[str, str], timeout: float = 
 
 def status(data_dir: Path, env: dict[str, str]) -> dict[str, Any]:
     return json.loads(check_cli(data_dir, "status", "--json", env=env))
+
+
+def wait_committed(data_dir: Path, env: dict[str, str], at_least: int, timeout: float = 30) -> int:
+    """Wait until the recorder has committed `at_least` events and then no more between two
+    readings: it has caught up with the input so far. Returns the count."""
+    last: list[int] = []
+
+    def settled() -> bool:
+        count = int(status(data_dir, env)["pending_events"])
+        done = count >= at_least and last[-1:] == [count]
+        last.append(count)
+        return done
+
+    wait_for(settled, timeout, f"{at_least} committed events (last seen: {last[-1:]})", 0.1)
+    return last[-1]
+
+
+def type_recorded(x: XServer, data_dir: Path, env: dict[str, str], text: str) -> None:
+    """Type `text` and Return, then wait until the recorder has taken all of it in.
+
+    The recorder learns of a focus change by polling, and a pause or a stop refuses input
+    that is still on its way; a test that acts right after typing must wait for this."""
+    before = int(status(data_dir, env)["pending_events"])
+    x.type_text(text)
+    x.key("Return")
+    wait_committed(data_dir, env, before + 2 * len(text) + 2)
 
 
 class RecorderProcess:
