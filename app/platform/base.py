@@ -18,7 +18,7 @@ class Platform(ABC):
     def active_window(self) -> WindowInfo | None:
         """The window that has the keyboard focus, or None if it cannot be told."""
 
-    def password_field_focused(self) -> bool | None:
+    def password_field_focused(self, at: float | None = None) -> bool | None:
         """Whether the keyboard focus is in a password field; None when this system cannot
         tell (then callers fall back to the window title, and keep less when unsure)."""
         return None

@@ -73,7 +73,7 @@ class DarwinPlatform(Platform):
         entries = _on_screen_app_windows(self._api.windows_front_to_back())
         return [_info(e) for e in reversed(entries)]  # bottom to top
 
-    def password_field_focused(self) -> bool | None:
+    def password_field_focused(self, at: float | None = None) -> bool | None:
         # Secure Event Input is on exactly while a secure text field (or sudo in Terminal)
         # has the focus; while it is on, nothing can read the keys anyway.
         return self._api.secure_input_enabled()

@@ -12,6 +12,7 @@ from typing import Any
 
 from app.core.errors import DisplayUnavailable
 from app.core.model import WindowInfo
+from app.platform.atspi import PasswordFocus
 from app.platform.base import Platform
 
 GEOMETRY_REFRESH_S = 2.0
@@ -44,12 +45,16 @@ class LinuxX11Platform(Platform):
         self._atoms: dict[str, int] = {}
         self._cached: WindowInfo | None = None
         self._cached_at = 0.0
+        self._password_focus: PasswordFocus | None = None
 
     def check_capture_supported(self) -> None:
         reason = wayland_reason(os.environ)
         if reason:
             raise DisplayUnavailable(reason)
         self._connect()
+        if self._password_focus is None:
+            self._password_focus = PasswordFocus()
+            self._password_focus.start()  # never raises; "cannot tell" until focus is heard
 
     # -- raw X calls ---------------------------------------------------------------
     def _connect(self) -> Any:
@@ -151,6 +156,7 @@ class LinuxX11Platform(Platform):
             window = self._ewmh_active() or self._focus_window()
             window = self._toplevel_with_title(window) if window is not None else None
             if window is None:
+                self._cached = None
                 return None
             cached = self._cached
             now = time.monotonic()
@@ -187,7 +193,19 @@ class LinuxX11Platform(Platform):
                 continue  # closed while we looked
         return found
 
+    def password_field_focused(self, at: float | None = None) -> bool | None:
+        """Told by AT-SPI. Only an answer learnt from the process whose window has the
+        keyboard counts: a terminal, say, tells AT-SPI nothing, and what was heard last is
+        then about another application."""
+        window = self._cached
+        if self._password_focus is None or window is None or window.pid is None:
+            return None
+        return self._password_focus.focused_is_password(at, window_pid=window.pid)
+
     def close(self) -> None:
+        if self._password_focus is not None:
+            self._password_focus.stop()
+            self._password_focus = None
         if self._display is not None:
             try:
                 self._display.close()

@@ -78,7 +78,7 @@ class Win32Platform(Platform):
             found.append(_info(raw))
         return found
 
-    def password_field_focused(self) -> bool | None:
+    def password_field_focused(self, at: float | None = None) -> bool | None:
         focus = self._api.focused_control()
         if focus is None:
             return None

@@ -295,10 +295,11 @@ class _Run:
             self.grabber.forget()  # the dropped frame must not make the next one look unchanged
 
     # -- input ---------------------------------------------------------------------
-    def sensitive(self) -> bool:
-        """Keep key categories only: the focus is in a password field, or it cannot be told
-        and the window looks like a sign-in prompt."""
-        focused = self.platform.password_field_focused()
+    def sensitive(self, mono: float) -> bool:
+        """Keep key categories only: the focus was in a password field when the key went
+        down (keys wait in a queue; Tab may have moved the focus since), or it cannot be
+        told and the window looks like a sign-in prompt."""
+        focused = self.platform.password_field_focused(at=mono)
         if focused is not None:
             return focused
         window = self.o.window
@@ -342,7 +343,9 @@ class _Run:
             if raw.action == "down":
                 self.last_key = raw.mono
                 self.typing_frame_due = True
-            self.stage(self.typing.key(raw, self.segment.next_seq(), sensitive=self.sensitive()))
+            self.stage(
+                self.typing.key(raw, self.segment.next_seq(), sensitive=self.sensitive(raw.mono))
+            )
             return
         self.stage(self.typing.flush(raw.mono))
         if raw.type == "mouse_button":
