@@ -133,11 +133,23 @@ def _remote_or_local(
         return local(), False
 
 
+def _check_possible_dir(path: Path) -> None:
+    """A data folder under a regular file can never exist: say so instead of "nothing yet"."""
+    from app.core.errors import DataDirError
+
+    for parent in (path, *path.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise DataDirError(f"{path} cannot be a folder: {parent} is a file.")
+            return
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from app.core.buffer.store import Buffer
     from app.core.queries import pending_summary
 
     def local() -> dict[str, Any]:
+        _check_possible_dir(args.data_dir)
         if not (args.data_dir / "buffer.db").exists():
             return {"state": "not_running", "reason": "nothing recorded yet"}
         buffer = Buffer(args.data_dir, create=False)

@@ -148,7 +148,7 @@ def send(data_dir: Path, request: dict[str, Any], timeout: float = 60.0) -> Any:
     sock.settimeout(timeout)
     try:
         sock.connect(str(path))
-    except (FileNotFoundError, ConnectionRefusedError) as exc:
+    except OSError as exc:  # no socket, a stale one, or a path that cannot hold one
         sock.close()
         raise NotRunning(f"no recorder is running for {data_dir}") from exc
     with sock:

@@ -6,6 +6,7 @@ The raw X calls sit in small functions so that the decisions around them stay re
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,23 @@ def wayland_reason(env: dict[str, str] | os._Environ[str]) -> str | None:
     if not env.get("DISPLAY"):
         return "no X display is set (DISPLAY is empty). Start Praxis from a graphical X11 session."
     return None
+
+
+_CT_SEGMENT = re.compile(rb"\x1b%G(.*?)(?:\x1b%@|$)", re.DOTALL)
+_CT_ESCAPE = re.compile(rb"\x1b[()\-.,/$][^\x40-\x7e]*[\x40-\x7e]|\x1b%[@G]")
+
+
+def decode_compound_text(raw: bytes) -> str:
+    """COMPOUND_TEXT as Xlib writes it for titles: Latin-1 with UTF-8 stretches between
+    ESC % G and ESC % @ (other character sets are rare in titles; their bytes are kept)."""
+    parts: list[str] = []
+    pos = 0
+    for match in _CT_SEGMENT.finditer(raw):
+        parts.append(_CT_ESCAPE.sub(b"", raw[pos : match.start()]).decode("latin-1"))
+        parts.append(match.group(1).decode("utf-8", "replace"))
+        pos = match.end()
+    parts.append(_CT_ESCAPE.sub(b"", raw[pos:]).decode("latin-1"))
+    return "".join(parts)
 
 
 def process_name(pid: int) -> str | None:
@@ -92,10 +110,20 @@ class LinuxX11Platform(Platform):
         value = self._prop(window, "_NET_WM_NAME")
         if value:
             return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-        name = window.get_wm_name()
-        if name:
-            return name.decode("latin-1") if isinstance(name, bytes) else str(name)
-        return None
+        # WM_NAME of any type: Xt and Motif apps store non-Latin-1 titles as COMPOUND_TEXT.
+        prop = window.get_full_property(self._atom("WM_NAME"), 0)
+        if prop is None or not prop.value:
+            return None
+        raw = (
+            prop.value
+            if isinstance(prop.value, bytes)
+            else str(prop.value).encode("latin-1", "replace")
+        )
+        if prop.property_type == self._atom("COMPOUND_TEXT"):
+            return decode_compound_text(raw)
+        if prop.property_type == self._atom("UTF8_STRING"):
+            return raw.decode("utf-8", "replace")
+        return raw.decode("latin-1")
 
     def _toplevel_with_title(self, window: Any) -> Any:
         """Walk from the focused widget up to the nearest window that carries a title."""

@@ -131,12 +131,6 @@ def test_a_data_dir_that_cannot_be_created_is_refused(home: Path, env: dict[str,
     assert blocker.read_bytes() == b"not a folder"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/core/control.py send() turns only FileNotFoundError/ConnectionRefusedError "
-    "into NotRunning; connecting to <file>/sub/control.sock raises NotADirectoryError, so "
-    "every command that asks the recorder first ends in a traceback with exit 1",
-)
 @pytest.mark.parametrize("args", [("consent", "--accept"), ("status",)], ids=["consent", "status"])
 def test_other_commands_refuse_an_impossible_data_dir_in_one_line(
     args: tuple[str, ...], home: Path, env: dict[str, str]
@@ -208,16 +202,7 @@ def _newer_schema(path: Path, journal_mode: str = "wal") -> None:
     [
         (_random_bytes, "cannot be opened as a Praxis buffer"),
         (_newer_schema, "was written by a newer Praxis (schema 99"),
-        pytest.param(
-            lambda path: _newer_schema(path, "delete"),
-            "was written by a newer Praxis (schema 99",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="app/core/buffer/store.py _connect() sets journal_mode=WAL before "
-                "schema.migrate() checks user_version, so a refused buffer in rollback-journal "
-                "mode is rewritten to WAL (header bytes 18-19) despite 'left untouched'",
-            ),
-        ),
+        (lambda path: _newer_schema(path, "delete"), "was written by a newer Praxis (schema 99"),
     ],
     ids=["corrupt", "newer-schema", "newer-schema-rollback-journal"],
 )

@@ -105,15 +105,7 @@ def test_typed_secrets_and_titles_never_reach_the_disk_in_clear(
     "title",
     [
         "Sign in - Example",
-        pytest.param(
-            "Sign in \u2014 Example",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="app/platform/linux.py _title() reads WM_NAME only as type STRING; a "
-                "non-Latin-1 title is stored as COMPOUND_TEXT (xterm, other Xt/Motif apps) and "
-                "reads as empty, so the window is unknown and its keys keep their characters",
-            ),
-        ),
+        "Sign in \u2014 Example",
     ],
     ids=["ascii-title", "em-dash-title"],
 )

@@ -169,3 +169,12 @@ def test_unknown_systems_get_the_null_platform() -> None:
     platform = get_platform("sunos5")
     assert isinstance(platform, NullPlatform) and platform.active_window() is None
     assert platform.password_field_focused() is None and platform.visible_windows() is None
+
+
+def test_compound_text_titles_decode() -> None:
+    from app.platform.linux import decode_compound_text
+
+    raw = b"Sign in \x1b%G\xe2\x80\x94\x1b%@ Example"
+    assert decode_compound_text(raw) == "Sign in \u2014 Example"
+    assert decode_compound_text(b"caf\xe9") == "caf\u00e9"
+    assert decode_compound_text(b"\x1b-Acaf\xe9") == "caf\u00e9"

@@ -64,6 +64,20 @@ def _fatal(exc: sqlite3.Error) -> bool:
     return code is None or (code & 0xFF) in _FATAL_CODES
 
 
+def _refuse_newer(path: Path) -> None:
+    # immutable: no locks, no -wal or -shm files; a refused buffer stays byte-for-byte as it was.
+    conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    try:
+        found = schema.schema_version(conn)
+    finally:
+        conn.close()
+    if found > schema.LATEST:
+        raise StorageError(
+            f"{path} was written by a newer Praxis (schema {found}, this one reads up to "
+            f"{schema.LATEST}). Update Praxis; the data was left untouched."
+        )
+
+
 def _restrict_files(path: Path) -> None:
     if os.name != "posix":
         return
@@ -83,6 +97,8 @@ class Buffer:
             raise StorageError(f"there is no buffer in {self.data_dir} yet; nothing was recorded")
         is_new = not self.path.exists()
         try:
+            if not is_new:
+                _refuse_newer(self.path)  # before WAL mode or anything else touches the file
             db = _connect(self.path)
             _restrict_files(self.path)
             schema.migrate(db, self.path)
