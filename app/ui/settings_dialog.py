@@ -64,7 +64,7 @@ class SettingsDialog(QDialog):
         self.segment_minutes = QDoubleSpinBox()
         self.segment_minutes.setRange(1, 60)
         self.segment_minutes.setSuffix(" min")
-        form2.addRow("Cut recordings every", self.segment_minutes)
+        form2.addRow("Split recordings into parts of", self.segment_minutes)
         self.disk_budget_mb = QSpinBox()
         self.disk_budget_mb.setRange(16, 1_000_000)
         self.disk_budget_mb.setSuffix(" MB")
