@@ -8,7 +8,8 @@ covered, false positives in typed text, and the OCR time per frame.
 Starts its own Xvfb (1920x1080x24); needs Xvfb, xterm and xwininfo on PATH, and faker in the
 environment. Everything is generated from a fixed seed; nothing is downloaded. With --save,
 each screen, its redacted version and its ground truth are written to DIR for inspection.
-Expect about 15-30 s of CPU per screen: a full 1080p read is the slow path of the redactor.
+A full read of a text-dense 1080p frame costs 10-45 s of CPU (the redactor's slow path), so
+the default run (12 screens, 1,200 typed sentences) takes 6-8 minutes.
 """
 
 from __future__ import annotations

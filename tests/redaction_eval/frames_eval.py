@@ -23,9 +23,10 @@ from tests.redaction_eval.screens import Rect, Screen, Truth, black_pixels
 REDACTED_SHARE = 0.95
 COVERED_SHARE = 0.5
 NEIGHBOUR_CHARS = 2  # an ordinary word this close to personal data may share its padding
+PAD_CHARS = 2.0  # the most of a neighbouring word that the padding of a box can cover
 # Why an ordinary word got covered:
 NEXT_TO_PII = "padding of the box over the personal data next to it"
-RAN_ON = "a match over nearby personal data ran on into it (OCR dropped spaces)"
+RAN_ON = "a match over personal data ran on into it (OCR dropped the space between)"
 FALSE_HIT = "false detection"
 
 # Causes of a miss, in the order they are checked.
@@ -260,7 +261,9 @@ def evaluate_screen(
             )
             if item.hit_categories:
                 item.detail = FALSE_HIT
+            elif near and item.black * len(truth.item.text) <= PAD_CHARS:
+                item.detail = NEXT_TO_PII
             else:
-                item.detail = NEXT_TO_PII if near else RAN_ON
+                item.detail = RAN_ON
         result.items.append(item)
     return result

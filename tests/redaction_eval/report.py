@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 from tests.redaction_eval.corpus import NEGATIVE_KINDS, STRUCTURED
-from tests.redaction_eval.frames_eval import FALSE_HIT, NEXT_TO_PII, ItemResult
+from tests.redaction_eval.frames_eval import FALSE_HIT, NEXT_TO_PII, RAN_ON, ItemResult
 from tests.redaction_eval.suite import TARGETS, Results
 
 KINDS = ("terminal", "form", "document")
@@ -48,6 +48,10 @@ def _recall_row(label: str, items: list[ItemResult]) -> list[object]:
     return row
 
 
+def _by_cause(covered: list[ItemResult]) -> list[int]:
+    return [sum(i.detail == cause for i in covered) for cause in (NEXT_TO_PII, RAN_ON, FALSE_HIT)]
+
+
 def frames_tables(results: Results) -> str:
     out = []
     header = ["category", "n", "redacted", "recall", *KINDS, "on true text"]
@@ -82,7 +86,7 @@ def frames_tables(results: Results) -> str:
                 len(covered),
                 _rate(len(covered), len(sub)),
                 _rate(sum(i.black > 0 for i in sub), len(sub)),
-                sum(i.detail == NEXT_TO_PII for i in covered),
+                *_by_cause(covered),
             ]
         )
     covered = [i for i in words if i.covered]
@@ -93,15 +97,18 @@ def frames_tables(results: Results) -> str:
             len(covered),
             _rate(len(covered), len(words)),
             _rate(sum(i.black > 0 for i in words), len(words)),
-            sum(i.detail == NEXT_TO_PII for i in covered),
+            *_by_cause(covered),
         ]
     )
     out.append("")
     out.append(
-        "FRAMES: ordinary words covered (>= 50% of the word's ink box black); "
-        "'touched' = any black pixel on it"
+        "FRAMES: ordinary words covered (>= 50% of the word's ink box black); 'touched' = any "
+        "black pixel on it; covered by: padding of a box over adjacent PII, a PII match that ran "
+        "on into the word (OCR dropped the space), or a false detection"
     )
-    out.append(table(["kind", "n", "covered", "share", "touched", "covered next to PII"], rows))
+    out.append(
+        table(["kind", "n", "covered", "share", "touched", "padding", "run-on", "false hit"], rows)
+    )
 
     rows = []
     for kind in KINDS:
