@@ -77,6 +77,7 @@ class Recorder:
         self._loop: CaptureLoop | None = None
         self._session_id: str | None = None
         self._session_started: float | None = None
+        self._started_capture_at = 0.0
         self._custom_frame_redactor = frame_redactor
         self._frames = FrameWorker(
             frame_redactor or default_frame_redactor(self.settings),
@@ -235,6 +236,7 @@ class Recorder:
         )
         loop.start()  # raises DisplayUnavailable & co. before any state change
         self._loop = loop
+        self._started_capture_at = time.monotonic()
         self._set(RecorderState.RECORDING, "")
         if log:
             self._log("recording", "recording started")
@@ -364,11 +366,14 @@ class Recorder:
         """Any worker fault: stop capturing (record less, never more) and say why."""
         message = describe_fault(exc)
         log.error("recording stopped by an error: %s", message)
+        happened = time.monotonic()
 
         def stop_in_background() -> None:
             with self._lock:
                 if self._status.state not in (RecorderState.RECORDING, RecorderState.PAUSED):
                     return  # already stopped: one notice per fault is enough
+                if happened < self._started_capture_at:
+                    return  # an echo of a fault from before the person resumed
                 self._end_capture("error")
                 self._set(RecorderState.ERROR, message)
                 self._log("error", message)

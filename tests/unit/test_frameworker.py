@@ -69,8 +69,10 @@ def test_stop_drops_waiting_frames_but_always_writes_the_seal() -> None:
     stored: list[FrameRecord] = []
     sealed: list[tuple[int, int]] = []
     gate = threading.Event()
+    reading = threading.Event()
 
     def slow(pixels: np.ndarray, context: FrameContext) -> np.ndarray:
+        reading.set()
         gate.wait(5)  # an OCR read in progress
         return pixels
 
@@ -81,6 +83,7 @@ def test_stop_drops_waiting_frames_but_always_writes_the_seal() -> None:
     for seq in range(3):
         worker.submit(job(seq))
     worker.close_segment(SegmentClosed("seg_x", 101.0, "stopped", 0))
+    assert reading.wait(5)
     started = time.monotonic()
     threading.Timer(0.3, gate.set).start()
     worker.stop()

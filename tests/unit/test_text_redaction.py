@@ -134,3 +134,27 @@ def test_custom_policy_terms_and_patterns() -> None:
         == "about [CUSTOM] and [CUSTOM] today"
     )
     assert scrubber.scrub("falconry")[0] == "falconry"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("export DB_PASSWORD=s3cr3tValue", "export DB_PASSWORD=[SECRET]"),
+        ("Authorization: Bearer 9f8a7b6c5d4e3f2a1b0c9d8e", "Authorization: Bearer [SECRET]"),
+        ("the password is x9y8z7w6", "the password is [SECRET]"),
+        ("gave119-27-4751 to", "gave[SSN] to"),
+        ("iban=DE95229756097776276462status=active", "iban=[IBAN]status=active"),
+        ("testkeyAKIAOECPIFA74IRWQBHZ", "testkey[AWS_KEY]"),
+        ("mail deanna@caldwell.orgUponupon", "mail [EMAIL]Uponupon"),
+    ],
+)
+def test_items_glued_to_words_as_ocr_reads_them(text: str, expected: str) -> None:
+    assert scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["auth: login ok", "order 608-4789416-4601517", "ORD-2026-278208", "on 24.09.2024 08:02"],
+)
+def test_lookalikes_of_secrets_cards_and_phones_are_kept(text: str) -> None:
+    assert scrub(text)[0] == text

@@ -17,15 +17,15 @@ from stdnum.br import cpf
 from stdnum.de import idnr
 from stdnum.es import dni, nie
 from stdnum.fr import nir
-from stdnum.gb import nhs
 from stdnum.in_ import aadhaar
 from stdnum.it import codicefiscale
 from stdnum.us import ssn
 
 from app.core.redact.text import Hit
 
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b")
-_SSN = re.compile(r"\b\d{3}[- ]\d{2}[- ]\d{4}\b")
+# Delimited by character class rather than \b: on screen these are often glued to words.
+_IBAN = re.compile(r"(?<![A-Z0-9])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}(?![A-Z0-9])")
+_SSN = re.compile(r"(?<![\d-])\d{3}[- ]\d{2}[- ]\d{4}(?![\d-])")
 # Candidate shape -> validator; each label is what the placeholder says.
 _NATIONAL_IDS: list[tuple[str, re.Pattern[str], Callable[[str], bool]]] = [
     ("NATIONAL_ID", re.compile(r"\b\d{3}\.?\d{3}\.?\d{3}-?\d{2}\b"), cpf.is_valid),  # BR CPF
@@ -43,7 +43,6 @@ _NATIONAL_IDS: list[tuple[str, re.Pattern[str], Callable[[str], bool]]] = [
         codicefiscale.is_valid,
     ),
     ("NATIONAL_ID", re.compile(r"\b\d{4} ?\d{4} ?\d{4}\b"), aadhaar.is_valid),  # IN Aadhaar
-    ("NATIONAL_ID", re.compile(r"\b\d{3} ?\d{3} ?\d{4}\b"), nhs.is_valid),  # UK NHS number
 ]
 _PHONE_LEAD = re.compile(r"[+(]?\d")
 MAX_PHONE_TEXT = 20_000  # longer text is scanned in slices so matching stays bounded
@@ -59,16 +58,29 @@ def default_region() -> str:
     return match.group(1) if match else "US"
 
 
+def _strictly_grouped(match: phonenumbers.PhoneNumberMatch, region: str) -> bool:
+    raw = match.raw_string
+    return any(
+        True
+        for _ in phonenumbers.PhoneNumberMatcher(
+            raw, region, leniency=phonenumbers.Leniency.STRICT_GROUPING, max_tries=5
+        )
+    )
+
+
 def phones(region: str) -> Callable[[str], Iterable[Hit]]:
     def detect(text: str) -> Iterable[Hit]:
         if not _PHONE_LEAD.search(text):
             return
         for offset in range(0, len(text), MAX_PHONE_TEXT):
             chunk = text[offset : offset + MAX_PHONE_TEXT + 64]
+            # International numbers (+...) are distinctive; national ones must also be grouped
+            # the way the country writes them, or dates and order ids would pass as phones.
             for match in phonenumbers.PhoneNumberMatcher(
                 chunk, region, leniency=phonenumbers.Leniency.VALID, max_tries=200
             ):
-                yield Hit("PHONE", offset + match.start, offset + match.end)
+                if match.raw_string.startswith("+") or _strictly_grouped(match, region):
+                    yield Hit("PHONE", offset + match.start, offset + match.end)
 
     return detect
 

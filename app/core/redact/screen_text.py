@@ -35,7 +35,6 @@ _DIGIT_LOOKALIKES = str.maketrans(
         "D": "0",
         "l": "1",
         "I": "1",
-        "|": "1",
         "i": "1",
         "S": "5",
         "s": "5",
@@ -44,7 +43,8 @@ _DIGIT_LOOKALIKES = str.maketrans(
         "z": "2",
     }
 )
-_DIGITISH_TOKEN = re.compile(r"[0-9OoDlIi|SsBZz][0-9OoDlIi|SsBZz \-]{10,}[0-9OoDlIi|SsBZz]")
+# ("|" is not a 1 here: table borders read as "|" next to numbers.)
+_DIGITISH_TOKEN = re.compile(r"[0-9OoDlIiSsBZz][0-9OoDlIiSsBZz \-]{10,}[0-9OoDlIiSsBZz]")
 _COMMA_IN_WORD = re.compile(r"(?<=[A-Za-z0-9]),(?=[A-Za-z]{2,})")
 
 

@@ -36,9 +36,14 @@ def luhn_ok(digits: str) -> bool:
 
 
 _EMAIL = re.compile(
-    r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}"
+    r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}"
+    r"\.(?:[a-z]{2,24}|[A-Z]{2,24})(?![a-z])"
 )
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
+# How card numbers are written: ungrouped, in fours (the last group shorter), or Amex 4-6-5.
+_CARD_GROUPING = re.compile(
+    r"\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}"
+)
 _URL_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]{0,15}://[^\s/:@]{1,128}:[^\s/@]{1,128}@")
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----"
@@ -46,7 +51,11 @@ _PRIVATE_KEY = re.compile(
     re.DOTALL,
 )
 _TOKENS: list[tuple[str, re.Pattern[str]]] = [
-    ("AWS_KEY", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b")),
+    # Upper-case tokens are delimited by case, not \b: on screen they are often glued to text.
+    (
+        "AWS_KEY",
+        re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}(?![A-Z0-9])"),
+    ),
     (
         "GITHUB_TOKEN",
         re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
@@ -57,10 +66,21 @@ _TOKENS: list[tuple[str, re.Pattern[str]]] = [
     ("JWT", re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")),
 ]
 # "password: hunter2", "api_key=...": the value after a secret-naming word.
-_KEYWORD_VALUE = re.compile(
-    r"(?i)\b(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_\-]?key|access[_\-]?key|"
-    r"client[_\-]?secret|auth(?:orization)?|bearer)\b[\"']?\s{0,3}[:=]\s{0,3}[\"']?([^\s\"']{4,256})"
+# "password: hunter2", "DB_PASSWORD=...", "Authorization: Bearer abc...", "the password is x9y8".
+# Names may end identifiers (DB_PASSWORD); OCR may read o as 0 and s as 5.
+_SECRET_NAME = (
+    r"(?:pa[s5]{2}(?:w[o0]rd|wd|phrase)?|pwd|secret|token|api[_\-]?key|access[_\-]?key|"
+    r"client[_\-]?secret|authorization|credentials?)"
 )
+_KEYWORD_VALUE = re.compile(
+    rf"(?i)(?<![A-Za-z0-9]){_SECRET_NAME}(?![A-Za-z0-9])[\"']?\s{{0,3}}[:=]\s{{0,3}}[\"']?"
+    r"(?:(?:bearer|basic|token)\s+)?([^\s\"'=]{4,256})"
+)
+_KEYWORD_IS_VALUE = re.compile(
+    rf"(?i)(?<![A-Za-z0-9]){_SECRET_NAME}\s+(?:is|was)\s+[\"']?"
+    r"((?=[^\s\"']*[A-Za-z])(?=[^\s\"']*\d)[^\s\"']{4,128})"
+)
+_BEARER = re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+([A-Za-z0-9._~+/\-]{12,}=*)")
 
 
 def _email(text: str) -> Iterable[Hit]:
@@ -70,6 +90,8 @@ def _email(text: str) -> Iterable[Hit]:
 
 def _cards(text: str) -> Iterable[Hit]:
     for m in _CARD.finditer(text):
+        if not _CARD_GROUPING.fullmatch(m.group()):
+            continue  # e.g. an order number 123-4567890-1234567
         digits = re.sub(r"\D", "", m.group())
         # No issuer number starts with 0, and a run of one digit is filler, not a card.
         if (
@@ -89,8 +111,9 @@ def _secrets(text: str) -> Iterable[Hit]:
     for category, pattern in _TOKENS:
         for m in pattern.finditer(text):
             yield Hit(category, m.start(), m.end())
-    for m in _KEYWORD_VALUE.finditer(text):
-        yield Hit("SECRET", m.start(1), m.end(1))
+    for pattern in (_KEYWORD_VALUE, _KEYWORD_IS_VALUE, _BEARER):
+        for m in pattern.finditer(text):
+            yield Hit("SECRET", m.start(1), m.end(1))
 
 
 Detector = Callable[[str], Iterable[Hit]]
