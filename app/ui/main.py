@@ -3,6 +3,7 @@ threads; the control socket lets `praxis status|pause|…` and a second launch r
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -181,6 +182,13 @@ def run_tray(data_dir: Path) -> int:
 
     server = ControlServer(data_dir, handler)
     server.start()
+    # SIGTERM (logout, service stop) and Ctrl-C quit cleanly, so the last segment is sealed.
+    # Python only sees signals between bytecodes: a light timer gives it the chance.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: ui.stop_requested.emit())
+    signal_pump = QTimer()
+    signal_pump.timeout.connect(lambda: None)
+    signal_pump.start(500)
     QTimer.singleShot(0, ui.start_recorder)
     QTimer.singleShot(0, lambda: ui.start_hotkey(settings))
     print(f"Praxis tray ready in {time.monotonic() - started:.2f} s", file=sys.stderr)
