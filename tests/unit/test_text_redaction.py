@@ -158,3 +158,7 @@ def test_items_glued_to_words_as_ocr_reads_them(text: str, expected: str) -> Non
 )
 def test_lookalikes_of_secrets_cards_and_phones_are_kept(text: str) -> None:
     assert scrub(text)[0] == text
+
+
+def test_a_bare_number_is_a_phone_only_next_to_a_phone_word() -> None:
+    assert scrub("call 4155552671 now")[0] == "call [PHONE] now"

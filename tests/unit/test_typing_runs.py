@@ -108,3 +108,26 @@ def test_text_summary_is_stamped_when_the_run_ended() -> None:
     text = next(e for e in events if e.type == "text")
     enter = next(e for e in events if e.data.get("key") == "enter")
     assert text.mono >= enter.mono
+
+
+def test_a_pause_inside_a_word_holds_the_run_so_the_whole_item_is_seen() -> None:
+    kb = Keyboard()
+    kb.type("mail ann.lee@exam")
+    assert kb.runs.pause(kb.clock + 1) == []  # held: the address is not finished
+    kb.type("ple.com")
+    assert kb.texts() == ["mail [EMAIL]"]
+
+
+def test_a_pause_after_a_space_releases_the_run() -> None:
+    kb = Keyboard()
+    kb.type("hello there ")
+    released = kb.runs.pause(kb.clock + 1)
+    assert [e.data["text"] for e in released if e.type == "text"] == ["hello there "]
+
+
+def test_a_held_run_is_released_after_the_longest_hold() -> None:
+    from app.core.redact.typing import MAX_HOLD_S
+
+    kb = Keyboard()
+    kb.type("abc")
+    assert kb.runs.pause(kb.clock + MAX_HOLD_S + 1) != []

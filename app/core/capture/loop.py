@@ -409,7 +409,7 @@ class _Run:
                 self.poll_window(now)
             if self.typing_frame_due and now - self.last_key >= self.s.typing_pause_s:
                 self.typing_frame_due = False
-                self.stage(self.typing.flush(now))
+                self.stage(self.typing.pause(now))
                 self.request_frame("typing_pause", now, time.time(), force=True)
             if now - self.last_frame >= self.s.idle_frame_interval_s:
                 self.request_frame("interval", now, time.time())

@@ -45,6 +45,11 @@ _NATIONAL_IDS: list[tuple[str, re.Pattern[str], Callable[[str], bool]]] = [
     ("NATIONAL_ID", re.compile(r"\b\d{4} ?\d{4} ?\d{4}\b"), aadhaar.is_valid),  # IN Aadhaar
 ]
 _PHONE_LEAD = re.compile(r"[+(]?\d")
+# A bare run of digits is only a phone number next to a word that says so; otherwise it is
+# as likely an order, invoice or ticket number.
+_PHONE_WORD = re.compile(
+    r"(?i)(?:phone|tel|call|mobile|cell|fax|whatsapp|sms|text me|ring|number|contact|\bnr\b|☎|📞)"
+)
 MAX_PHONE_TEXT = 20_000  # longer text is scanned in slices so matching stays bounded
 
 
@@ -79,7 +84,14 @@ def phones(region: str) -> Callable[[str], Iterable[Hit]]:
             for match in phonenumbers.PhoneNumberMatcher(
                 chunk, region, leniency=phonenumbers.Leniency.VALID, max_tries=200
             ):
-                if match.raw_string.startswith("+") or _strictly_grouped(match, region):
+                raw = match.raw_string
+                if raw.startswith("+") or (
+                    _strictly_grouped(match, region)
+                    and (
+                        not raw.isdigit()
+                        or _PHONE_WORD.search(chunk, max(0, match.start - 24), match.start)
+                    )
+                ):
                     yield Hit("PHONE", offset + match.start, offset + match.end)
 
     return detect

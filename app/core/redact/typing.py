@@ -18,6 +18,7 @@ from app.core.redact.text import Hit, scrub
 
 HOTKEY_MODIFIERS = ("ctrl", "alt", "cmd", "super")
 MAX_RUN_CHARS = 4096
+MAX_HOLD_S = 60.0  # a run is released after this long even if it stops inside a word
 
 
 @dataclass(slots=True)
@@ -89,6 +90,15 @@ class TypingRuns:
             self._run.append(event)
             return []
         return self.flush(raw.mono) + [event]
+
+    def pause(self, mono: float) -> list[Staged]:
+        """A pause in typing. A run that stops inside a word is held a while longer: people
+        pause in the middle of an address or a number to look something up, and each half
+        alone would not be recognised. Held keys stay in memory only."""
+        inside_word = bool(self._chars) and not self._chars[-1][0].isspace()
+        if inside_word and mono - self._run[0].mono < MAX_HOLD_S:
+            return []
+        return self.flush(mono)
 
     def flush(self, mono: float | None = None) -> list[Staged]:
         """End the current run (at `mono`): scrub it and release its events plus a `text`
