@@ -34,17 +34,9 @@ REDUCED = Plan(
 # Levels measured on REDUCED where the target is not met yet, with one item of slack for OCR
 # differences between CPUs. Raise them as fixes land; the bench lists the misses by cause.
 FLOORS: dict[str, float] = {
-    # Target 0.99. Measured 26/28 = 0.929: an SSN the OCR glued to the word before it
-    # ("gave119-27-4751": the SSN pattern needs a word boundary) and an IBAN read with O/0
-    # and I/l swapped in its bank code (checksum fails).
-    "frames_recall": 0.89,
-    # Target 0.02. Measured 9/281 = 0.032: matches that run on through words the OCR glued
-    # together, "auth: login" taken as a secret, "Bearer" taken as the secret value, and an
-    # order number "ORD-2022-391708" read as a US phone number.
-    "words_covered": 0.036,
-    # No target given; 0.02 would match the screen. Measured 6/100 = 0.06, all order numbers
-    # taken for US phone numbers ("ORD-2026-344316" -> "ORD-[PHONE]", bare 10-digit numbers).
-    "typed_fp_rate": 0.07,
+    # Target 0.99. Measured 27/28 = 0.964: a value the OCR reads with letters and digits
+    # swapped where the pattern needs one kind (see the bench's list of misses).
+    "frames_recall": 0.92,
 }
 
 
