@@ -9,19 +9,19 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
-SCREEN_W, SCREEN_H = 1920, 1080
-T = TypeVar("T")
+from tests.support.xvfb import SCREEN_H as SCREEN_H  # re-exported for the screens
+from tests.support.xvfb import SCREEN_W as SCREEN_W
+from tests.support.xvfb import start_xvfb
+from tests.support.xvfb import wait_for as wait_for
 
 
 def require_tools(*tools: str) -> None:
@@ -31,17 +31,6 @@ def require_tools(*tools: str) -> None:
             f"the redaction evaluation needs {', '.join(missing)} on PATH "
             "(Debian/Ubuntu: apt-get install xvfb xdotool xterm x11-utils)"
         )
-
-
-def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def _terminate(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
@@ -63,54 +52,10 @@ class Display:
 
     def __init__(self, log_dir: Path) -> None:
         require_tools("Xvfb", "xterm", "xwininfo")
-        log_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir = log_dir
-        read_fd, write_fd = os.pipe()
-        with (log_dir / "xvfb.log").open("wb") as log:
-            self.proc = subprocess.Popen(
-                [
-                    "Xvfb",
-                    "-displayfd",
-                    str(write_fd),
-                    "-screen",
-                    "0",
-                    f"{SCREEN_W}x{SCREEN_H}x24",
-                    "-nolisten",
-                    "tcp",
-                    "-noreset",
-                    "-wr",
-                ],
-                pass_fds=(write_fd,),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
-        os.close(write_fd)
-        try:
-            self.display = ":" + self._read_number(read_fd, 20.0)
-        except BaseException:
-            _terminate(self.proc)
-            raise
-        finally:
-            os.close(read_fd)
+        self.proc, self.display = start_xvfb(log_dir / "xvfb.log", "-wr")  # white root
         self._windows: list[subprocess.Popen[bytes]] = []
         self._mss: Any = None
-
-    def _read_number(self, fd: int, timeout: float) -> str:
-        data = b""
-        deadline = time.monotonic() + timeout
-        while not data.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                raise RuntimeError(f"Xvfb did not start (see {self.log_dir / 'xvfb.log'})")
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready:
-                chunk = os.read(fd, 64)
-                if not chunk:
-                    raise RuntimeError("Xvfb closed -displayfd without a display number")
-                data += chunk
-        return data.decode().strip()
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY",)}

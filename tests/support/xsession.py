@@ -9,22 +9,25 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
+from .xvfb import SCREEN_H as SCREEN_H  # re-exported for the tests
+from .xvfb import SCREEN_W as SCREEN_W
+from .xvfb import start_xvfb
+from .xvfb import wait_for as wait_for
+
 T = TypeVar("T")
 
-SCREEN_W, SCREEN_H = 1920, 1080
 REQUIRED_TOOLS = ("Xvfb", "xdotool", "xterm")
 _ERE_SPECIAL = set(".[]()*+?{}|^$\\")
 
@@ -41,18 +44,6 @@ def require_tools(*tools: str) -> None:
             f"the X11 integration tests need {', '.join(missing)} on PATH "
             "(Debian/Ubuntu: apt-get install xvfb xdotool xterm x11-utils)"
         )
-
-
-def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
-    """Poll `condition` until it returns something truthy; fail with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def ere_escape(text: str) -> str:
@@ -85,35 +76,8 @@ class XServer:
         require_tools(*REQUIRED_TOOLS)
         log_dir.mkdir(parents=True, exist_ok=True)
         log_path = log_dir / "xvfb.log"
-        read_fd, write_fd = os.pipe()
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [
-                    "Xvfb",
-                    "-displayfd",
-                    str(write_fd),
-                    "-screen",
-                    "0",
-                    f"{SCREEN_W}x{SCREEN_H}x24",
-                    "-nolisten",
-                    "tcp",
-                    "-noreset",
-                ],
-                pass_fds=(write_fd,),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
-        os.close(write_fd)
-        try:
-            number = _read_display_number(read_fd, proc, timeout)
-        except BaseException:
-            _terminate(proc)
-            raise
-        finally:
-            os.close(read_fd)
-        server = cls(f":{number}", proc, log_path)
+        proc, display = start_xvfb(log_path, timeout=timeout)
+        server = cls(display, proc, log_path)
         # -displayfd reports the number once the server accepts connections; prove it.
         wait_for(server._answers, timeout, f"Xvfb on {server.display} to answer")
         return server
@@ -261,26 +225,6 @@ class XServer:
     def move_window(self, window: XWindow, x: int, y: int) -> None:
         self.xdotool("windowmove", "--sync", str(window.wid), str(x), str(y))
         window.x, window.y = x, y
-
-
-def _read_display_number(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    data = b""
-    while not data.endswith(b"\n"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise XSessionError(f"Xvfb did not report a display within {timeout} s")
-        ready, _, _ = select.select([fd], [], [], min(remaining, 0.5))
-        if ready:
-            chunk = os.read(fd, 64)
-            if not chunk:
-                break
-            data += chunk
-        elif proc.poll() is not None:
-            break
-    if not data.strip().isdigit():
-        raise XSessionError(f"Xvfb exited ({proc.poll()}) without reporting a display: {data!r}")
-    return int(data.strip())
 
 
 def _terminate(proc: subprocess.Popen[Any], timeout: float = 5.0) -> None:

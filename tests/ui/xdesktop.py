@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-T = TypeVar("T")
+from tests.support.xvfb import SCREEN_H, SCREEN_W, start_xvfb
+from tests.support.xvfb import wait_for as wait_for  # re-exported for the tray tests
 
-WIDTH, HEIGHT = 1920, 1080
+WIDTH, HEIGHT = SCREEN_W, SCREEN_H
 TRAY_HEIGHT = 32
 TOOLS = ("Xvfb", "trayer", "xdotool", "dbus-run-session")
 APP_CLASS = "Praxis"  # the WM_CLASS class of every window the app maps
@@ -31,18 +30,6 @@ APP_CLASS = "Praxis"  # the WM_CLASS class of every window the app maps
 
 class DesktopError(RuntimeError):
     pass
-
-
-def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
-    """Poll `condition` until it returns something truthy; fail with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def missing_tools() -> list[str]:
@@ -85,22 +72,9 @@ class Desktop:
                 f"the real-X tray tests need {', '.join(missing)} on PATH "
                 "(Debian/Ubuntu: apt-get install xvfb trayer xdotool dbus; .ci/setup does this)"
             )
-        log_dir.mkdir(parents=True, exist_ok=True)
-        read_fd, write_fd = os.pipe()
-        with (log_dir / "xvfb.log").open("wb") as log:
-            xvfb = subprocess.Popen(
-                ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{WIDTH}x{HEIGHT}x24"]
-                + ["-nolisten", "tcp", "-noreset"],
-                pass_fds=(write_fd,),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
-        os.close(write_fd)
-        desktop = cls("", log_dir, [xvfb])
+        xvfb, display = start_xvfb(log_dir / "xvfb.log", timeout=timeout)
+        desktop = cls(display, log_dir, [xvfb])
         try:
-            desktop.display = f":{_read_display_number(read_fd, xvfb, timeout)}"
             from Xlib import display as xdisplay
 
             desktop._x = wait_for(
@@ -111,8 +85,6 @@ class Desktop:
         except BaseException:
             desktop.stop()
             raise
-        finally:
-            os.close(read_fd)
         return desktop
 
     def start_tray(self, timeout: float = 20.0) -> None:
@@ -298,23 +270,3 @@ def _connect(xdisplay: Any, name: str) -> Any:
         return xdisplay.Display(name)
     except Exception:  # not accepting connections yet
         return None
-
-
-def _read_display_number(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    data = b""
-    while not data.endswith(b"\n"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise DesktopError(f"Xvfb did not report a display within {timeout} s")
-        ready, _, _ = select.select([fd], [], [], min(remaining, 0.5))
-        if ready:
-            chunk = os.read(fd, 64)
-            if not chunk:
-                break
-            data += chunk
-        elif proc.poll() is not None:
-            break
-    if not data.strip().isdigit():
-        raise DesktopError(f"Xvfb exited ({proc.poll()}) without reporting a display: {data!r}")
-    return int(data.strip())
