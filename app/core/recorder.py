@@ -187,13 +187,7 @@ class Recorder:
 
     def accept_consent(self) -> None:
         record = ConsentRecord.now(self.consent_text.version)
-
-        def op(tx: Tx) -> None:
-            tx.set_meta("consent_version", str(record.version))
-            tx.set_meta("consent_accepted_at", repr(record.accepted_at))
-            tx.log("consent", f"consent version {record.version} accepted")
-
-        self.buffer.write(op)
+        self.buffer.write(lambda tx: tx.accept_consent(record.version, record.accepted_at))
         with self._lock:
             if self._started and self._status.state == RecorderState.NEEDS_CONSENT:
                 self._begin()
@@ -203,15 +197,7 @@ class Recorder:
         with self._lock:
             self._end_capture("consent withdrawn")
             self._flush()
-
-            def op(tx: Tx) -> DeletionReport:
-                tx.set_meta("consent_version", None)
-                tx.set_meta("consent_accepted_at", None)
-                report = tx.delete_pending()
-                tx.log("consent", f"consent withdrawn; {report.describe()}")
-                return report
-
-            report = self.buffer.write(op)
+            report = self.buffer.write(lambda tx: tx.withdraw_consent())
             if self._started:
                 self._set(RecorderState.NEEDS_CONSENT, "consent withdrawn")
             return report

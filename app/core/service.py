@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from app.core.buffer.store import Buffer
-from app.core.buffer.tx import DeletionReport, Tx
+from app.core.buffer.tx import DeletionReport
 from app.core.consent import ConsentRecord, ConsentText
 from app.core.deletion import DeleteRequest, run_deletion
 from app.core.errors import PraxisError
@@ -53,25 +53,12 @@ def delete_direct(buffer: Buffer, request: dict[str, Any]) -> dict[str, Any]:
 def consent_direct(buffer: Buffer, text: ConsentText, *, accept: bool) -> dict[str, Any]:
     if accept:
         record = ConsentRecord.now(text.version)
-
-        def op(tx: Tx) -> None:
-            tx.set_meta("consent_version", str(record.version))
-            tx.set_meta("consent_accepted_at", repr(record.accepted_at))
-            tx.log("consent", f"consent version {record.version} accepted")
-
         buffer.unlock()  # accepting means recording may start: the keyring must work now
-        buffer.write(op)
+        buffer.write(lambda tx: tx.accept_consent(record.version, record.accepted_at))
         return {
             "message": f"Consent version {text.version} accepted. "
             "Start recording with `praxis record --headless`."
         }
 
-    def withdraw(tx: Tx) -> DeletionReport:
-        tx.set_meta("consent_version", None)
-        tx.set_meta("consent_accepted_at", None)
-        report = tx.delete_pending()
-        tx.log("consent", f"consent withdrawn; {report.describe()}")
-        return report
-
-    report = buffer.write(withdraw)
+    report: DeletionReport = buffer.write(lambda tx: tx.withdraw_consent())
     return {"message": f"Consent withdrawn; {report.describe()}."}

@@ -199,6 +199,20 @@ class Tx:
                 [key, value],
             )
 
+    # -- consent -------------------------------------------------------------------
+    def accept_consent(self, version: int, accepted_at: float) -> None:
+        self.set_meta("consent_version", str(version))
+        self.set_meta("consent_accepted_at", repr(accepted_at))
+        self.log("consent", f"consent version {version} accepted")
+
+    def withdraw_consent(self) -> DeletionReport:
+        """Forget the consent and delete everything not yet uploaded, in one transaction."""
+        self.set_meta("consent_version", None)
+        self.set_meta("consent_accepted_at", None)
+        report = self.delete_pending()
+        self.log("consent", f"consent withdrawn; {report.describe()}")
+        return report
+
     # -- deleting ------------------------------------------------------------------
     def _deletable(self, where: str = "1", params: list[Any] | None = None) -> list[str]:
         marks = ",".join("?" for _ in DELETABLE_STATES)
