@@ -248,7 +248,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     except NotRunning:
         pass
     buffer = Buffer(args.data_dir, create=False)
-    folders = export(buffer, args.out, args.segment or None, include_open=args.include_open)
+    folders = export(
+        buffer,
+        args.out,
+        args.segment or None,
+        include_open=args.include_open,
+        packages=args.packages,
+    )
     for folder in folders:
         print(folder)
     print(f"Exported {len(folders)} segment(s) to {args.out}", file=sys.stderr)
@@ -328,6 +334,12 @@ def _redact_image(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from app.review_cli import cmd_review as run
+
+    return run(args, _settings(args.data_dir))
+
+
 def cmd_selftest(args: argparse.Namespace) -> int:
     from app.core.selftest import run_selftest
 
@@ -400,6 +412,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--segment", action="append", metavar="ID", help="only this segment (repeatable)"
     )
     p.add_argument("--include-open", action="store_true", help="also the segment being recorded")
+    p.add_argument(
+        "--packages",
+        action="store_true",
+        help="write each segment's upload package (a .zip, byte for byte what would be sent)",
+    )
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
@@ -418,6 +435,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="where to write the redacted image")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_redact)
+
+    from app.review_cli import add_parser as add_review_parser
+
+    add_review_parser(sub, common)
+    sub.choices["review"].set_defaults(func=cmd_review)
 
     p = sub.add_parser("selftest", parents=[common], help="check that this machine can record")
     p.set_defaults(func=cmd_selftest)

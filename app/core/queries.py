@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from app.core.buffer.store import Buffer
-from app.core.lifecycle import DELETABLE_STATES
+from app.core.lifecycle import DELETABLE_STATES, REVIEWABLE_STATES
 
 
 def pending_summary(buffer: Buffer) -> dict[str, Any]:
@@ -28,12 +28,18 @@ def pending_summary(buffer: Buffer) -> dict[str, Any]:
             f" (SELECT id FROM segments WHERE state IN ({marks}))",
             states,
         ).fetchone()
+        review_marks = ",".join("?" for _ in REVIEWABLE_STATES)
+        review = db.execute(
+            f"SELECT count(*) FROM segments WHERE state IN ({review_marks})",
+            [s.value for s in REVIEWABLE_STATES],
+        ).fetchone()[0]
         dropped = db.execute(
             "SELECT coalesce(sum(dropped_events), 0), coalesce(sum(dropped_frames), 0)"
             " FROM segments"
         ).fetchone()
     return {
         "pending_segments": segments,
+        "review_pending": review,
         "pending_events": events,
         "pending_frames": frames,
         "pending_frame_bytes": frame_bytes,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.core import review
 from app.core.buffer.store import Buffer
 from app.core.buffer.tx import DeletionReport, Tx
 from app.core.capture.input import InputCapture
@@ -87,6 +88,7 @@ class Recorder:
             codec=self.settings.frame_codec,
         )
         self._wake = threading.Event()
+        self._sealed = threading.Event()  # a segment was sealed: prepare it for review
         self._closing = threading.Event()
         self._monitor = threading.Thread(target=self._watch, name="praxis-monitor", daemon=True)
         self._started = False
@@ -110,6 +112,7 @@ class Recorder:
             return status
         counters: dict[str, Any] = dict(pending_summary(self.buffer))
         counters["consent_version_required"] = self.consent_text.version
+        counters["next_auto_approval"] = review.next_auto_approval(self.buffer, self.settings)
         return replace(status, counters=counters)
 
     def _set(
@@ -378,11 +381,33 @@ class Recorder:
                 title="Disk budget reached",
             )
 
+    def _review_housekeeping(self) -> None:
+        """Put newly sealed segments up for review, and approve those whose time has come
+        under an auto-approval policy. A failure here never touches recording."""
+        try:
+            review.prepare(self.buffer)
+            approved = review.auto_approve_due(self.buffer, self.settings)
+        except Exception as exc:
+            log.warning("review housekeeping failed: %s", describe_fault(exc))
+            return
+        if approved:
+            self._notify(
+                "Approved for upload",
+                f"{len(approved)} recording segment(s) reached the end of their review period "
+                "and were approved automatically.",
+            )
+
     def _watch(self) -> None:
-        """Auto-resume after a timed pause; pause when the disk budget is reached."""
+        """Auto-resume after a timed pause; pause when the disk budget is reached; keep the
+        review list current."""
+        next_housekeeping = 0.0
         while not self._closing.is_set():
             status = self._status
             timeout = 5.0
+            if time.monotonic() >= next_housekeeping or self._sealed.is_set():
+                self._sealed.clear()
+                self._review_housekeeping()
+                next_housekeeping = time.monotonic() + 60.0
             if status.state == RecorderState.PAUSED and status.paused_until:
                 remaining = status.paused_until - time.time()
                 if remaining <= 0:
@@ -443,7 +468,11 @@ class Recorder:
             if dropped_frames:
                 tx.log("capture", f"{dropped_frames} screenshot(s) skipped: the computer was busy")
 
-        self._submit(seal)
+        self._submit(seal).add_done_callback(self._on_sealed)
+
+    def _on_sealed(self, _future: Future[Any]) -> None:
+        self._sealed.set()
+        self._wake.set()
 
 
 class _Sink:

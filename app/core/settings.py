@@ -58,6 +58,11 @@ class Settings:
     redact_screen_text: bool = True
     custom_patterns: tuple[str, ...] = ()
     pause_hotkey: str = "<ctrl>+<alt>+p"
+    # "after_review": nothing leaves before the person approves it. "auto" (or any
+    # auto_after_hours > 0): a segment approves itself that many hours after it ended unless
+    # the person deleted it first; the tray says when the next one will.
+    upload: str = "after_review"
+    auto_after_hours: float = 0.0
     locked: frozenset[str] = field(default=frozenset(), compare=False)
 
     def validate(self) -> None:
@@ -74,6 +79,10 @@ class Settings:
             problems.append("disk_budget_mb must be at least 16")
         if self.frame_codec not in ("png", "webp"):
             problems.append("frame_codec must be 'png' or 'webp'")
+        if self.upload not in ("after_review", "auto"):
+            problems.append("upload must be 'after_review' or 'auto'")
+        if self.auto_after_hours < 0:
+            problems.append("auto_after_hours must not be negative")
         for name in ("excluded_title_patterns", "custom_patterns"):
             for pattern in getattr(self, name):
                 try:

@@ -93,10 +93,11 @@ def test_sigkill_while_typing_leaves_a_sound_buffer_that_the_next_start_recovers
     by_id = {s.manifest["segment_id"]: s for s in segments}
     assert old in by_id, "the segment of the killed recorder was not exported"
     recovered = by_id[old]
-    assert recovered.manifest["state"] == "sealed"
+    assert recovered.manifest["state"] in ("sealed", "pending_review")
     assert recovered.manifest["sealed_reason"] == "recovered after an unclean exit"
     assert recovered.manifest["ended_at"] is not None
-    assert recovered.manifest["counts"] == {"events": committed_events, "frames": committed_frames}
+    counts = recovered.manifest["counts"]
+    assert (counts["events"], counts["frames"]) == (committed_events, committed_frames)
     # What was committed is whole runs of typing, in order: a prefix of what was typed.
     chars = key_chars(recovered.events)
     assert chars and "".join(LINES).startswith(chars), chars

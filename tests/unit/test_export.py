@@ -78,13 +78,14 @@ def test_export_folder_layout_and_fields(data_dir: Path, tmp_path: Path) -> None
     assert manifest["segment_id"] == "seg_a" and manifest["session_id"] == "ses_a"
     assert manifest["device_id"] == buffer.device_id
     assert manifest["duration_s"] == 1.0
-    assert manifest["counts"] == {"events": 3, "frames": 2}
+    assert manifest["counts"] == {"events": 3, "frames": 2, "actions": 3}
     assert manifest["redaction"] == {"hits": {"EMAIL": 2}, "dropped_frames": 1, "dropped_events": 0}
     lines = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
     assert [line["type"] for line in lines] == ["window", "frame", "mouse_button", "key", "frame"]
     assert lines[1] == {
         "t": 0.5,
         "type": "frame",
+        "frame": 1,
         "file": "frames/000001.png",
         "w": 160,
         "h": 90,
@@ -92,6 +93,12 @@ def test_export_folder_layout_and_fields(data_dir: Path, tmp_path: Path) -> None
         "lag_ms": 2.0,
     }
     assert lines[3] == {"t": 0.9, "type": "key", "action": "down", "key": "letter", "char": "q"}
+    actions = [json.loads(line) for line in (folder / "actions.jsonl").read_text().splitlines()]
+    assert [(a["type"], a["frame"]) for a in actions] == [
+        ("window", None),
+        ("click", 1),
+        ("type", 1),
+    ]
     for line, expected in zip([lines[1], lines[4]], screens):
         assert np.array_equal(
             np.asarray(Image.open(folder / line["file"]).convert("RGB")), expected
@@ -108,3 +115,13 @@ def test_open_segments_are_not_exported_unless_asked(data_dir: Path, tmp_path: P
     buffer.write(op)
     assert export(buffer, tmp_path / "out") == []
     assert len(export(buffer, tmp_path / "out2", include_open=True)) == 1
+
+
+def test_package_export_is_the_upload_package_byte_for_byte(data_dir: Path, tmp_path: Path) -> None:
+    from app.core.package import build_package
+
+    buffer = Buffer(data_dir)
+    build_segment(buffer)
+    [path] = export(buffer, tmp_path / "out", packages=True)
+    assert path.name == "seg_a.zip"
+    assert path.read_bytes() == build_package(buffer, "seg_a").data

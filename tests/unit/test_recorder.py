@@ -204,7 +204,8 @@ def test_segments_rotate_and_are_sealed(make_recorder: Callable[..., Recorder]) 
 
     rows = segments(recorder.buffer)
     assert len(rows) >= 2
-    assert {r["state"] for r in rows} == {"sealed"}
+    # Sealed segments are put up for review in the background; empty ones are dropped.
+    assert {r["state"] for r in rows} <= {"sealed", "pending_review", "deleted"}
     assert rows[0]["sealed_reason"] == "segment length reached"
 
 

@@ -21,7 +21,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         {
             "id": str,
             "session_id": str,
-            "state": str,  # open | sealed (later: pending review, approved, ...)
+            "state": str,  # see app.core.lifecycle
             "started_at": float,  # wall clock, epoch seconds
             "ended_at": float,
             "screen": str,  # JSON: monitor geometry
@@ -72,7 +72,21 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    """Review before upload: the frozen package hash, who approved and when, and a sealed
+    summary of the package so the review list opens without rebuilding every package."""
+    for column, kind in (
+        ("state_changed_at", "REAL"),
+        ("package_sha256", "TEXT"),  # frozen at approval; the egress gate compares against it
+        ("package_bytes", "INTEGER"),
+        ("approved_at", "REAL"),
+        ("approved_how", "TEXT"),  # employee | automatic
+        ("summary", "BLOB"),  # sealed JSON: apps, counts, size of the current package
+    ):
+        db.execute(f"ALTER TABLE segments ADD COLUMN {column} {kind}")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 LATEST = len(MIGRATIONS)
 
 

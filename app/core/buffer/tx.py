@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
 
 from app.core.buffer.crypto import Sealer, aad_for
-from app.core.lifecycle import DELETABLE_STATES, SegmentState
+from app.core.lifecycle import DELETABLE_STATES, SegmentState, check_segment_transition
 from app.core.model import EventRecord, FrameRecord
 
 
@@ -24,6 +25,10 @@ def event_aad(segment_id: str, seq: int) -> bytes:
 
 def frame_aad(segment_id: str, seq: int) -> bytes:
     return aad_for("frames", f"{segment_id}/{seq}", "blob")
+
+
+def summary_aad(segment_id: str) -> bytes:
+    return aad_for("segments", segment_id, "summary")
 
 
 def _count(n: int, noun: str) -> str:
@@ -243,9 +248,21 @@ class Tx:
             [segment_id],
         ).fetchone()[0]
         if remaining == 0 and first_seq == 0:
-            self.db.execute("DELETE FROM segments WHERE id = ?", [segment_id])
+            self._tombstone(segment_id)
             report.segments += 1
             report.segment_ids.append(segment_id)
+        elif count or report.events or report.frames:
+            self.content_changed(segment_id)
+
+    def _tombstone(self, segment_id: str) -> None:
+        """Keep the segment's row, without content, so its history stays visible and nothing
+        (an auto-approval, an upload) can act on it again."""
+        self.set_state(segment_id, SegmentState.DELETED)
+        self.db.execute(
+            "UPDATE segments SET summary = NULL, package_sha256 = NULL, package_bytes = NULL"
+            " WHERE id = ?",
+            [segment_id],
+        )
 
     def delete_since(self, wall: float) -> DeletionReport:
         """Delete everything recorded at or after `wall` that has not been uploaded.
@@ -276,7 +293,7 @@ class Tx:
         for segment_id in segment_ids:
             self._delete_from_seq(segment_id, 0, report)
             if segment_id not in report.segment_ids:  # an empty segment row
-                self.db.execute("DELETE FROM segments WHERE id = ?", [segment_id])
+                self._tombstone(segment_id)
                 report.segments += 1
                 report.segment_ids.append(segment_id)
         return report
@@ -286,3 +303,106 @@ class Tx:
 
     def delete_pending(self) -> DeletionReport:
         return self.delete_segments(self._deletable())
+
+    # -- review and lifecycle ------------------------------------------------------
+    def segment_state(self, segment_id: str) -> SegmentState | None:
+        row = self.db.execute("SELECT state FROM segments WHERE id = ?", [segment_id]).fetchone()
+        return None if row is None else SegmentState(row[0])
+
+    def set_state(self, segment_id: str, target: SegmentState) -> SegmentState:
+        """Move a segment along its lifecycle; a move the lifecycle forbids raises."""
+        current = self.segment_state(segment_id)
+        if current is None:
+            raise KeyError(segment_id)
+        check_segment_transition(current, target)
+        self.db.execute(
+            "UPDATE segments SET state = ?, state_changed_at = ? WHERE id = ?",
+            [target.value, time.time(), segment_id],
+        )
+        return current
+
+    def store_summary(self, segment_id: str, summary: dict[str, Any]) -> None:
+        sealed = self._sealer.seal(
+            json.dumps(summary, sort_keys=True).encode(), summary_aad(segment_id)
+        )
+        self.db.execute("UPDATE segments SET summary = ? WHERE id = ?", [sealed, segment_id])
+
+    def approve(self, segment_id: str, sha256: str, size: int, how: str) -> None:
+        self.set_state(segment_id, SegmentState.APPROVED)
+        self.db.execute(
+            "UPDATE segments SET package_sha256 = ?, package_bytes = ?, approved_at = ?,"
+            " approved_how = ? WHERE id = ?",
+            [sha256, size, time.time(), how, segment_id],
+        )
+
+    def content_changed(self, segment_id: str, why: str = "part of it was deleted") -> None:
+        """The segment's package is no longer what it was: forget its summary, and send an
+        approved segment back to review, so nothing leaves that the person has not seen."""
+        self.db.execute("UPDATE segments SET summary = NULL WHERE id = ?", [segment_id])
+        state = self.segment_state(segment_id)
+        if state in (SegmentState.APPROVED, SegmentState.UPLOADING):
+            self.set_state(segment_id, SegmentState.PENDING_REVIEW)
+            self.db.execute(
+                "UPDATE segments SET package_sha256 = NULL, package_bytes = NULL,"
+                " approved_at = NULL, approved_how = NULL WHERE id = ?",
+                [segment_id],
+            )
+            self.log("review", f"segment {segment_id} needs review again: {why}")
+
+    def delete_in_segment(
+        self,
+        segment_id: str,
+        *,
+        frame_seqs: Iterable[int] = (),
+        span: tuple[float, float] | None = None,
+    ) -> DeletionReport:
+        """Delete single frames, or everything between two times (segment seconds), from one
+        segment that has not been uploaded. Frames that depended on deleted ones are re-stored,
+        so every kept frame still shows what it showed."""
+        from app.core.buffer.rechain import delete_frames
+
+        report = DeletionReport()
+        if segment_id not in self._deletable("id = ?", [segment_id]):
+            raise KeyError(segment_id)
+        seqs = set(frame_seqs)
+        if span is not None:
+            first, last = span
+            count, w0, w1 = self.db.execute(
+                "SELECT count(*), min(wall), max(wall) FROM events"
+                " WHERE segment_id = ? AND t BETWEEN ? AND ?",
+                [segment_id, first, last],
+            ).fetchone()
+            self.db.execute(
+                "DELETE FROM events WHERE segment_id = ? AND t BETWEEN ? AND ?",
+                [segment_id, first, last],
+            )
+            report.events += count
+            report.add_span(w0, w1)
+            seqs |= {
+                int(r[0])
+                for r in self.db.execute(
+                    "SELECT seq FROM frames WHERE segment_id = ? AND t BETWEEN ? AND ?",
+                    [segment_id, first, last],
+                ).fetchall()
+            }
+        if seqs:
+            marks = ",".join("?" for _ in seqs)
+            w0, w1 = self.db.execute(
+                "SELECT min(wall), max(wall) FROM frames"
+                f" WHERE segment_id = ? AND seq IN ({marks})",
+                [segment_id, *seqs],
+            ).fetchone()
+            report.add_span(w0, w1)
+            report.frames += delete_frames(self.db.conn, self._sealer, segment_id, seqs)
+        remaining = self.db.execute(
+            "SELECT (SELECT count(*) FROM events WHERE segment_id = ?1)"
+            " + (SELECT count(*) FROM frames WHERE segment_id = ?1)",
+            [segment_id],
+        ).fetchone()[0]
+        if remaining == 0:
+            self._tombstone(segment_id)
+            report.segments += 1
+            report.segment_ids.append(segment_id)
+        elif report.events or report.frames:
+            self.content_changed(segment_id)
+        return report

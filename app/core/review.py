@@ -1,0 +1,314 @@
+"""Review before upload: what waits for the person, approving it, and deleting parts of it.
+
+Every answer here comes from the segment's package (app.core.package), the same bytes the
+uploader will send: the list's sizes, the preview, and the hash frozen at approval.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.buffer.store import Buffer
+from app.core.buffer.tx import DeletionReport, Tx, summary_aad
+from app.core.errors import PraxisError
+from app.core.lifecycle import REVIEWABLE_STATES, SegmentState
+from app.core.package import Package, build_from
+from app.core.settings import Settings
+
+
+class ReviewError(PraxisError):
+    title = "Review"
+
+
+@dataclass(frozen=True)
+class SegmentSummary:
+    """One line of the review list."""
+
+    id: str
+    session_id: str
+    state: SegmentState
+    started_at: float
+    ended_at: float | None
+    apps: list[str]
+    actions: int
+    frames: int
+    events: int
+    bytes: int
+    redacted: dict[str, int] = field(default_factory=dict)
+    frames_dropped_by_redaction: int = 0
+    approved_at: float | None = None
+    approved_how: str | None = None
+    auto_approve_at: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "session_id": self.session_id,
+            "state": self.state.value,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "apps": self.apps,
+            "actions": self.actions,
+            "frames": self.frames,
+            "events": self.events,
+            "bytes": self.bytes,
+            "redacted": self.redacted,
+            "frames_dropped_by_redaction": self.frames_dropped_by_redaction,
+            "approved_at": self.approved_at,
+            "approved_how": self.approved_how,
+            "auto_approve_at": self.auto_approve_at,
+        }
+
+
+def _summary_of(package: Package) -> dict[str, Any]:
+    receipt = package.receipt
+    return {
+        "apps": receipt["apps"],
+        "actions": receipt["actions"],
+        "frames": receipt["frames"],
+        "events": receipt["events"],
+        "bytes": package.size,
+        "redacted": receipt["redacted"],
+        "frames_dropped_by_redaction": receipt["frames_dropped_by_redaction"],
+    }
+
+
+def _build(tx: Tx, buffer: Buffer, segment_id: str) -> Package:
+    return build_from(tx.db.conn, buffer.sealer, buffer.device_id, segment_id)
+
+
+def prepare(buffer: Buffer) -> int:
+    """Package every sealed segment and put it up for review (or drop it if it is empty).
+    Returns how many segments were prepared."""
+    with buffer.reader() as db:
+        ids = [
+            r[0]
+            for r in db.execute(
+                "SELECT id FROM segments WHERE state = ? OR (state = ? AND summary IS NULL)"
+                " ORDER BY started_at",
+                [SegmentState.SEALED.value, SegmentState.PENDING_REVIEW.value],
+            ).fetchall()
+        ]
+    for segment_id in ids:
+
+        def run(tx: Tx, segment_id: str = segment_id) -> None:
+            state = tx.segment_state(segment_id)
+            if state not in REVIEWABLE_STATES:
+                return  # deleted or approved meanwhile
+            package = _build(tx, buffer, segment_id)
+            if package.receipt["events"] == 0 and package.receipt["frames"] == 0:
+                tx.delete_segments([segment_id])  # nothing to review
+                return
+            tx.store_summary(segment_id, _summary_of(package))
+            if state == SegmentState.SEALED:
+                tx.set_state(segment_id, SegmentState.PENDING_REVIEW)
+
+        buffer.write(run)
+    return len(ids)
+
+
+def auto_approve_after_s(settings: Settings) -> float | None:
+    """Seconds after a segment ends at which it approves itself, or None (review required)."""
+    if settings.upload == "auto" or settings.auto_after_hours > 0:
+        return (settings.auto_after_hours or 24.0) * 3600.0
+    return None
+
+
+def list_segments(
+    buffer: Buffer, settings: Settings | None = None, *, include_approved: bool = True
+) -> list[SegmentSummary]:
+    """Segments waiting for review (prepared first if needed), then approved ones not yet sent."""
+    prepare(buffer)
+    delay = auto_approve_after_s(settings or Settings())
+    states = list(REVIEWABLE_STATES)
+    if include_approved:
+        states.append(SegmentState.APPROVED)
+    marks = ",".join("?" for _ in states)
+    with buffer.reader() as db:
+        rows = db.execute(
+            "SELECT id, session_id, state, started_at, ended_at, summary, approved_at,"
+            f" approved_how FROM segments WHERE state IN ({marks}) ORDER BY started_at",
+            [s.value for s in states],
+        ).fetchall()
+    out = []
+    for segment_id, session_id, state, started, ended, sealed, approved_at, how in rows:
+        if sealed is None:
+            continue  # emptied and dropped meanwhile
+        summary = json.loads(buffer.sealer.open(sealed, summary_aad(segment_id)))
+        state = SegmentState(state)
+        auto_at = (
+            (ended or started) + delay if delay is not None and state in REVIEWABLE_STATES else None
+        )
+        out.append(
+            SegmentSummary(
+                segment_id,
+                session_id,
+                state,
+                started,
+                ended,
+                summary["apps"],
+                summary["actions"],
+                summary["frames"],
+                summary["events"],
+                summary["bytes"],
+                summary.get("redacted", {}),
+                summary.get("frames_dropped_by_redaction", 0),
+                approved_at,
+                how,
+                auto_at,
+            )
+        )
+    return out
+
+
+def pending_count(buffer: Buffer) -> int:
+    marks = ",".join("?" for _ in REVIEWABLE_STATES)
+    with buffer.reader() as db:
+        return int(
+            db.execute(
+                f"SELECT count(*) FROM segments WHERE state IN ({marks})",
+                [s.value for s in REVIEWABLE_STATES],
+            ).fetchone()[0]
+        )
+
+
+def package_for_review(buffer: Buffer, segment_id: str) -> Package:
+    """The package as it stands now: what the review window shows and approval would freeze."""
+    with buffer.reader() as db:
+        row = db.execute("SELECT state FROM segments WHERE id = ?", [segment_id]).fetchone()
+        if row is None:
+            raise ReviewError(f"there is no segment {segment_id}")
+        if SegmentState(row[0]) in (SegmentState.DELETED, SegmentState.PURGED):
+            raise ReviewError(f"segment {segment_id} was {row[0]}; nothing is left to show")
+        return build_from(db.conn, buffer.sealer, buffer.device_id, segment_id)
+
+
+def approve(
+    buffer: Buffer, segment_id: str, *, expected_sha256: str | None = None, how: str = "employee"
+) -> Package:
+    """Approve one segment: build its package, freeze its hash. With `expected_sha256` (the
+    package the person was shown), approval fails if the content changed since."""
+
+    def run(tx: Tx) -> Package:
+        state = tx.segment_state(segment_id)
+        if state is None:
+            raise ReviewError(f"there is no segment {segment_id}")
+        if state == SegmentState.SEALED:
+            tx.set_state(segment_id, SegmentState.PENDING_REVIEW)
+        elif state != SegmentState.PENDING_REVIEW:
+            raise ReviewError(
+                f"segment {segment_id} is {state.label}; only segments waiting for review "
+                "can be approved"
+            )
+        package = _build(tx, buffer, segment_id)
+        if expected_sha256 is not None and package.sha256 != expected_sha256:
+            raise ReviewError(
+                "this segment changed after it was shown; look at it again before approving"
+            )
+        tx.store_summary(segment_id, _summary_of(package))
+        tx.approve(segment_id, package.sha256, package.size, how)
+        who = "automatically" if how == "automatic" else "by the employee"
+        tx.log(
+            "review",
+            f"segment {segment_id} approved {who}: {package.receipt['frames']} screenshots,"
+            f" {package.receipt['actions']} actions, {package.size} bytes,"
+            f" sha256 {package.sha256[:16]}…",
+        )
+        return package
+
+    return buffer.write(run)
+
+
+def approve_all(buffer: Buffer, *, how: str = "employee") -> list[Package]:
+    return [approve(buffer, s.id, how=how) for s in list_segments(buffer, include_approved=False)]
+
+
+def auto_approve_due(buffer: Buffer, settings: Settings, now: float | None = None) -> list[str]:
+    """Approve segments whose review window has passed under an auto-approval policy.
+    Deleted segments are never approved: they are tombstones without content."""
+    delay = auto_approve_after_s(settings)
+    if delay is None:
+        return []
+    now = time.time() if now is None else now
+    approved = []
+    for segment in list_segments(buffer, settings, include_approved=False):
+        if segment.auto_approve_at is not None and segment.auto_approve_at <= now:
+            approve(buffer, segment.id, how="automatic")
+            approved.append(segment.id)
+    return approved
+
+
+def next_auto_approval(buffer: Buffer, settings: Settings) -> float | None:
+    """When the next segment will approve itself (wall clock), if the policy says so."""
+    delay = auto_approve_after_s(settings)
+    if delay is None:
+        return None
+    marks = ",".join("?" for _ in REVIEWABLE_STATES)
+    with buffer.reader() as db:
+        first = db.execute(
+            f"SELECT min(coalesce(ended_at, started_at)) FROM segments WHERE state IN ({marks})",
+            [s.value for s in REVIEWABLE_STATES],
+        ).fetchone()[0]
+    return None if first is None else float(first) + delay
+
+
+def delete_segment(buffer: Buffer, segment_id: str) -> DeletionReport:
+    return _delete(buffer, segment_id, lambda tx: tx.delete_segments([segment_id]), "segment")
+
+
+def delete_frames(buffer: Buffer, segment_id: str, frame_indices: list[int]) -> DeletionReport:
+    """Delete frames by their 1-based index in the segment's package."""
+
+    def run(tx: Tx) -> DeletionReport:
+        frames = _frame_seqs(tx, segment_id)
+        wanted = {frames[i - 1] for i in frame_indices if 1 <= i <= len(frames)}
+        if not wanted:
+            raise ReviewError("those screenshots are not in this segment")
+        return tx.delete_in_segment(segment_id, frame_seqs=wanted)
+
+    return _delete(buffer, segment_id, run, "screenshots")
+
+
+def delete_range(buffer: Buffer, segment_id: str, start_t: float, end_t: float) -> DeletionReport:
+    """Delete everything between two times, in seconds from the segment's start."""
+    first, last = sorted((start_t, end_t))
+    return _delete(
+        buffer,
+        segment_id,
+        lambda tx: tx.delete_in_segment(segment_id, span=(first, last)),
+        f"{first:.1f}–{last:.1f} s",
+    )
+
+
+def _frame_seqs(tx: Tx, segment_id: str) -> list[int]:
+    """The stored sequence numbers of the frames a package contains, in package order."""
+    rows = tx.db.execute(
+        "SELECT seq, kind, base_seq FROM frames WHERE segment_id = ? ORDER BY seq", [segment_id]
+    ).fetchall()
+    seqs: list[int] = []
+    for seq, kind, base in rows:
+        if kind == "delta" and (not seqs or base != seqs[-1]):
+            continue  # not in the package (see package._load)
+        seqs.append(int(seq))
+    return seqs
+
+
+def _delete(buffer: Buffer, segment_id: str, op: Any, what: str) -> DeletionReport:
+    def run(tx: Tx) -> DeletionReport:
+        state = tx.segment_state(segment_id)
+        if state is None or state in (SegmentState.DELETED, SegmentState.PURGED):
+            raise ReviewError(f"there is no segment {segment_id} to delete from")
+        if state == SegmentState.ACKNOWLEDGED:
+            raise ReviewError(f"segment {segment_id} was already uploaded")
+        report: DeletionReport = op(tx)
+        tx.log("delete", f"review: deleted {what} of {segment_id}: {report.describe()}")
+        return report
+
+    report = buffer.write(run)
+    buffer.checkpoint()
+    if report.segments == 0:
+        prepare(buffer)  # the summary of what is left, for the list
+    return report
