@@ -131,3 +131,37 @@ def test_a_held_run_is_released_after_the_longest_hold() -> None:
     kb = Keyboard()
     kb.type("abc")
     assert kb.runs.pause(kb.clock + MAX_HOLD_S + 1) != []
+
+
+def _altgr_type(kb: Keyboard, text: str, modifiers: tuple[str, ...]) -> None:
+    """Type `text`, producing "@" the way a German layout does: AltGr (or Ctrl+Alt) + Q."""
+    for ch in text:
+        if ch != "@":
+            kb.type(ch)
+            continue
+        for mod in modifiers:
+            kb.out += kb.runs.key(kb._raw("down", mod, None), next(kb.counter), sensitive=False)
+        kb.tap("symbol", "@")
+        for mod in reversed(modifiers):
+            kb.out += kb.runs.key(kb._raw("up", mod, None), next(kb.counter), sensitive=False)
+
+
+def test_altgr_characters_stay_in_the_run_so_an_address_is_still_caught() -> None:
+    for modifiers in (("alt_gr",), ("ctrl_l", "alt_gr")):
+        kb = Keyboard()
+        _altgr_type(kb, "mail bob@example.com now", modifiers)
+        out = kb.end()
+        assert [s.data["text"] for s in out if s.type == "text"] == ["mail [EMAIL] now"]
+        assert not any(s.data.get("char") == "@" for s in out), modifiers
+
+
+def test_ctrl_or_ctrl_alt_with_a_letter_is_still_a_hotkey_not_text() -> None:
+    for modifiers in (("ctrl_l",), ("ctrl_l", "alt_l")):
+        kb = Keyboard()
+        kb.type("draft")
+        for mod in modifiers:
+            kb.out += kb.runs.key(kb._raw("down", mod, None), next(kb.counter), sensitive=False)
+        kb.tap("letter", "t")
+        for mod in modifiers:
+            kb.out += kb.runs.key(kb._raw("up", mod, None), next(kb.counter), sensitive=False)
+        assert kb.texts() == ["draft"]

@@ -32,8 +32,16 @@ class Staged:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def _is_altgr(name: str) -> bool:
+    return name in ("alt_gr", "altgr", "iso_level3_shift")
+
+
 def _is_modifier(name: str) -> bool:
-    return name.startswith(HOTKEY_MODIFIERS) or name.startswith("shift")
+    return name.startswith(HOTKEY_MODIFIERS) or name.startswith("shift") or _is_altgr(name)
+
+
+def _is_typed_char(char: str | None) -> bool:
+    return char is not None and char.isprintable()
 
 
 class TypingRuns:
@@ -64,7 +72,7 @@ class TypingRuns:
             return [
                 Staged(seq, raw.mono, raw.wall, "key", {"action": "up", "key": name, "char": None})
             ]
-        if name.startswith(HOTKEY_MODIFIERS):
+        if name.startswith(HOTKEY_MODIFIERS) or _is_altgr(name):
             self._held.add(name)
         event = Staged(
             seq, raw.mono, raw.wall, "key", {"action": "down", "key": name, "char": raw.char}
@@ -75,7 +83,7 @@ class TypingRuns:
                 self.counts["PASSWORD_PROMPT_KEY"] += 1
             event.data["char"] = None
             return self.flush(raw.mono) + [event]
-        if self._held and not _is_modifier(name):
+        if self._held and not _is_modifier(name) and not self._typed_with_altgr(raw.char):
             return self.flush(raw.mono) + [event]  # a hotkey such as Ctrl+S is not typed text
         if raw.char is not None:
             self._run.append(event)
@@ -90,6 +98,13 @@ class TypingRuns:
             self._run.append(event)
             return []
         return self.flush(raw.mono) + [event]
+
+    def _typed_with_altgr(self, char: str | None) -> bool:
+        """AltGr types characters on many layouts (a German "@" is AltGr+Q; Windows reports it
+        as left Ctrl plus AltGr). Such a key is part of the text, so "bob@example.com" stays
+        one run that the detectors can see, instead of a hotkey whose character escapes
+        redaction. Ctrl+Alt+T with the left Alt stays a hotkey."""
+        return _is_typed_char(char) and any(_is_altgr(k) for k in self._held)
 
     def pause(self, mono: float) -> list[Staged]:
         """A pause in typing. A run that stops inside a word is held a while longer: people
