@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from app.core.errors import NotRunning, PraxisError
+from app.core.review import receipt_items
 
 
 def _size(n: int) -> str:
@@ -25,29 +26,6 @@ def _span(started: float, ended: float | None) -> str:
     end = ended if ended is not None else started
     minutes = max(0.0, end - started) / 60
     return f"{_when(started)}–{time.strftime('%H:%M', time.localtime(end))} ({minutes:.0f} min)"
-
-
-def describe_receipt(receipt: dict[str, Any]) -> list[str]:
-    """The consent-scope receipt in plain words (the same lines the review window shows)."""
-    redacted = ", ".join(
-        f"{n} {k.lower().replace('_', ' ')}" for k, n in receipt["redacted"].items()
-    )
-    lines = [
-        f"Apps:        {', '.join(receipt['apps']) or 'none'}"
-        + (
-            f" (+{receipt['excluded_windows']} excluded window switches, nothing kept)"
-            if receipt.get("excluded_windows")
-            else ""
-        ),
-        f"Recorded:    {', '.join(receipt['modalities']) or 'nothing'}",
-        f"Contents:    {receipt['actions']} actions, {receipt['events']} events,"
-        f" {receipt['frames']} screenshots",
-        f"Redacted:    {redacted or 'nothing found to redact in typed text and titles'}",
-        f"Not kept:    {receipt['frames_dropped_by_redaction']} screenshots whose redaction"
-        " could not run",
-        f"To send:     {_size(receipt['bytes'])} ({receipt['bytes']} bytes)",
-    ]
-    return lines
 
 
 def _resolve(buffer: Any, wanted: str) -> str:
@@ -104,8 +82,8 @@ def cmd_review(args: argparse.Namespace, settings: Any) -> int:
             return 0
     for package in packages:
         print(f"Approved {package.segment_id} (sha256 {package.sha256})")
-        for line in describe_receipt(package.receipt):
-            print(f"  {line}")
+        for label, text in receipt_items(package.receipt):
+            print(f"  {label + ':':<10} {text}")
     return 0
 
 

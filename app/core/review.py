@@ -63,6 +63,43 @@ class SegmentSummary:
         }
 
 
+def size_text(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f} MB"
+    return f"{n / 1e3:.0f} kB" if n >= 1000 else f"{n} B"
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def receipt_items(receipt: dict[str, Any]) -> list[tuple[str, str]]:
+    """The consent-scope receipt in plain words, as (label, text) pairs: the same lines in the
+    review window and in `praxis review --approve`."""
+    redacted = ", ".join(
+        f"{n} × {k.lower().replace('_', ' ')}" for k, n in receipt["redacted"].items()
+    )
+    apps = ", ".join(receipt["apps"]) or "none"
+    if receipt.get("excluded_windows"):
+        apps += f" (and {receipt['excluded_windows']} switches to excluded apps: nothing kept)"
+    return [
+        ("Apps", apps),
+        ("Recorded", ", ".join(receipt["modalities"]) or "nothing"),
+        (
+            "Contents",
+            f"{receipt['actions']} actions, {receipt['events']} events,"
+            f" {receipt['frames']} screenshots",
+        ),
+        ("Redacted", redacted or "nothing found in typed text and window titles"),
+        (
+            "Not kept",
+            _plural(receipt["frames_dropped_by_redaction"], "screenshot")
+            + " whose redaction could not run",
+        ),
+        ("To send", f"{size_text(receipt['bytes'])} ({receipt['bytes']:,} bytes)"),
+    ]
+
+
 def _summary_of(package: Package) -> dict[str, Any]:
     receipt = package.receipt
     return {

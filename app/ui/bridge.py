@@ -15,29 +15,16 @@ from app.core.recorder import Recorder
 from app.core.state import Status
 
 
-class Bridge(QObject):
-    status_changed = Signal(object)  # Status
+class Tasks(QObject):
+    """Runs slow core calls on worker threads and hands their results back on the UI thread.
+    Windows that work without a recorder (the review window on its own) use just this."""
+
     notice_raised = Signal(str, str)  # title, message
     task_finished = Signal(object, object, object)  # callback, result, error
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.recorder = recorder
         self.task_finished.connect(self._on_task_finished)
-        recorder.add_listener(on_status=self._from_core_status, on_notice=self.notice_raised.emit)
-
-    def _from_core_status(self, status: Status) -> None:
-        # Counts need a database read: fetch them here, off the UI thread, then hand over.
-        with contextlib.suppress(PraxisError):
-            status = self.recorder.status()
-        self.status_changed.emit(status)
-
-    def refresh(self) -> None:
-        """Re-read the status with counts, in the background."""
-        self.run(
-            self.recorder.status,
-            lambda status, error: self.status_changed.emit(status) if status else None,
-        )
 
     def run(
         self,
@@ -62,3 +49,25 @@ class Bridge(QObject):
             title = error.title if isinstance(error, PraxisError) else "Something went wrong"
             message = error.message if isinstance(error, PraxisError) else str(error)
             self.notice_raised.emit(title, message)
+
+
+class Bridge(Tasks):
+    status_changed = Signal(object)  # Status
+
+    def __init__(self, recorder: Recorder) -> None:
+        super().__init__()
+        self.recorder = recorder
+        recorder.add_listener(on_status=self._from_core_status, on_notice=self.notice_raised.emit)
+
+    def _from_core_status(self, status: Status) -> None:
+        # Counts need a database read: fetch them here, off the UI thread, then hand over.
+        with contextlib.suppress(PraxisError):
+            status = self.recorder.status()
+        self.status_changed.emit(status)
+
+    def refresh(self) -> None:
+        """Re-read the status with counts, in the background."""
+        self.run(
+            self.recorder.status,
+            lambda status, error: self.status_changed.emit(status) if status else None,
+        )

@@ -24,6 +24,7 @@ from app.core.state import RecorderState
 from app.ui.activity_window import ActivityWindow
 from app.ui.bridge import Bridge
 from app.ui.consent_dialog import ConsentDialog
+from app.ui.review_window import ReviewWindow
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.status_window import StatusWindow
 from app.ui.tray import TrayController, ask_with_message_box
@@ -33,6 +34,7 @@ class TrayApp(QObject):
     """Wires recorder, bridge, tray and windows; owns nothing the core could own."""
 
     show_requested = Signal()  # from the control socket thread: a second launch
+    window_requested = Signal(str)  # from the control socket thread: `praxis review`
     stop_requested = Signal()  # from the control socket thread: `praxis` asked us to stop
 
     def __init__(
@@ -55,6 +57,7 @@ class TrayApp(QObject):
         self.tray.window_requested.connect(self.open_window)
         self.tray.quit_requested.connect(self.quit)
         self.show_requested.connect(self._on_show_requested)
+        self.window_requested.connect(self.open_window)
         self.stop_requested.connect(self.quit)
         self.hotkey: PauseHotkey | None = None
 
@@ -99,6 +102,20 @@ class TrayApp(QObject):
             window = self.windows.setdefault("activity", ActivityWindow(self.bridge))
             window.show()
             window.raise_()
+        elif name == "review":
+            window = self.windows.get("review")
+            if window is None:
+                window = ReviewWindow(
+                    self.bridge,
+                    self.recorder.buffer,
+                    self.recorder.settings,
+                    confirm=self.tray.confirm,
+                )
+                window.segment_changed.connect(lambda _id: self.bridge.refresh())
+                self.windows["review"] = window
+            window.show()
+            window.raise_()
+            window.activateWindow()
         elif name == "settings":
             dialog = SettingsDialog(self.recorder.settings, self.settings_file)
             dialog.settings_saved.connect(self._on_settings_saved)
@@ -178,6 +195,9 @@ def run_tray(data_dir: Path) -> int:
         if request.get("cmd") == "show":
             ui.show_requested.emit()
             return {"message": "shown"}
+        if request.get("cmd") == "review":
+            ui.window_requested.emit("review")
+            return {"message": "review window shown"}
         return handle_request(recorder, request, stop=_QuitEvent(ui))
 
     server = ControlServer(data_dir, handler)

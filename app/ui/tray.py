@@ -20,7 +20,13 @@ from app.core.errors import PraxisError
 from app.core.state import RecorderState, Status
 from app.ui.bridge import Bridge
 from app.ui.icons import panel_is_dark, state_icon
-from app.ui.tray_state import headline, seconds_until_tomorrow, tooltip, tray_state
+from app.ui.tray_state import (
+    headline,
+    review_item_text,
+    seconds_until_tomorrow,
+    tooltip,
+    tray_state,
+)
 
 Confirm = Callable[[str, str], bool]  # (title, text) -> go ahead?
 
@@ -74,7 +80,7 @@ class TrayController(QObject):
 
     state_shown = Signal(object)  # TrayState, after icon, tooltip and menu were updated
     quit_requested = Signal()
-    window_requested = Signal(str)  # activity | settings | consent | scope
+    window_requested = Signal(str)  # activity | settings | consent | scope | review
     notified = Signal(str, str)  # every notice shown to the person (title, message)
 
     def __init__(
@@ -127,6 +133,9 @@ class TrayController(QObject):
                 label + "…", lambda r=request, lb=label: self.delete(r, lb)
             )
         m.addSeparator()
+        self.review_action = m.addAction(
+            "Review pending uploads…", lambda: self.window_requested.emit("review")
+        )
         self.activity_action = m.addAction(
             "Activity log…", lambda: self.window_requested.emit("activity")
         )
@@ -151,6 +160,7 @@ class TrayController(QObject):
             self.status.state in (RecorderState.PAUSED, RecorderState.ERROR)
         )
         self.delete_actions["This session"].setEnabled(self.status.session_id is not None)
+        self.review_action.setText(review_item_text(self.status))
         if self.tray is not None:
             self.tray.setIcon(state_icon(state, panel_is_dark()))
             self.tray.setToolTip(tooltip(self.status, now))

@@ -69,12 +69,37 @@ def tooltip(status: Status, now: float) -> str:
     if status.session_started and status.state in (RecorderState.RECORDING, RecorderState.PAUSED):
         lines.append(f"Session: {minutes_text(now - status.session_started)}")
     counters = status.counters
+    if counters.get("review_pending"):
+        lines.append(review_line(status, now))
     if counters.get("pending_segments"):
         lines.append(
             f"Waiting to upload: {counters['pending_segments']} segments "
             f"({counters['pending_events']} events, {counters['pending_frames']} screenshots)"
         )
     return "\n".join(lines)
+
+
+def _clock(ts: float, now: float) -> str:
+    moment = datetime.fromtimestamp(ts)
+    if moment.date() == datetime.fromtimestamp(now).date():
+        return moment.strftime("%H:%M")
+    return moment.strftime("%a %d %b %H:%M")
+
+
+def review_line(status: Status, now: float) -> str:
+    """How many segments wait for the person, and when the next approves itself (if the
+    policy says segments do)."""
+    count = int(status.counters.get("review_pending") or 0)
+    line = f"Waiting for your review: {count} segment{'s' if count != 1 else ''}"
+    auto = status.counters.get("next_auto_approval")
+    if count and auto:
+        line += f" (the oldest is approved automatically at {_clock(auto, now)})"
+    return line
+
+
+def review_item_text(status: Status) -> str:
+    count = int(status.counters.get("review_pending") or 0)
+    return f"Review pending uploads ({count})…" if count else "Review pending uploads…"
 
 
 def seconds_until_tomorrow(now: datetime) -> float:

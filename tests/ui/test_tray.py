@@ -225,3 +225,28 @@ def test_tray_icon_and_tooltip_match_the_state(qtbot, make_recorder, make_app) -
     ), tray.toolTip()
     assert tray.toolTip() == tooltip(app.tray.status, time.time())
     assert app.tray.headline_action.text() == headline(app.tray.status, time.time())
+
+
+def test_review_item_counts_waiting_segments_and_opens_the_review_window(
+    qtbot, make_recorder, make_app
+) -> None:
+    from app.ui.review_window import ReviewWindow
+
+    app = make_app(make_recorder(consent=True))
+    start(qtbot, app)
+    assert app.tray.review_action.text() == "Review pending uploads…"
+    record_some_input(qtbot, app.recorder)
+    app.recorder.flush_to_disk()  # seals the segment; the recorder puts it up for review
+    qtbot.waitUntil(
+        lambda: (
+            (app.tray.bridge.refresh() or True)
+            and app.tray.review_action.text() == "Review pending uploads (1)…"
+        ),
+        timeout=WAIT_MS,
+    )
+    assert "Waiting for your review: 1 segment" in tooltip(app.tray.status, time.time())
+    app.tray.review_action.trigger()
+    window = app.windows["review"]
+    assert isinstance(window, ReviewWindow)
+    qtbot.waitUntil(lambda: window.loaded is not None, timeout=WAIT_MS)
+    assert window.isVisible() and window.segment_list.count() == 1

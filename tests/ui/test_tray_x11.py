@@ -18,9 +18,10 @@ pytestmark = pytest.mark.x11
 
 RED = (0xD9, 0x30, 0x25)  # the recording dot
 AMBER = (0xE8, 0xA2, 0x00)  # the paused bars
-# What the menu lists while recording: headline, Pause, Delete, Activity log, What is
-# recorded, Settings, Quit. The Pause submenu: 15 minutes, 1 hour, Until tomorrow, Until I resume.
-MENU_ROWS, PAUSE_ROW, PAUSE_CHOICES = 7, 1, 4
+# What the menu lists while recording: headline, Pause, Delete, Review pending uploads,
+# Activity log, What is recorded, Settings, Quit. The Pause submenu: 15 minutes, 1 hour,
+# Until tomorrow, Until I resume.
+MENU_ROWS, PAUSE_ROW, PAUSE_CHOICES = 8, 1, 4
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def test_list_approve_and_delete(data_dir: Path, capsys: pytest.CaptureFixture[s
     assert run(data_dir, "--approve", "seg_aaaa") == 0  # a unique prefix is enough
     out = capsys.readouterr().out
     assert "Approved seg_aaaa1111" in out
-    assert "Apps:        gedit" in out and "12 screenshots" in out and "To send:" in out
+    assert "Apps:      gedit" in out and "12 screenshots" in out and "To send:" in out
     sha = out.split("sha256 ")[1].split(")")[0]
     assert release_for_upload(buffer, "seg_aaaa1111").sha256 == sha
 
