@@ -20,7 +20,6 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -30,7 +29,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSlider,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -44,6 +42,7 @@ from app.core.review import SegmentSummary, receipt_items, size_text
 from app.core.settings import Settings
 from app.ui.bridge import Tasks
 from app.ui.frame_view import FrameView
+from app.ui.review_dialogs import RangeDialog, ask_to_approve, span_for_frames
 from app.ui.review_text import describe_action, offset_text, span_text
 
 Confirm = Callable[[str, str], bool]
@@ -56,15 +55,6 @@ EMPTY = (
     "Nothing waits for review.\n\nRecordings appear here when a segment ends: every few "
     "minutes while you work, and whenever you pause."
 )
-
-
-def ask_to_approve(title: str, text: str) -> bool:
-    box = QMessageBox(QMessageBox.Icon.Question, title, text)
-    approve = box.addButton("Approve for upload", QMessageBox.ButtonRole.AcceptRole)
-    box.addButton(QMessageBox.StandardButton.Cancel)
-    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-    box.exec()
-    return box.clickedButton() is approve
 
 
 @dataclass
@@ -88,60 +78,6 @@ def _load(buffer: Buffer, segment_id: str) -> _Loaded:
     for action in reader.actions:
         by_frame.setdefault(int(action.get("frame") or 1), []).append(action)
     return _Loaded(segment_id, package, reader, origin, by_frame)
-
-
-class RangeDialog(QDialog):
-    """Choose screenshots `first`..`last`; everything recorded while they were on screen goes."""
-
-    def __init__(self, reader: PackageReader, current: int, parent: QWidget | None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Delete a stretch of this recording")
-        self.reader = reader
-        count = reader.frame_count
-        form = QFormLayout(self)
-        form.addRow(
-            QLabel(
-                "Everything recorded from the first screenshot up to the one after the last "
-                "is deleted: screenshots, keys, clicks and typed text."
-            )
-        )
-        self.first, self.last = QSpinBox(), QSpinBox()
-        for box, value in ((self.first, current), (self.last, min(count, current + 4))):
-            box.setRange(1, count)
-            box.setValue(value)
-            box.valueChanged.connect(self._update)
-            box.setSuffix(f" of {count}")
-        self.span = QLabel()
-        form.addRow("From screenshot", self.first)
-        form.addRow("To screenshot", self.last)
-        form.addRow(self.span)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Delete")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-        self._update()
-
-    def times(self) -> tuple[float, float]:
-        return span_for_frames(self.reader, self.first.value(), self.last.value())
-
-    def _update(self) -> None:
-        start, end = self.times()
-        self.span.setText(f"Deletes {offset_text(start)} – {offset_text(end)} of the recording.")
-
-
-def span_for_frames(reader: PackageReader, first: int, last: int) -> tuple[float, float]:
-    """Segment times covering screenshots first..last: from the first one's time up to just
-    before the screenshot after the last (or the segment's end)."""
-    first, last = sorted((first, last))
-    start = float(reader.frames[first - 1]["t"])
-    if last < reader.frame_count:
-        end = float(reader.frames[last]["t"]) - 1e-4
-    else:
-        end = max(float(item["t"]) for item in reader.items) + 1.0
-    return start, max(start, end)
 
 
 class ReviewWindow(QWidget):
@@ -169,7 +105,7 @@ class ReviewWindow(QWidget):
         self.summaries: list[SegmentSummary] = []
         self.loaded: _Loaded | None = None
         self.index = 0
-        self._wanted: str | None = None  # the segment whose package is being loaded
+        self._load_token = 0  # only the latest package load may show its result
         self._changed: str | None = None  # a change whose result is not on screen yet
         self.setWindowTitle("Praxis: review before upload")
         self.resize(1280, 800)
@@ -330,9 +266,10 @@ class ReviewWindow(QWidget):
             self._show_nothing(EMPTY)
             self._announce_change()
             return
+        self.segment_list.blockSignals(True)
         self.segment_list.setCurrentRow(row)
-        if self.loaded is None or self.loaded.segment_id != result[row].id or keep:
-            self._on_segment_selected(row)
+        self.segment_list.blockSignals(False)
+        self._on_segment_selected(row)
 
     def current_segment_id(self) -> str | None:
         item = self.segment_list.currentItem()
@@ -345,19 +282,20 @@ class ReviewWindow(QWidget):
         if row < 0 or row >= len(self.summaries):
             return
         segment_id = self.summaries[row].id
-        self._wanted = segment_id
+        self._load_token += 1
+        token = self._load_token
         self.stop_play()
         self.view.show_message("Opening the recording…")
         self.tasks.run(
             lambda: _load(self.buffer, segment_id),
-            lambda result, error: self._on_loaded(segment_id, result, error),
+            lambda result, error: self._on_loaded(token, segment_id, result, error),
         )
 
     def _on_loaded(
-        self, segment_id: str, result: _Loaded | None, error: BaseException | None
+        self, token: int, segment_id: str, result: _Loaded | None, error: BaseException | None
     ) -> None:
-        if segment_id != self._wanted:
-            return  # the person has moved on to another segment
+        if token != self._load_token:
+            return  # another segment was chosen, or the buffer changed, since this started
         if error is not None or result is None:
             self._fail(error)
             self._announce_change()
@@ -567,6 +505,7 @@ class ReviewWindow(QWidget):
     def _change(self, keep: str | None, work: Callable[[], Any]) -> None:
         self.stop_play()
         self.setEnabled(False)
+        self._load_token += 1  # a package still loading shows the content before the change
 
         def done(_result: Any, error: BaseException | None) -> None:
             self.setEnabled(True)
