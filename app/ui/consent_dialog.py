@@ -33,6 +33,14 @@ def scope_summary(settings: Settings) -> str:
         f"**Kept locally** until you review it, up to {settings.disk_budget_mb} MB; recording "
         "pauses with a notice when that is reached."
     )
+    if settings.upload == "auto" or settings.auto_after_hours > 0:
+        hours = settings.auto_after_hours or 24
+        lines.append(
+            f"**Review period:** recordings you have not deleted are approved for upload "
+            f"automatically {hours:g} hours after they were made."
+        )
+    else:
+        lines.append("**Upload:** only recordings you approve in the review window are sent.")
     if settings.locked:
         lines.append("Some of these choices are set by your organization.")
     return "\n\n".join(lines)

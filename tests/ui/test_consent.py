@@ -177,3 +177,13 @@ def test_read_only_view_only_closes(qtbot) -> None:
     assert not hasattr(dialog, "accept_button")
     box = dialog.findChild(QDialogButtonBox)
     assert box.standardButtons() == QDialogButtonBox.StandardButton.Close
+
+
+def test_consent_dialog_states_how_recordings_leave_under_the_policy_in_force() -> None:
+    from app.ui.consent_dialog import scope_summary
+
+    assert "only recordings you approve" in scope_summary(Settings())
+    auto = scope_summary(Settings(upload="auto", auto_after_hours=8))
+    assert "approved for upload automatically 8 hours after" in auto
+    body = load_consent_text().body
+    assert "review period" in body and "delete" in body

@@ -43,7 +43,7 @@ def test_consent_then_status_and_delete_act_on_the_buffer(
     assert "Nothing to delete." in capsys.readouterr().out
     assert main(["activity", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
-    assert "consent version 1 accepted" in out and "delete everything not yet uploaded" in out
+    assert "consent version 2 accepted" in out and "delete everything not yet uploaded" in out
 
 
 def test_module_entry_point_prints_help() -> None:
