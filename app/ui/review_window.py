@@ -44,6 +44,7 @@ from app.ui.bridge import Tasks
 from app.ui.frame_view import FrameView
 from app.ui.review_dialogs import RangeDialog, ask_to_approve, span_for_frames
 from app.ui.review_text import describe_action, offset_text, span_text
+from app.ui.tray import ask_with_message_box
 
 Confirm = Callable[[str, str], bool]
 PLAY_INTERVAL_MS = 700
@@ -100,7 +101,7 @@ class ReviewWindow(QWidget):
         self.tasks = tasks
         self.buffer = buffer
         self.settings = settings
-        self.confirm = confirm or self._ask
+        self.confirm = confirm or ask_with_message_box
         self.confirm_approval = confirm_approval
         self.summaries: list[SegmentSummary] = []
         self.loaded: _Loaded | None = None
@@ -523,16 +524,6 @@ class ReviewWindow(QWidget):
         self.failed.emit(title, message)
         if self.isVisible():
             QMessageBox.warning(self, title, message)
-
-    def _ask(self, title: str, text: str) -> bool:
-        answer = QMessageBox.question(
-            self,
-            title,
-            text,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        return answer == QMessageBox.StandardButton.Yes
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         self.reload()
