@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +22,8 @@ MAGIC = b"PXF1"
 TILE = 32
 # A delta that would cover more than this share of the screen is stored as a keyframe.
 KEYFRAME_CHANGED_SHARE = 0.4
-KEYFRAME_EVERY = 60  # frames; bounds the work of decoding any one frame
+KEYFRAME_EVERY = 30  # frames; bounds the work of showing any one frame in review (about 1%
+# more bytes than 60; bench/review_speed.py)
 DEFAULT_CODEC = "webp"
 
 
@@ -70,7 +72,8 @@ def _encode_image(pixels: np.ndarray, codec: str, *, key: bool) -> bytes:
 
 def _decode_image(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as image:
-        return np.asarray(image.convert("RGB"))
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        return np.array(rgb)  # writable: deltas are pasted onto decoded frames in place
 
 
 def _pack(header: dict[str, object], image: bytes) -> bytes:
@@ -136,24 +139,66 @@ def encode_delta(
 
 
 def decode(payload: bytes, base: np.ndarray | None) -> np.ndarray:
-    """The full frame a payload stands for; a delta needs the decoded frame it is based on."""
+    """The full frame a payload stands for; a delta needs the decoded frame it is based on.
+    `base` is left as it was."""
     header, image = _unpack(payload)
-    pixels = _decode_image(image)
     if header["kind"] == "key":
-        return pixels
+        return _decode_image(image)
     if base is None:
         raise ValueError("a delta frame needs its base frame")
-    out = base.copy()
+    return _paste(header, _decode_image(image), base.copy())
+
+
+ImageDecoder = Callable[[bytes], np.ndarray]
+
+
+def apply(
+    payload: bytes, frame: np.ndarray | None, decode_image: ImageDecoder | None = None
+) -> np.ndarray:
+    """Like `decode`, but a delta is applied to `frame` in place (no 6 MB copy per step):
+    for replaying a chain, where the frame before is not needed afterwards. `decode_image`
+    may replace the image decoder (a viewer may have a faster one); it must return writable
+    RGB pixels, exactly."""
+    header, image = _unpack(payload)
+    read = decode_image or _decode_image
+    if header["kind"] == "key":
+        return read(image)
+    if frame is None:
+        raise ValueError("a delta frame needs its base frame")
+    if not frame.flags.writeable:
+        frame = frame.copy()
+    return _paste(header, read(image), frame)
+
+
+def _paste(header: dict[str, object], atlas: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Copy the atlas tiles onto `out`: whole tiles in one array assignment, the few tiles cut
+    by the right or bottom edge one by one."""
     h, w = out.shape[:2]
     tile = int(header["tile"])  # type: ignore[call-overload]
     per_row = int(header["per_row"])  # type: ignore[call-overload]
-    tiles: list[list[int]] = header["tiles"]  # type: ignore[assignment]
-    for i, (r, c) in enumerate(tiles):
-        ar, ac = divmod(i, per_row)
+    tiles = np.asarray(header["tiles"], dtype=np.int64).reshape(-1, 2)
+    if not len(tiles):
+        return out
+    full_rows, full_cols = h // tile, w // tile
+    index = np.arange(len(tiles))
+    whole = (tiles[:, 0] < full_rows) & (tiles[:, 1] < full_cols)
+    if whole.any():
+        ar, ac = np.divmod(index[whole], per_row)
+        atlas_rows = atlas.shape[0] // tile
+        blocks = atlas[: atlas_rows * tile, : per_row * tile].reshape(
+            atlas_rows, tile, per_row, tile, 3
+        )[ar, :, ac]
+        grid = out[: full_rows * tile, : full_cols * tile].reshape(
+            full_rows, tile, full_cols, tile, 3
+        )
+        grid[tiles[whole, 0], :, tiles[whole, 1]] = blocks
+    for i in index[~whole]:
+        r, c = int(tiles[i, 0]), int(tiles[i, 1])
+        ar_i, ac_i = divmod(int(i), per_row)
         th = min(h, (r + 1) * tile) - r * tile
         tw = min(w, (c + 1) * tile) - c * tile
-        out[r * tile : r * tile + th, c * tile : c * tile + tw] = pixels[
-            ar * tile : ar * tile + th, ac * tile : ac * tile + tw
+        out[r * tile : r * tile + th, c * tile : c * tile + tw] = atlas[
+            ar_i * tile : ar_i * tile + th, ac_i * tile : ac_i * tile + tw
         ]
     return out
 

@@ -32,11 +32,12 @@ from app.core.buffer.crypto import Sealer
 from app.core.buffer.store import Buffer
 from app.core.buffer.tx import event_aad, frame_aad
 from app.core.errors import StorageError
-from app.core.frames import decode
+from app.core.frames import ImageDecoder, apply
 
 FORMAT_VERSION = 1
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time ZIP can say; the same for every package
 _CHECKPOINT_EVERY = 8  # decoded frames kept while stepping, so a step back is a few deltas
+_FRAME_MARK = b'"type":"frame"'
 
 
 class PackageError(StorageError):
@@ -263,25 +264,41 @@ def build_package(buffer: Buffer, segment_id: str) -> Package:
 class PackageReader:
     """Reads a package: its manifest, events, actions and frames, decoded on demand.
 
-    Stepping forward applies one delta to the frame before; a step back or a jump starts from
-    the nearest decoded frame or keyframe. Decoded frames are kept within a memory budget."""
+    Opening parses only the manifest, the actions and the frame lines; the other events are
+    parsed when first asked for. Stepping forward applies one delta to the frame before; a step
+    back or a jump replays from the nearest decoded frame or keyframe, in place. Decoded frames
+    are kept within a memory budget."""
 
-    def __init__(self, data: bytes, *, cache_bytes: int = 256 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        data: bytes,
+        *,
+        cache_bytes: int = 128 * 1024 * 1024,
+        decode_image: ImageDecoder | None = None,
+    ) -> None:
+        self._decode_image = decode_image
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             self.manifest: dict[str, Any] = json.loads(self._zip.read("manifest.json"))
-            self.items = [
-                json.loads(line) for line in self._zip.read("events.jsonl").splitlines() if line
-            ]
+            self._events = self._zip.read("events.jsonl").splitlines()
+            # Our own compact JSON: inside a string a quote is escaped, so this marks frames.
+            self.frames = [json.loads(line) for line in self._events if _FRAME_MARK in line]
             self.actions = [
                 json.loads(line) for line in self._zip.read("actions.jsonl").splitlines() if line
             ]
         except (zipfile.BadZipFile, KeyError, ValueError) as exc:
             raise PackageError(f"the package cannot be read ({exc})") from exc
-        self.frames = [item for item in self.items if item["type"] == "frame"]
+        self._items: list[dict[str, Any]] | None = None
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_bytes = cache_bytes
         self._cached_bytes = 0
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """Every event and frame item, in recorded order."""
+        if self._items is None:
+            self._items = [json.loads(line) for line in self._events if line]
+        return self._items
 
     @property
     def frame_count(self) -> int:
@@ -291,7 +308,7 @@ class PackageReader:
         return self._zip.read(frame_name(index))
 
     def frame(self, index: int) -> np.ndarray:
-        """The full RGB pixels of frame `index` (1-based)."""
+        """The full RGB pixels of frame `index` (1-based). Do not modify the array."""
         if not 1 <= index <= len(self.frames):
             raise IndexError(f"frame {index} is not in this package")
         hit = self._cache.get(index)
@@ -301,14 +318,17 @@ class PackageReader:
         start = index
         while start > 1 and start not in self._cache and self.frames[start - 1]["kind"] != "key":
             start -= 1
-        pixels = self._cache.get(start)
-        if pixels is None:
-            pixels = decode(self.frame_payload(start), None)
-            self._remember(start, pixels)
+        cached = self._cache.get(start)
+        read = self._decode_image
+        pixels = apply(self.frame_payload(start), None, read) if cached is None else cached.copy()
+        if cached is None and (start == index or start % _CHECKPOINT_EVERY == 0):
+            self._remember(start, pixels.copy() if start != index else pixels)
         for i in range(start + 1, index + 1):
-            pixels = decode(self.frame_payload(i), pixels)
-            if i == index or i % _CHECKPOINT_EVERY == 0 or index - i < _CHECKPOINT_EVERY:
+            pixels = apply(self.frame_payload(i), pixels, read)  # in place: a copy per kept frame
+            if i == index:
                 self._remember(i, pixels)
+            elif i % _CHECKPOINT_EVERY == 0 or index - i < _CHECKPOINT_EVERY:
+                self._remember(i, pixels.copy())
         return pixels
 
     def frame_before(self, t: float) -> int | None:

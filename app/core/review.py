@@ -117,9 +117,10 @@ def _build(tx: Tx, buffer: Buffer, segment_id: str) -> Package:
     return build_from(tx.db.conn, buffer.sealer, buffer.device_id, segment_id)
 
 
-def prepare(buffer: Buffer) -> int:
+def prepare(buffer: Buffer, built: dict[str, Package] | None = None) -> int:
     """Package every sealed segment and put it up for review (or drop it if it is empty).
-    Returns how many segments were prepared."""
+    Returns how many segments were prepared; `built` collects their packages, for a caller
+    about to show them."""
     with buffer.reader() as db:
         ids = [
             r[0]
@@ -140,6 +141,8 @@ def prepare(buffer: Buffer) -> int:
                 tx.delete_segments([segment_id])  # nothing to review
                 return
             tx.store_summary(segment_id, _summary_of(package))
+            if built is not None:
+                built[segment_id] = package
             if state == SegmentState.SEALED:
                 tx.set_state(segment_id, SegmentState.PENDING_REVIEW)
 
@@ -155,10 +158,14 @@ def auto_approve_after_s(settings: Settings) -> float | None:
 
 
 def list_segments(
-    buffer: Buffer, settings: Settings | None = None, *, include_approved: bool = True
+    buffer: Buffer,
+    settings: Settings | None = None,
+    *,
+    include_approved: bool = True,
+    built: dict[str, Package] | None = None,
 ) -> list[SegmentSummary]:
     """Segments waiting for review (prepared first if needed), then approved ones not yet sent."""
-    prepare(buffer)
+    prepare(buffer, built)
     delay = auto_approve_after_s(settings or Settings())
     states = list(REVIEWABLE_STATES)
     if include_approved:

@@ -14,6 +14,21 @@ MARKER = QColor(230, 40, 90)
 _CLICK_TYPES = {"click", "double_click", "triple_click", "right_click", "middle_click"}
 
 
+def qt_decode_image(data: bytes) -> np.ndarray:
+    """Decode a stored frame image with Qt's image plugins (libwebp, libpng): about twice as
+    fast as Pillow here, and as exact, since both formats are lossless. Falls back to the core's
+    decoder when Qt cannot read it."""
+    image = QImage.fromData(data)
+    if image.isNull():
+        from app.core.frames import _decode_image
+
+        return _decode_image(data)
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    width, height = image.width(), image.height()
+    rows = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(height, image.bytesPerLine())
+    return rows[:, : width * 3].reshape(height, width, 3).copy()
+
+
 def to_qimage(pixels: np.ndarray) -> QImage:
     """Wrap RGB pixels without copying; the caller keeps `pixels` alive as long as the image."""
     height, width = pixels.shape[:2]

@@ -41,7 +41,7 @@ from app.core.package import Package, PackageReader
 from app.core.review import SegmentSummary, receipt_items, size_text
 from app.core.settings import Settings
 from app.ui.bridge import Tasks
-from app.ui.frame_view import FrameView
+from app.ui.frame_view import FrameView, qt_decode_image
 from app.ui.review_dialogs import RangeDialog, ask_to_approve, span_for_frames
 from app.ui.review_text import describe_action, offset_text, span_text
 from app.ui.tray import ask_with_message_box
@@ -67,10 +67,11 @@ class _Loaded:
     by_frame: dict[int, list[dict[str, Any]]]
 
 
-def _load(buffer: Buffer, segment_id: str) -> _Loaded:
-    """Build and open the package, and decode its first screenshot (worker thread)."""
-    package = review.package_for_review(buffer, segment_id)
-    reader = PackageReader(package.data)
+def _load(buffer: Buffer, segment_id: str, built: Package | None = None) -> _Loaded:
+    """Build and open the package (unless listing the segments just built it), and decode its
+    first screenshot (worker thread)."""
+    package = built or review.package_for_review(buffer, segment_id)
+    reader = PackageReader(package.data, decode_image=qt_decode_image)
     if reader.frame_count:
         reader.frame(1)
     screens = reader.manifest.get("screens") or [{"left": 0, "top": 0}]
@@ -107,6 +108,8 @@ class ReviewWindow(QWidget):
         self.loaded: _Loaded | None = None
         self.index = 0
         self._load_token = 0  # only the latest package load may show its result
+        self._built: dict[str, Package] = {}  # packages the last listing built, not yet shown
+        self._slider_pending = False
         self._changed: str | None = None  # a change whose result is not on screen yet
         self.setWindowTitle("Praxis: review before upload")
         self.resize(1280, 800)
@@ -219,14 +222,20 @@ class ReviewWindow(QWidget):
     # -- the list ------------------------------------------------------------------
     def reload(self, keep: str | None = None) -> None:
         keep = keep or self.current_segment_id()
+        built: dict[str, Package] = {}
         self.tasks.run(
-            lambda: review.list_segments(self.buffer, self.settings),
-            lambda result, error: self._on_listed(result, error, keep),
+            lambda: review.list_segments(self.buffer, self.settings, built=built),
+            lambda result, error: self._on_listed(result, error, keep, built),
         )
 
     def _on_listed(
-        self, result: list[SegmentSummary] | None, error: BaseException | None, keep: str | None
+        self,
+        result: list[SegmentSummary] | None,
+        error: BaseException | None,
+        keep: str | None,
+        built: dict[str, Package] | None = None,
     ) -> None:
+        self._built = built or {}
         if error is not None or result is None:
             self._fail(error)
             self._announce_change()
@@ -287,8 +296,9 @@ class ReviewWindow(QWidget):
         token = self._load_token
         self.stop_play()
         self.view.show_message("Opening the recording…")
+        built = self._built.pop(segment_id, None)  # listing just built it: no second build
         self.tasks.run(
-            lambda: _load(self.buffer, segment_id),
+            lambda: _load(self.buffer, segment_id, built),
             lambda result, error: self._on_loaded(token, segment_id, result, error),
         )
 
@@ -405,7 +415,15 @@ class ReviewWindow(QWidget):
         self.show_frame(self.index + delta)
 
     def _on_slider(self, value: int) -> None:
-        self.show_frame(value)
+        # A drag sends many positions: show only the latest, once events are processed, so
+        # the window never decodes screenshots nobody will see.
+        if not self._slider_pending:
+            self._slider_pending = True
+            QTimer.singleShot(0, self._show_slider_value)
+
+    def _show_slider_value(self) -> None:
+        self._slider_pending = False
+        self.show_frame(self.slider.value())
 
     def toggle_play(self) -> None:
         if self._play.isActive():
@@ -507,6 +525,7 @@ class ReviewWindow(QWidget):
         self.stop_play()
         self.setEnabled(False)
         self._load_token += 1  # a package still loading shows the content before the change
+        self._built = {}
 
         def done(_result: Any, error: BaseException | None) -> None:
             self.setEnabled(True)

@@ -108,7 +108,11 @@ def test_keyboard_and_slider_step_through_exact_screenshots(
         qtbot.keyClick(window, Qt.Key.Key_Left)
         assert window.index == expected
         assert np.array_equal(shown_pixels(window), pixels[expected - 1])
-    window.slider.setValue(7)
+    for value in (3, 5, 7):  # a drag: only where it stops is shown
+        window.slider.setValue(value)
+    with qtbot.waitSignal(window.frame_shown, timeout=WAIT_MS) as shown:
+        pass
+    assert shown.args == [7]
     assert window.index == 7 and np.array_equal(shown_pixels(window), pixels[6])
     qtbot.keyClick(window, Qt.Key.Key_End)
     assert window.index == 10
@@ -238,3 +242,15 @@ def test_nothing_to_review_says_so(qtbot, window: ReviewWindow) -> None:  # noqa
     assert window.view._message == EMPTY
     assert not window.approve_button.isEnabled()
     assert not window.delete_segment_button.isEnabled()
+
+
+def test_the_viewer_decodes_screenshots_exactly_like_the_core(buffer: Buffer) -> None:
+    from app.core.package import PackageReader
+    from app.ui.frame_view import qt_decode_image
+
+    pixels = record_segment(buffer, frames=9, keyframe_every=4)
+    data = review.package_for_review(buffer, "seg_a").data
+    core, viewer = PackageReader(data), PackageReader(data, decode_image=qt_decode_image)
+    for index in (1, 9, 5, 2, 8):
+        assert np.array_equal(viewer.frame(index), core.frame(index))
+        assert np.array_equal(viewer.frame(index), pixels[index - 1])

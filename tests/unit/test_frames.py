@@ -85,3 +85,28 @@ def test_delta_without_base_is_refused() -> None:
     assert out is not None
     with pytest.raises(ValueError):
         decode(out.payload, None)
+
+
+@pytest.mark.parametrize("shape", [(100, 150), (64, 96), (1080, 1920), (33, 31)])
+def test_applying_deltas_in_place_gives_the_same_frames_as_decoding(shape: tuple[int, int]) -> None:
+    from app.core.frames import apply, decode
+
+    rng = np.random.default_rng(sum(shape))
+    frames = [rng.integers(0, 255, (*shape, 3), dtype=np.uint8)]
+    for _ in range(6):
+        nxt = frames[-1].copy()
+        for _ in range(3):  # a few changes, some at the right and bottom edges
+            y, x = int(rng.integers(0, shape[0])), int(rng.integers(0, shape[1]))
+            nxt[y : y + 9, x : x + 13] = rng.integers(0, 255, 3, dtype=np.uint8)
+        frames.append(nxt)
+    encoder = FrameEncoder()
+    payloads = [encoder.encode(f, i).payload for i, f in enumerate(frames)]  # type: ignore[union-attr]
+    decoded = None
+    replayed = None
+    for frame, payload in zip(frames, payloads, strict=True):
+        previous = decoded
+        decoded = decode(payload, decoded)
+        replayed = apply(payload, replayed)
+        assert np.array_equal(decoded, frame) and np.array_equal(replayed, frame)
+        if previous is not None:
+            assert previous is not decoded  # decode leaves its base alone
