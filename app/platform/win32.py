@@ -34,6 +34,9 @@ class Api(Protocol):
     def describe(self, hwnd: int) -> RawWindow | None: ...
     def top_level_windows(self) -> list[int]: ...  # top to bottom, as EnumWindows gives them
     def focused_control(self) -> tuple[str, int] | None: ...  # (class name, style) of focus
+    # UI Automation's IsPassword of the focused element: browsers, UWP and other custom
+    # controls have no ES_PASSWORD style to read. None when UI Automation cannot tell.
+    def focused_is_password(self) -> bool | None: ...
 
 
 def _info(raw: RawWindow) -> WindowInfo:
@@ -85,7 +88,12 @@ class Win32Platform(Platform):
         class_name, style = focus
         if class_name.lower() in PASSWORD_CLASSES:
             return bool(style & ES_PASSWORD)
-        return None  # a custom control (browser, UWP): UI Automation would be needed to tell
+        # A custom control (browser, UWP): ask UI Automation. Any failure means "unknown",
+        # and the caller falls back to the sign-in title rule: it never means "not a password".
+        try:
+            return self._api.focused_is_password()
+        except Exception:
+            return None
 
 
 class Win32Api:
@@ -103,8 +111,22 @@ class Win32Api:
         self._kernel32: Any = ctypes.windll.kernel32
         self._dwmapi: Any = ctypes.windll.dwmapi
 
+        self._uia: Any = None  # IUIAutomation, created on first use
+
     def foreground(self) -> int:
         return int(self._user32.GetForegroundWindow() or 0)
+
+    def focused_is_password(self) -> bool | None:
+        """IsPassword of the focused UI Automation element (comtypes, Windows only)."""
+        if self._uia is None:
+            import comtypes.client  # type: ignore[import-not-found]
+
+            module: Any = comtypes.client.GetModule("UIAutomationCore.dll")
+            self._uia = comtypes.client.CreateObject(
+                module.CUIAutomation, interface=module.IUIAutomation
+            )
+        element = self._uia.GetFocusedElement()
+        return None if element is None else bool(element.CurrentIsPassword)
 
     def _text(self, hwnd: int) -> str:
         length = self._user32.GetWindowTextLengthW(hwnd)

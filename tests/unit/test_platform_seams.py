@@ -57,6 +57,13 @@ class FakeWin32:
     def focused_control(self) -> tuple[str, int] | None:
         return self.focus
 
+    uia: bool | None | Exception = None
+
+    def focused_is_password(self) -> bool | None:
+        if isinstance(self.uia, Exception):
+            raise self.uia
+        return self.uia
+
 
 def test_win32_active_window_names_the_executable() -> None:
     window = Win32Platform(FakeWin32()).active_window()
@@ -88,6 +95,21 @@ def test_win32_password_focus(focus: tuple[str, int] | None, expected: bool | No
     api = FakeWin32()
     api.focus = focus
     assert Win32Platform(api).password_field_focused() is expected
+
+
+@pytest.mark.parametrize(
+    ("uia", "expected"),
+    [(True, True), (False, False), (None, None), (OSError("COM is not initialised"), None)],
+)
+def test_win32_custom_controls_ask_ui_automation(
+    uia: bool | None | Exception, expected: bool | None
+) -> None:
+    api = FakeWin32()
+    api.focus = ("Chrome_RenderWidgetHostHWND", 0)  # a browser's page: no ES_PASSWORD to read
+    api.uia = uia
+    assert Win32Platform(api).password_field_focused() is expected
+    api.focus = ("Edit", 0)  # a classic edit control answers by its style, without UIA
+    assert Win32Platform(api).password_field_focused() is False
 
 
 class FakeDarwin:
