@@ -352,7 +352,9 @@ class Recorder:
         self._fail(exc)
 
     def _fail(self, exc: BaseException) -> None:
-        """Any worker fault: stop capturing (record less, never more) and say why."""
+        """Any worker fault: stop capturing (record less, never more) and say why. When the
+        writer died, later writes fail too; the message names what killed it, not them."""
+        exc = self.buffer.writer_failure or exc
         message = describe_fault(exc)
         log.error("recording stopped by an error: %s", message)
         happened = time.monotonic()

@@ -156,6 +156,11 @@ class Buffer:
             self._writer = _Writer(self, on_error)
             self._writer.start()
 
+    @property
+    def writer_failure(self) -> BaseException | None:
+        """The fault that ended the current writer, if one did."""
+        return None if self._writer is None else self._writer.failure
+
     def stop_writer(self, timeout: float = 10.0) -> None:
         if self._writer is not None:
             self._writer.stop(timeout)
@@ -241,6 +246,7 @@ class _Writer:
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="praxis-writer", daemon=True)
         self.failed = threading.Event()  # set as soon as a fault ends the writer
+        self.failure: BaseException | None = None  # that fault: the cause of what follows
 
     def start(self) -> None:
         self._thread.start()
@@ -254,7 +260,7 @@ class _Writer:
 
     def submit(self, op: Callable[[Tx], T]) -> Future[T]:
         future: Future[T] = Future()
-        if not self._thread.is_alive():
+        if self.failed.is_set() or not self._thread.is_alive():
             future.set_exception(StorageError("the buffer writer is not running"))
             return future
         self._queue.put((op, future))
@@ -292,6 +298,8 @@ class _Writer:
                 self._commit(db, tx, batch)
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except BaseException as exc:  # reported, never swallowed
+            if self.failure is None:
+                self.failure = exc
             self.failed.set()
             self._on_error(exc)
         finally:
@@ -330,6 +338,10 @@ class _Writer:
                     results.append((future, None, exc))
             conn.execute("COMMIT")
         except BaseException as exc:
+            # Marked failed before any future hears of it: a caller woken by that future
+            # (a recorder restarting its writer) must already see this writer as gone.
+            self.failure = exc
+            self.failed.set()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             for _op, future in batch:
