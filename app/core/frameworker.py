@@ -16,6 +16,10 @@ from app.core.model import FrameRecord
 from app.core.redact.frames import FrameContext, FrameRedactor
 
 MAX_BACKLOG = 4  # frames waiting; each holds a full screen in memory
+# At stop, how long a frame being redacted may take to finish before its redaction is
+# cancelled: an incremental frame is done in well under this, a whole-screen OCR read can
+# take tens of seconds.
+STOP_GRACE = 1.0
 
 
 @dataclass
@@ -31,12 +35,14 @@ class FrameWorker:
         segment_done: Callable[[SegmentClosed, int, int], None],
         on_error: Callable[[BaseException], None],
         codec: str = "webp",
+        stop_grace: float = STOP_GRACE,
     ) -> None:
         self.redactor = redactor
         self._store_frame = store_frame
         self._segment_done = segment_done
         self._on_error = on_error
         self._codec = codec
+        self._stop_grace = stop_grace
         self._queue: queue.Queue[Any] = queue.Queue()
         self._backlog = 0
         self._lock = threading.Lock()
@@ -51,10 +57,14 @@ class FrameWorker:
 
     def stop(self, timeout: float = 60.0) -> None:
         """Finish: frames still waiting are dropped (and counted), seals are always written.
-        At most the frame being redacted right now is waited for."""
+        The frame being redacted right now gets `stop_grace` seconds; then its redaction is
+        cancelled and the frame dropped and counted, never stored unredacted."""
         self._stopping = True
         self._queue.put(_Stop())
-        self._thread.join(timeout)
+        self._thread.join(min(timeout, self._stop_grace))
+        if self._thread.is_alive():
+            self.redactor.cancel()
+            self._thread.join(max(0.0, timeout - self._stop_grace))
 
     def submit(self, job: FrameJob) -> bool:
         with self._lock:
@@ -108,7 +118,10 @@ class FrameWorker:
         redacted = self.redactor.redact(job.pixels, context)
         job.pixels = None  # the raw frame is not needed past this point
         if redacted is None:
-            self._failed[job.segment_id] += 1
+            if self.redactor.cancelled:
+                self._dropped[job.segment_id] += 1  # stopped before its redaction finished
+            else:
+                self._failed[job.segment_id] += 1
             return
         encoder = self._encoders.setdefault(job.segment_id, FrameEncoder(self._codec))
         encoded = encoder.encode(redacted, job.seq)

@@ -119,7 +119,7 @@ class Win32Api:
     def focused_is_password(self) -> bool | None:
         """IsPassword of the focused UI Automation element (comtypes, Windows only)."""
         if self._uia is None:
-            import comtypes.client  # type: ignore[import-not-found]
+            import comtypes.client  # type: ignore[import-not-found, unused-ignore]
 
             module: Any = comtypes.client.GetModule("UIAutomationCore.dll")
             self._uia = comtypes.client.CreateObject(

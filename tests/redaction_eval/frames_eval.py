@@ -16,7 +16,8 @@ import numpy as np
 
 from app.core.redact.frames import FrameContext
 from app.core.redact.ocr import OcrEngine, TextBox
-from app.core.redact.screen_text import ScreenTextRedactor, ocr_variants
+from app.core.redact.ocr_text import LineHits, Reading
+from app.core.redact.screen_text import ScreenTextRedactor
 from app.core.redact.text import Hit, TextScrubber
 from tests.redaction_eval.screens import Rect, Screen, Truth, black_pixels
 
@@ -137,11 +138,9 @@ def chars_in(line: TextBox, ink: Rect, slack: float = 2.0) -> tuple[int, int] | 
     return (idx[0], idx[-1] + 1) if idx else None
 
 
-def line_hits(scrubber: TextScrubber, text: str) -> list[Hit]:
-    hits: list[Hit] = []
-    for variant in ocr_variants(text):
-        hits.extend(scrubber.find(variant))
-    return hits
+def line_hits(scrubber: TextScrubber, line: TextBox) -> list[Hit]:
+    """What the redactor's detectors find on one line (wrapped lines aside)."""
+    return LineHits(scrubber).line_hits(line, Reading.of(line))
 
 
 def _squash(text: str) -> str:
@@ -174,7 +173,7 @@ def diagnose(result: ItemResult, lines: list[TextBox], scrubber: TextScrubber) -
             causes.append(SPLIT)
             continue
         line, (a, b) = parts[0]
-        hits = [h for h in line_hits(scrubber, line.text) if h.start < b and a < h.end]
+        hits = [h for h in line_hits(scrubber, line) if h.start < b and a < h.end]
         read, true = line.text[a:b], truth.item.text
         if truth.wrapped:
             true = true[len(true) - len(read) :] if true.endswith(read) else true[: len(read)]

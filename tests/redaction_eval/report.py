@@ -215,6 +215,15 @@ def targets_table(results: Results) -> str:
         rows.append(
             [label, value, f"{'>=' if higher else '<='} {target}", "MET" if met else "NOT MET"]
         )
+    if "frames_recall_wrapped" in metrics:
+        rows.append(
+            [
+                "frames: structured PII wrapped over 2 lines",
+                metrics["frames_recall_wrapped"],
+                "(report)",
+                "",
+            ]
+        )
     if "typed_fp_rate" in metrics:
         rows.append(["typed: sentences falsely flagged", metrics["typed_fp_rate"], "(report)", ""])
     return "TARGETS\n" + table(["metric", "measured", "target", ""], rows)

@@ -78,6 +78,9 @@ class Results:
                 cat = [i for i in pii if i.category == category]
                 if cat:
                     out[f"frames_recall.{category}"] = sum(i.redacted for i in cat) / len(cat)
+        wrapped = self.pii(wrapped=True)
+        if wrapped:
+            out["frames_recall_wrapped"] = sum(i.redacted for i in wrapped) / len(wrapped)
         words = self.words()
         if words:
             out["words_covered"] = sum(i.covered for i in words) / len(words)

@@ -31,12 +31,15 @@ REDUCED = Plan(
     seed=1729,
 )
 
-# Levels measured on REDUCED where the target is not met yet, with one item of slack for OCR
-# differences between CPUs. Raise them as fixes land; the bench lists the misses by cause.
+# Levels measured on REDUCED where the target is not met yet (or is met with no room for the
+# noise of a set this small), with one item of slack for OCR differences between CPUs. Raise
+# them as fixes land; the bench lists the misses by cause.
 FLOORS: dict[str, float] = {
-    # Target 0.99. Measured 27/28 = 0.964: a value the OCR reads with letters and digits
-    # swapped where the pattern needs one kind (see the bench's list of misses).
-    "frames_recall": 0.92,
+    # Target 0.99, measured 28/28. At 28 items the target allows no miss at all, so the floor
+    # keeps one item of slack (27/28 = 0.964) for an OCR misread on another CPU.
+    "frames_recall": 0.96,
+    # No target of its own (values split over two screen lines); measured 3/3, one item slack.
+    "frames_recall_wrapped": 0.66,
 }
 
 
@@ -58,6 +61,10 @@ def test_ground_truth_is_sound(results: Results) -> None:
 def test_structured_pii_on_screen_is_covered(results: Results) -> None:
     recall = results.metrics()["frames_recall"]
     assert recall >= FLOORS.get("frames_recall", TARGETS["frames_recall"])
+
+
+def test_structured_pii_wrapped_over_two_lines_is_covered(results: Results) -> None:
+    assert results.metrics()["frames_recall_wrapped"] >= FLOORS["frames_recall_wrapped"]
 
 
 def test_few_ordinary_words_on_screen_are_covered(results: Results) -> None:

@@ -90,3 +90,55 @@ def test_stop_drops_waiting_frames_but_always_writes_the_seal() -> None:
     assert time.monotonic() - started < 3
     assert len(stored) == 1  # the frame in progress finished; the two waiting were dropped
     assert sealed == [(2, 0)]
+
+
+class SlowRead:
+    """A redaction step like OCR: slow, but it can be told to stop."""
+
+    __name__ = "screen_text"
+
+    def __init__(self) -> None:
+        self.reading = threading.Event()
+        self.stopped = threading.Event()
+
+    def __call__(self, pixels: np.ndarray, context: FrameContext) -> np.ndarray:
+        self.reading.set()
+        if self.stopped.wait(30):  # a whole-screen read
+            raise RuntimeError("read cancelled")
+        return pixels
+
+    def cancel(self) -> None:
+        self.stopped.set()
+
+
+def test_stop_cancels_a_slow_redaction_drops_its_frame_and_still_seals() -> None:
+    import time
+
+    stored: list[FrameRecord] = []
+    sealed: list[tuple[int, int]] = []
+    step = SlowRead()
+    redactor = FrameRedactor([step])
+    worker = FrameWorker(
+        redactor,
+        stored.append,
+        lambda c, d, f: sealed.append((d, f)),
+        lambda e: None,
+        stop_grace=0.2,
+    )
+    worker.start()
+    for seq in range(3):
+        worker.submit(job(seq))
+    worker.close_segment(SegmentClosed("seg_x", 101.0, "stopped", 0))
+    assert step.reading.wait(5)
+    started = time.monotonic()
+    worker.stop()
+    assert time.monotonic() - started < 2
+    assert stored == []  # nothing kept whose redaction did not finish
+    assert sealed == [(3, 0)]  # the frame in progress and the two waiting, all counted
+    assert redactor.failures == {}  # a stop is not a failure of the step
+
+
+def test_a_step_finishing_after_the_stop_does_not_store_its_frame() -> None:
+    redactor = FrameRedactor([lambda pixels, context: pixels])
+    redactor.cancel()
+    assert redactor.redact(np.zeros((4, 4, 3), np.uint8), FrameContext(None, [])) is None

@@ -3,12 +3,18 @@ the logic is tested exactly) and one test with the real engine on rendered text.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.core.redact.frames import FrameContext
+from app.core.redact.layout import Join, hit_boxes, ink_gaps, joined_lines
 from app.core.redact.ocr import TextBox
-from app.core.redact.screen_text import ScreenTextRedactor, hit_boxes, ocr_variants, tile_regions
+from app.core.redact.ocr_text import LineHits, ocr_variants
+from app.core.redact.screen_text import ScreenTextRedactor, tile_regions
 from app.core.redact.text import Hit, TextScrubber
 from app.core.settings import Settings
 
@@ -146,12 +152,27 @@ def test_ocr_variants_undo_common_confusions() -> None:
     assert ocr_variants("alice@example,com") == ["alice@example,com", "alice@example.com"]
     assert ocr_variants("card 4lll 1111 IlII 1111")[1] == "card 4111 1111 1111 1111"
     assert ocr_variants("plain words") == ["plain words"]
+    assert ocr_variants("user=bob@example.0rg ip")[1] == "user=bob@example.org ip"
+    assert ocr_variants("key AKIATSAUC6WBGPNwCFWL")[1] == "key AKIATSAUC6WBGPNWCFWL"
+    assert ocr_variants("eyjhbGciOiJI.eyJzdWIi.sig")[1] == "eyJhbGciOiJI.eyJzdWIi.sig"
 
 
-def test_hit_boxes_are_padded_and_stay_on_the_line() -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "call +818079570116 or later",  # the word after a number is not read as digits
+        "key AKIAbecausethisisaword",  # too many small letters for a key
+        "mail bob@example.c0m2x",  # not a top-level domain either way
+    ],
+)
+def test_ocr_variants_leave_words_alone(text: str) -> None:
+    assert ocr_variants(text) == [text]
+
+
+def test_hit_boxes_are_padded_when_the_pixels_are_unknown() -> None:
     line = TextBox(100, 50, 200, 20, "x" * 20, 1.0)  # 10 px per character
     [(x, y, w, h)] = hit_boxes(line, [Hit("EMAIL", 5, 10)])
-    assert x <= 150 and x + w >= 200 and x >= 98 and x + w <= 302
+    assert x <= 140 and x + w >= 210 and x >= 98 and x + w <= 302
     assert y < 50 and y + h > 70
 
 
@@ -196,3 +217,239 @@ def test_scrolled_text_moves_its_boxes_and_only_new_lines_are_read(screen: Scree
     start = 16 + len("reach ") * CHAR_W
     assert (out[email_y, start : start + 16 * CHAR_W] == 0).all()
     assert (out[40 + 9 * LINE_H + 8, start : start + 16 * CHAR_W] != 0).any()  # old place free
+
+
+def _rendered(text: str) -> tuple[np.ndarray, TextBox]:
+    """One line of the fake screen, measured as the redactor measures what it read."""
+    screen = Screen(60, 800)
+    screen.write(16, 20, text)
+    for i, ch in enumerate(text):
+        if ch == " ":  # blank, as on a real screen
+            screen.pixels[20 : 20 + LINE_H, 16 + i * CHAR_W : 16 + (i + 1) * CHAR_W] = 255
+    chars = tuple((16 + i * CHAR_W, 16 + (i + 1) * CHAR_W) for i in range(len(text)))
+    line = TextBox(16, 20, len(text) * CHAR_W, LINE_H, text, 0.9, chars)
+    return screen.pixels, ink_gaps(screen.pixels, line)
+
+
+def test_boxes_end_in_the_blank_space_next_to_the_item() -> None:
+    _, line = _rendered("at bob@example.org or")
+    [(x, _y, w, _h)] = hit_boxes(line, [Hit("EMAIL", 3, 18)])
+    # Ink of the address: from its first block to its last; the words around stay clear.
+    first, last = 16 + 3 * CHAR_W + 1, 16 + 18 * CHAR_W - 1
+    assert x <= first and x + w >= last
+    assert x >= 16 + 2 * CHAR_W and x + w <= 16 + 19 * CHAR_W
+
+
+def test_spaces_the_engine_dropped_are_found_in_the_pixels() -> None:
+    pixels, drawn = _rendered("sit amount bob@example.org ok")
+    # The engine read the words glued; its character positions still show the spaces.
+    keep = [i for i, c in enumerate(drawn.text) if c != " " or i == 26]
+    glued = TextBox(
+        drawn.x,
+        drawn.y,
+        drawn.w,
+        drawn.h,
+        "".join(drawn.text[i] for i in keep),
+        0.9,
+        tuple(drawn.chars[i] for i in keep),
+    )
+    line = ink_gaps(pixels, glued)
+    assert line.text == "sitamountbob@example.org ok"
+    assert [line.text[b - 1 : b + 1] for b in line.breaks] == ["ta", "tb"]
+    hits = LineHits(TextScrubber.from_settings(Settings())).find([line])[0]
+    assert [(h.category, line.text[h.start : h.end]) for h in hits] == [
+        ("EMAIL", "bob@example.org")
+    ]
+
+
+def _row(text: str, row: int, x: int = 16) -> TextBox:
+    return TextBox(x, 20 + row * LINE_H, len(text) * CHAR_W, LINE_H, text, 0.9)
+
+
+def _found(lines: list[TextBox]) -> list[str]:
+    """What gets covered, line by line (a range found twice counts once)."""
+    found = LineHits(TextScrubber.from_settings(Settings())).find(lines)
+    return [
+        line.text[a:b]
+        for line, hits in zip(lines, found)
+        for a, b in sorted({(h.start, h.end) for h in hits})
+    ]
+
+
+def test_an_item_wrapped_at_a_full_row_is_found_on_both_rows() -> None:
+    prefix = "and then run: export AWS_KEY="
+    text = prefix + "AKIAIOSFODNN7EXAMPLE and restart the worker"
+    cols = len(prefix) + 10  # a terminal this wide breaks the key in the middle
+    lines = [_row(text[:cols], 0), _row(text[cols:], 1), _row("ok", 2)]
+    assert joined_lines(lines) == [Join(0, 1, (" ", ""))]
+    assert _found(lines) == ["AKIAIOSFOD", "NN7EXAMPLE"]
+
+
+def test_a_word_wrapped_iban_is_found_on_both_rows() -> None:
+    lines = [
+        _row("please wire the whole deposit for a flat", 0),
+        _row("by the end of the month to DE89 3704", 1),  # "0044" did not fit after it
+        _row("0044 0532 0130 00 and keep the receipt", 2),
+    ]
+    assert _found(lines) == ["DE89 3704", "0044 0532 0130 00"]
+
+
+def test_the_value_after_a_secret_word_on_the_row_above_is_found() -> None:
+    lines = [_row("rotate it soon, the admin password is", 0), _row("x9y8z7w6 until then", 1)]
+    assert _found(lines) == ["x9y8z7w6"]
+
+
+def test_rows_that_merely_follow_each_other_are_not_read_as_one() -> None:
+    lines = [
+        _row("you can always write to me or by mail at", 0),
+        _row("bob@example.org for the details", 1),
+        _row("a row that is longer than the two before it", 2),
+    ]
+    assert _found(lines) == ["bob@example.org"]  # "at" stays readable
+    indented = [_row("card number 4111 1111", 0), _row("1111 1111 expires soon", 1, x=40)]
+    assert joined_lines(indented) == []
+
+
+def test_in_a_character_grid_an_address_cut_mid_word_stays_one_address() -> None:
+    text = "2024-05-01 12:00:01 notify alice.smith@example.org done"
+    cols = text.index("th@")  # the next row alone would read "th@example.org"
+    lines = [
+        _row("a" * cols, 0),
+        _row("b" * cols, 1),
+        _row(text[:cols], 2),
+        _row(text[cols:], 3),
+    ]
+    assert joined_lines(lines)[-1] == Join(2, 3, (" ", ""), grid=True)
+    assert _found(lines) == ["alice.smi", "th@example.org"]
+    # Without other full rows the break may be a word wrap: the head is not taken along.
+    assert _found(lines[2:]) == ["th@example.org"]
+
+
+def test_a_label_on_the_same_row_gives_its_value_context() -> None:
+    label = _row("Card number", 0)
+    value = _row("676343104151", 0, x=16 + 13 * CHAR_W)
+    assert _found([label, value]) == ["676343104151"]
+    assert _found([value]) == []  # twelve digits alone are not a card
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("mail rowebenjamin@ zuniga.com now", "rowebenjamin@ zuniga.com"),
+        ("or lori47+news @ gmail.com. Direct", "lori47+news @ gmail.com"),
+    ],
+)
+def test_a_space_read_beside_an_at_sign_does_not_split_an_address(text: str, address: str) -> None:
+    assert _found([_row(text, 0)]) == [address]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="aeyjJAKIS0158 @.-_+:=lO|", max_size=120),
+            st.integers(0, 3),
+            st.integers(0, 30),
+        ),
+        max_size=12,
+    )
+)
+def test_reading_lines_together_never_crashes_and_stays_fast(
+    rows: list[tuple[str, int, int]],
+) -> None:
+    lines = [
+        TextBox(
+            16 + indent,
+            20 + (n + skip) * LINE_H,
+            max(1, len(text)) * CHAR_W,
+            LINE_H,
+            text,
+            0.9,
+            tuple(
+                (16 + indent + i * CHAR_W, 16 + indent + (i + 1) * CHAR_W) for i in range(len(text))
+            ),
+            tuple((16 + indent + k * 20, 16 + indent + k * 20 + 5) for k in range(len(text) // 2)),
+            tuple(range(1, len(text), 7)),
+        )
+        for n, (text, skip, indent) in enumerate(rows)
+    ]
+    finder = LineHits(TextScrubber.from_settings(Settings()))
+    started = time.thread_time()
+    found = finder.find(lines)
+    boxes = [hit_boxes(line, hits) for line, hits in zip(lines, found)]
+    assert time.thread_time() - started < 0.1
+    for line, hits in zip(lines, found):
+        assert all(0 <= h.start < h.end <= len(line.text) for h in hits)
+    assert len(boxes) == len(lines)
+
+
+def test_a_whole_screen_read_can_be_cancelled_from_another_thread() -> None:
+    import threading
+
+    from PIL import Image, ImageDraw
+
+    from app.core.redact.ocr import OcrCancelled, RapidOcrEngine
+
+    image = Image.new("RGB", (1920, 1080), "white")
+    draw = ImageDraw.Draw(image)
+    for row in range(50):
+        draw.text((10, 10 + row * 21), f"log line {row} for bob@example.org " * 5, fill="black")
+    pixels = np.asarray(image).copy()
+    engine = RapidOcrEngine()
+    engine.read(pixels[:40, :300])  # load the models first
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            engine.read(pixels)  # seconds of work
+        except BaseException as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.3)
+    cancelled_at = time.monotonic()
+    engine.cancel()
+    reader.join(10)
+    assert time.monotonic() - cancelled_at < 2
+    assert len(outcome) == 1 and isinstance(outcome[0], OcrCancelled)
+    with pytest.raises(OcrCancelled):
+        engine.read(pixels[:40, :300])
+
+
+class MisreadingOcr(LayoutOcr):
+    """Reads the layout exactly the first time, then garbles `@` as `l`: what a real engine
+    does now and then on small text when a line is read a second time."""
+
+    def _read_at(self, x0: int, y0: int, w: int, h: int) -> list[TextBox]:
+        found = super()._read_at(x0, y0, w, h)
+        if len(self.crops) == 1:
+            return found
+        return [
+            TextBox(b.x, b.y, b.w, b.h, b.text.replace("@", "l"), b.score, b.chars) for b in found
+        ]
+
+
+def test_a_worse_second_reading_does_not_uncover_an_item_still_on_screen(screen: Screen) -> None:
+    screen.write(16, 32, "mail alice@example.com now")
+    screen.write(16, 48, "the line below")
+    r = ScreenTextRedactor(MisreadingOcr(screen), TextScrubber.from_settings(Settings()))
+    email = slice(16 + 5 * CHAR_W + 2, 16 + 22 * CHAR_W - 2)
+    assert (run(r, screen)[40, email] == 0).all()
+    screen.write(16, 32, "mail alice@example.com now!")  # the line is read again, badly
+    screen.write(16, 48, "the line below changed too")
+    out = run(r, screen)
+    assert len(r.engine.crops) == 2  # type: ignore[attr-defined]
+    assert (out[40, email] == 0).all()
+    out = run(r, screen)  # and on the frames after, while it stays
+    assert (out[40, email] == 0).all()
+
+
+def test_a_box_goes_when_the_item_under_it_changes(screen: Screen) -> None:
+    screen.write(16, 32, "mail alice@example.com now")
+    r, _ocr = redactor(screen)
+    run(r, screen)
+    screen.write(16, 32, "mail alice at the office now")
+    out = run(r, screen)
+    assert (out[40, 16 : 16 + 28 * CHAR_W] != 0).any(axis=-1).sum() > 20 * CHAR_W // 2
+    assert r._boxes == []

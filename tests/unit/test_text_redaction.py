@@ -70,12 +70,17 @@ def test_ordinary_titles(title: str) -> None:
     assert not looks_like_sign_in(title)
 
 
+# Time limits below are in CPU time of the test's own thread, so another busy process on the
+# machine does not count; one call first loads the detectors' lazy tables (phone metadata).
+scrub("warm up: +1 415 555 0142, alice@example.com, DE89 3704 0044 0532 0130 00")
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=2000))
 def test_detectors_never_crash_and_stay_fast(text: str) -> None:
-    started = time.perf_counter()
+    started = time.thread_time()
     scrubbed, hits = scrub(text)
-    assert time.perf_counter() - started < 0.1
+    assert time.thread_time() - started < 0.1
     assert all(0 <= h.start < h.end <= len(text) for h in hits)
     if not hits:
         assert scrubbed == text
@@ -93,9 +98,9 @@ def test_detectors_never_crash_and_stay_fast(text: str) -> None:
     ],
 )
 def test_pathological_inputs_are_fast(text: str) -> None:
-    started = time.perf_counter()
+    started = time.thread_time()
     find(text)
-    assert time.perf_counter() - started < 0.1
+    assert time.thread_time() - started < 0.1
 
 
 @pytest.mark.parametrize(
@@ -162,3 +167,95 @@ def test_lookalikes_of_secrets_cards_and_phones_are_kept(text: str) -> None:
 
 def test_a_bare_number_is_a_phone_only_next_to_a_phone_word() -> None:
     assert scrub("call 4155552671 now")[0] == "call [PHONE] now"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("65991397 9041 3033", "[CARD]"),  # OCR dropped a space between groups
+        ("| 3051 2770 9189 00 25.03.2022", "| [CARD] 25.03.2022"),  # a date after it
+        ("cards 4111 1111 1111 1111 5500 0000 0000 0004", "cards [CARD] [CARD]"),
+        ("qty 2 4111 1111 1111 1111", "qty 2 [CARD]"),
+        ("card number 630418069146 exp 09/27", "card number [CARD] exp 09/27"),
+        ("refund to 6763-2438-9086 failed", "refund to [CARD] failed"),  # Maestro in fours
+        ("5018 1575 8740", "[CARD]"),
+    ],
+)
+def test_cards_as_written_and_as_read(text: str, expected: str) -> None:
+    assert scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 1234 5678 9012 3456",  # one number in fours that fails Luhn, no card inside
+        "ref 630418069146 today",  # twelve digits with no card around them
+        "ticket 1234 5678 9016",  # in fours, but no Maestro issuer digit
+        "1234 5678-9012 3452",  # mixed separators
+    ],
+)
+def test_numbers_that_are_not_cards_are_kept(text: str) -> None:
+    assert scrub(text)[0] == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("iban=GB48WPc073293077651924 status", "iban=[IBAN] status"),  # c for C, 0 for O
+        ("NL810KXY8268016703", "[IBAN]"),  # 0 for O where the format wants a letter
+        ("from IT27j9484048687315345176581 starts", "from [IBAN] starts"),
+        ("DirectdebitfromGB16OjDl10801279431471startsnext", "Directdebitfrom[IBAN]startsnext"),
+        ("IT39G7118465004452449285323First whole", "[IBAN]First whole"),  # glued word
+    ],
+)
+def test_ibans_as_ocr_reads_them(text: str, expected: str) -> None:
+    assert scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("on+393912853357ticket", "on[PHONE]ticket"),
+        (
+            "curl -H 'Authorization:tokenghp_" + "a1B2" * 9 + "'",
+            "curl -H 'Authorization:token[GITHUB_TOKEN]'",
+        ),
+        ("Authorization:Bearere900e2cc1c9c6e29", "Authorization:Bearer[SECRET]"),
+        (
+            "Authorization: token abcd1234efgh5678′https://api.github.com/user",
+            "Authorization: token [SECRET]′https://api.github.com/user",
+        ),
+        ("heldeyJhbGciOiJIUzI1.eyJzdWIiOiIx.c2lnbmF0dXJl until", "held[JWT] until"),
+        ("id AKIAMHSECD2DZBCOYLMHLanguage", "id [AWS_KEY]Language"),
+    ],
+)
+def test_tokens_and_numbers_glued_to_words(text: str, expected: str) -> None:
+    assert scrub(text)[0] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="GBDEITNLPLFR0123456789OoIlSsZzB -|", max_size=600))
+def test_iban_and_card_readings_stay_fast(text: str) -> None:
+    find("")  # the first call loads the detectors
+    started = time.thread_time()
+    hits = find(text)
+    assert time.thread_time() - started < 0.1
+    assert all(0 <= h.start < h.end <= len(text) for h in hits)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "IT00 A000 0000 00OO OOOO OOOO OOO " * 60,  # every reading of an ambiguous IBAN
+        "FR00 0000 0000 00OO OOOO OOOB B00 " * 60,
+        "4111 " * 4000,
+        "4 " * 10000,
+        "x+4412345678y" * 1500,
+        "ey" * 5000 + "J.",
+    ],
+)
+def test_pathological_readings_are_fast(text: str) -> None:
+    find("")  # the first call loads the detectors
+    started = time.thread_time()
+    find(text)
+    assert time.thread_time() - started < 0.1

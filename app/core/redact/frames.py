@@ -36,20 +36,36 @@ class FrameRedactor:
     def __init__(self, steps: Sequence[FrameStep] = ()) -> None:
         self.steps = list(steps)
         self.failures: Counter[str] = Counter()
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Stop for good: a redaction in progress is cut short where a step can be (OCR), and
+        this and every later frame come back as None. Safe to call from any thread."""
+        self.cancelled = True
+        for step in self.steps:
+            cancel = getattr(step, "cancel", None)
+            if cancel is not None:
+                cancel()
 
     def redact(self, pixels: np.ndarray, context: FrameContext) -> np.ndarray | None:
         """The redacted frame, or None when it must not be kept."""
         out = pixels
         for step in self.steps:
+            if self.cancelled:
+                return None
             name = getattr(step, "__name__", type(step).__name__)
             try:
                 out = step(out, context)
             except Exception as exc:
+                if self.cancelled:
+                    return None  # stopped on purpose, not a failure of the step
                 self.failures[name] += 1
                 log.warning(
                     "frame dropped: redaction step %s failed (%s)", name, type(exc).__name__
                 )
                 return None
+            if self.cancelled:
+                return None  # a step that cannot be cut short finished after the stop
             if out is None or out.shape != pixels.shape:
                 self.failures[name] += 1
                 log.warning("frame dropped: redaction step %s returned no usable frame", name)

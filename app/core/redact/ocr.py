@@ -23,10 +23,23 @@ class TextBox:
     score: float
     # Left and right edge of each character of `text`, when the engine reports them.
     chars: tuple[tuple[int, int], ...] = ()
+    # Runs of blank pixel columns across the line, [start, end), once measured (see layout),
+    # and the positions in `text` where they show a space that the engine left out.
+    gaps: tuple[tuple[int, int], ...] = ()
+    breaks: tuple[int, ...] = ()
 
     def moved(self, dx: int, dy: int) -> TextBox:
-        chars = tuple((a + dx, b + dx) for a, b in self.chars)
-        return TextBox(self.x + dx, self.y + dy, self.w, self.h, self.text, self.score, chars)
+        return TextBox(
+            self.x + dx,
+            self.y + dy,
+            self.w,
+            self.h,
+            self.text,
+            self.score,
+            tuple((a + dx, b + dx) for a, b in self.chars),
+            tuple((a + dx, b + dx) for a, b in self.gaps),
+            self.breaks,
+        )
 
     def overlaps(self, x: int, y: int, w: int, h: int) -> bool:
         return self.x < x + w and x < self.x + self.w and self.y < y + h and y < self.y + self.h
@@ -40,6 +53,26 @@ class OcrUnavailable(RuntimeError):
     pass
 
 
+class OcrCancelled(RuntimeError):
+    """The engine was stopped while (or before) reading."""
+
+
+class _SharedRunOptions:
+    """An ONNX Runtime session whose runs all use one RunOptions, so that another thread can
+    end a run in progress by setting its `terminate` flag (a whole-screen read takes seconds,
+    and a stopping recorder must not wait for it)."""
+
+    def __init__(self, session: Any, options: Any) -> None:
+        self._session = session
+        self._options = options
+
+    def run(self, output_names: Any, input_feed: Any, run_options: Any = None) -> Any:
+        return self._session.run(output_names, input_feed, self._options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
 class RapidOcrEngine:
     """One thread of ONNX Runtime: the recorder must never compete with the person's work."""
 
@@ -47,14 +80,17 @@ class RapidOcrEngine:
         self._threads = threads
         self._engine: Any = None
         self._lock = threading.Lock()
+        self._run_options: Any = None
+        self._cancelled = False
 
     def _load(self) -> Any:
         if self._engine is None:
             try:
+                import onnxruntime
                 from rapidocr_onnxruntime import RapidOCR
             except Exception as exc:  # missing wheel, missing system library for OpenCV
                 raise OcrUnavailable(f"the OCR engine cannot load: {exc}") from exc
-            self._engine = RapidOCR(
+            engine = RapidOCR(
                 use_cls=False,  # screens are upright
                 det_limit_type="min",
                 det_limit_side_len=32,  # read crops at their own resolution
@@ -62,13 +98,41 @@ class RapidOcrEngine:
                 inter_op_num_threads=1,
                 print_verbose=False,
             )
+            self._run_options = onnxruntime.RunOptions()
+            self._run_options.terminate = self._cancelled
+            # The detection and recognition sessions, where RapidOCR keeps them; should a
+            # release move them, reads still work and only cancel() stops having an effect.
+            for holder in (
+                getattr(getattr(engine, "text_det", None), "infer", None),
+                getattr(getattr(engine, "text_rec", None), "session", None),
+            ):
+                session = getattr(holder, "session", None)
+                if holder is not None and hasattr(session, "run"):
+                    holder.session = _SharedRunOptions(session, self._run_options)
+            self._engine = engine
         return self._engine
+
+    def cancel(self) -> None:
+        """End the read in progress, if any, and refuse reads from now on (it raises
+        OcrCancelled). Safe to call from any thread."""
+        self._cancelled = True
+        if self._run_options is not None:
+            self._run_options.terminate = True
 
     def read(self, rgb: np.ndarray) -> list[TextBox]:
         with self._lock:
+            if self._cancelled:
+                raise OcrCancelled("the OCR engine was stopped")
             engine = self._load()
-            # PP-OCR models take BGR, like OpenCV.
-            result, _elapsed = engine(np.ascontiguousarray(rgb[:, :, ::-1]), return_word_box=True)
+            try:
+                # PP-OCR models take BGR, like OpenCV.
+                result, _elapsed = engine(
+                    np.ascontiguousarray(rgb[:, :, ::-1]), return_word_box=True
+                )
+            except Exception as exc:
+                if self._cancelled:
+                    raise OcrCancelled("the OCR engine was stopped during a read") from exc
+                raise
         boxes = []
         for item in result or []:
             quad, text, score = item[0], str(item[1]), float(item[2])

@@ -6,83 +6,31 @@ keeps the lines it read from the previous frame; a new frame is compared tile by
 changed areas are widened to whole cached lines (a detector needs "alice@example.com", not
 the three letters just typed), read, and the cache is updated. Unchanged areas reuse their
 lines, and every frame is checked against the complete set of lines on screen.
+
+What the detectors see of each line (misreads undone, dropped spaces restored, lines that go
+on at the next row read with it) is in ocr_text; where the boxes end (at the blank space
+around each item, as the pixels show it) is in layout.
 """
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from app.core.frames import changed_tiles
 from app.core.redact.frames import FrameContext, fill_boxes
+from app.core.redact.layout import hit_boxes, ink_gaps
 from app.core.redact.ocr import OcrEngine, TextBox
-from app.core.redact.text import Hit, TextScrubber
+from app.core.redact.ocr_text import LineHits
+from app.core.redact.text import TextScrubber
 
 TILE = 32
 MARGIN = 6  # pixels around a changed area, so glyphs cut by a tile edge are read whole
 FULL_FRAME_SHARE = 0.5  # above this share of changed area, one full read is cheaper
 Rect = tuple[int, int, int, int]  # x, y, w, h
-
-# OCR misreads that matter for detection; swapped character for character so positions hold.
-_DIGIT_LOOKALIKES = str.maketrans(
-    {
-        "O": "0",
-        "o": "0",
-        "D": "0",
-        "l": "1",
-        "I": "1",
-        "i": "1",
-        "S": "5",
-        "s": "5",
-        "B": "8",
-        "Z": "2",
-        "z": "2",
-    }
-)
-# ("|" is not a 1 here: table borders read as "|" next to numbers.)
-_DIGITISH_TOKEN = re.compile(r"[0-9OoDlIiSsBZz][0-9OoDlIiSsBZz \-]{10,}[0-9OoDlIiSsBZz]")
-_COMMA_IN_WORD = re.compile(r"(?<=[A-Za-z0-9]),(?=[A-Za-z]{2,})")
-
-
-def ocr_variants(text: str) -> list[str]:
-    """The text as read, plus a reading with typical OCR confusions undone."""
-    fixed = _COMMA_IN_WORD.sub(".", text)
-    fixed = _DIGITISH_TOKEN.sub(
-        lambda m: (
-            m.group().translate(_DIGIT_LOOKALIKES)
-            if sum(c.isdigit() for c in m.group()) * 2 >= len(m.group().replace(" ", ""))
-            else m.group()
-        ),
-        fixed,
-    )
-    return [text] if fixed == text else [text, fixed]
-
-
-def hit_boxes(line: TextBox, hits: Iterable[Hit], pad_chars: float = 1.5) -> list[Rect]:
-    """Screen rectangles for character ranges of a line, with padding: a box too wide costs a
-    little context, one too narrow leaks. Uses the engine's character positions when it gave
-    them (proportional fonts); they come from CTC peaks and can be off by about a character,
-    which the padding covers."""
-    n = max(1, len(line.text))
-    char_w = line.w / n
-    exact = len(line.chars) == len(line.text)
-    pad = char_w * pad_chars
-    boxes = []
-    for hit in hits:
-        left: float
-        right: float
-        if exact:
-            left, right = line.chars[hit.start][0], line.chars[hit.end - 1][1]
-        else:
-            left, right = line.x + hit.start * char_w, line.x + hit.end * char_w
-        x0 = max(line.x - 2, int(left - pad))
-        x1 = min(line.x + line.w + 2, int(np.ceil(right + pad)))
-        boxes.append((x0, line.y - 2, x1 - x0, line.h + 4))
-    return boxes
 
 
 def _runs(row: np.ndarray, gap: int) -> list[tuple[int, int]]:
@@ -122,7 +70,6 @@ def _touch(a: Rect, b: Rect) -> bool:
     )
 
 
-HIT_CACHE_SIZE = 4096
 MIN_SCROLL_HEIGHT = 96  # smaller changes are read directly
 MIN_SCROLL_SHARE = 0.5  # share of the non-blank rows that must agree on one shift
 
@@ -237,7 +184,8 @@ class ScreenTextRedactor:
         self.tile = tile
         self.lines: list[TextBox] = []
         self._previous: np.ndarray | None = None
-        self._hit_cache: dict[str, list[Hit]] = {}
+        self._boxes: list[tuple[Rect, str]] = []  # what the frame before covered
+        self.finder = LineHits(scrubber)
         self.stats = OcrStats()
 
     def regions_to_read(self, pixels: np.ndarray) -> list[Rect]:
@@ -339,7 +287,7 @@ class ScreenTextRedactor:
             self.lines = [ln for ln in self.lines if not any(ln.overlaps(*r) for r in regions)]
             for x, y, w, h in regions:
                 found = self.engine.read(pixels[y : y + h, x : x + w])
-                self.lines.extend(line.moved(x, y) for line in found)
+                self.lines.extend(ink_gaps(pixels, line.moved(x, y)) for line in found)
                 self.stats.reads += 1
                 self.stats.pixels_read += w * h
         self._previous = pixels.copy()
@@ -348,35 +296,85 @@ class ScreenTextRedactor:
         self.stats.cpu_s += time.process_time() - started
         return self.lines
 
-    def _hits(self, text: str) -> list[Hit]:
-        """Detector hits for one line of text; cached, since most lines stay on screen."""
-        hits = self._hit_cache.get(text)
-        if hits is None:
-            hits = [h for variant in ocr_variants(text) for h in self.scrubber.find(variant)]
-            if len(self._hit_cache) >= HIT_CACHE_SIZE:
-                self._hit_cache.clear()
-            self._hit_cache[text] = hits
-        return hits
-
-    def sensitive_boxes(self, lines: Iterable[TextBox]) -> list[tuple[Rect, str]]:
+    def sensitive_boxes(self, lines: Sequence[TextBox]) -> list[tuple[Rect, str]]:
         found = []
-        for line in lines:
-            hits = self._hits(line.text)
+        for line, hits in zip(lines, self.finder.find(lines), strict=True):
             for hit, box in zip(hits, hit_boxes(line, hits), strict=True):
                 found.append((box, hit.category))
         return found
 
+    def cancel(self) -> None:
+        """Stop a read in progress (when the engine can): the frame it was for fails."""
+        cancel = getattr(self.engine, "cancel", None)
+        if cancel is not None:
+            cancel()
+
     def reset(self) -> None:
         self.lines = []
         self._previous = None
+        self._boxes = []
 
     def __call__(self, pixels: np.ndarray, context: FrameContext) -> np.ndarray:
+        previous = self._previous
         try:
             lines = self.read(pixels)
         except BaseException:
             self.reset()  # a failed read leaves the cache unknown: start afresh next frame
             raise
         boxes = self.sensitive_boxes(lines)
+        if previous is not None and previous.shape == pixels.shape:
+            boxes += _still_showing(self._boxes, boxes, previous, pixels)
+        self._boxes = boxes
         for _box, category in boxes:
             self.stats.hits[category] = self.stats.hits.get(category, 0) + 1
         return fill_boxes(pixels, [box for box, _ in boxes], color=0)
+
+
+def _covers(outer: Rect, inner: Rect) -> bool:
+    return (
+        outer[0] <= inner[0]
+        and outer[1] <= inner[1]
+        and inner[0] + inner[2] <= outer[0] + outer[2]
+        and inner[1] + inner[3] <= outer[1] + outer[3]
+    )
+
+
+def _still_showing(
+    before: list[tuple[Rect, str]],
+    now: list[tuple[Rect, str]],
+    previous: np.ndarray,
+    pixels: np.ndarray,
+) -> list[tuple[Rect, str]]:
+    """Boxes of the frame before whose pixels have not changed, and that this frame's reading
+    does not cover. A line is read again when a change next to it widens the region; on small
+    or dense text a second reading can come out worse ("alice.joneslexample.com"). When the
+    pixels of the old box's line are the same, what they show is still there: keep it covered.
+    Fail closed: a box leaves only when the pixels of its item changed."""
+    height, width = pixels.shape[:2]
+    kept = []
+    for box, category in before:
+        x, y, w, h = _clip(box, width, height)
+        if w == 0 or h == 0 or any(_covers(other, box) for other, _ in now):
+            continue
+        changed = (previous[y : y + h, x : x + w] != pixels[y : y + h, x : x + w]).any(axis=(1, 2))
+        if _only_at_the_edges(changed):
+            kept.append((box, category))
+    return kept
+
+
+def _only_at_the_edges(changed: np.ndarray) -> bool:
+    """Whether the changed rows of a box leave its item alone. Boxes are a little taller than
+    their line, and on dense text reach into the lines above and below, which may change while
+    the item stays: changes confined to runs that start at the box's top or end at its bottom,
+    away from its middle rows, are such neighbours."""
+    rows = len(changed)
+    if not changed.any():
+        return True
+    top = 0
+    while top < rows and changed[top]:
+        top += 1
+    bottom = rows
+    while bottom > top and changed[bottom - 1]:
+        bottom -= 1
+    middle = rows // 2
+    return not changed[top:bottom].any() and top < middle - 1 and bottom > middle + 1

@@ -6,6 +6,7 @@ Every pattern is linear or bounded so that hostile input cannot stall the record
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,11 +40,19 @@ _EMAIL = re.compile(
     r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}"
     r"\.(?:[a-z]{2,24}|[A-Z]{2,24})(?![a-z])"
 )
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
-# How card numbers are written: ungrouped, in fours (the last group shorter), or Amex 4-6-5.
-_CARD_GROUPING = re.compile(
-    r"\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}"
+# Digits in groups separated by single spaces or dashes: the material card numbers are made of.
+_DIGIT_GROUPS = re.compile(r"(?<![\d-])\d+(?:[ -]\d+)*")
+# Where a card's separators may fall (digits before each one): in fours, or Amex/Diners 4-6-x.
+# OCR drops spaces but does not invent them, so any subset of these positions is a grouping.
+_CARD_BREAKS = (frozenset({4, 8, 12, 16}), frozenset({4, 10}))
+_ANY_CARD_BREAK = frozenset().union(*_CARD_BREAKS)
+MAX_CARD_DIGITS = 19
+# 12-digit Maestro numbers look like any other number, so they need a reason to be a card.
+_CARD_WORD = re.compile(
+    r"(?i)(?<![a-z])(?:cards?|credit|debit|visa|master ?card|maestro|amex|cvc|cvv2?|"
+    r"expir(?:y|es|ation)|exp|karte|carte|tarjeta)(?![a-z])"
 )
+CARD_WORD_WINDOW = 32  # characters on either side of a 12-digit number
 _URL_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]{0,15}://[^\s/:@]{1,128}:[^\s/@]{1,128}@")
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----"
@@ -51,34 +60,47 @@ _PRIVATE_KEY = re.compile(
     re.DOTALL,
 )
 _TOKENS: list[tuple[str, re.Pattern[str]]] = [
-    # Upper-case tokens are delimited by case, not \b: on screen they are often glued to text.
+    # On screen, tokens are often glued to the words around them, so they are delimited by
+    # what they are made of rather than by \b. A key followed by a capitalised word
+    # ("...CFWLLanguage") still ends where the word begins.
     (
         "AWS_KEY",
-        re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}(?![A-Z0-9])"),
+        re.compile(
+            r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}(?![0-9]|[A-Z](?![a-z]))"
+        ),
     ),
+    # Prefixes distinctive enough to need no boundary on the left ("tokenghp_...").
     (
         "GITHUB_TOKEN",
-        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+        re.compile(r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
     ),
     ("SLACK_TOKEN", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,250}\b")),
     ("GOOGLE_API_KEY", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
     ("STRIPE_KEY", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,247}\b")),
-    ("JWT", re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")),
+    # "eyJ" is '{"' in base64: every JSON header and payload starts with it.
+    ("JWT", re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")),
 ]
-# "password: hunter2", "api_key=...": the value after a secret-naming word.
-# "password: hunter2", "DB_PASSWORD=...", "Authorization: Bearer abc...", "the password is x9y8".
+# "password: hunter2", "DB_PASSWORD=...", "the password is x9y8".
 # Names may end identifiers (DB_PASSWORD); OCR may read o as 0 and s as 5.
 _SECRET_NAME = (
     r"(?:pa[s5]{2}(?:w[o0]rd|wd|phrase)?|pwd|secret|token|api[_\-]?key|access[_\-]?key|"
-    r"client[_\-]?secret|authorization|credentials?)"
+    r"client[_\-]?secret|credentials?)"
 )
+# Quotes end a value, typographic ones included (OCR reads ' as ’ or ′).
+_VALUE = r"[^\s\"'=`‘’′“”″´＇＂«»‹›„‚]"
 _KEYWORD_VALUE = re.compile(
     rf"(?i)(?<![A-Za-z0-9]){_SECRET_NAME}(?![A-Za-z0-9])[\"']?\s{{0,3}}[:=]\s{{0,3}}[\"']?"
-    r"(?:(?:bearer|basic|token)\s+)?([^\s\"'=]{4,256})"
+    rf"((?:bearer|basic|token)\s+)?({_VALUE}{{4,256}})"
 )
 _KEYWORD_IS_VALUE = re.compile(
     rf"(?i)(?<![A-Za-z0-9]){_SECRET_NAME}\s+(?:is|was)\s+[\"']?"
     r"((?=[^\s\"']*[A-Za-z])(?=[^\s\"']*\d)[^\s\"']{4,128})"
+)
+# "Authorization: Bearer abc...": the scheme is always followed by its credentials, so a scheme
+# glued to them (OCR dropped the space) is still the scheme, not part of the secret.
+_AUTHORIZATION = re.compile(
+    r"(?i)(?<![A-Za-z0-9])(?:proxy-)?authorization[\"']?\s{0,3}[:=]\s{0,3}[\"']?"
+    rf"(?:(?:bearer|basic|token|digest|negotiate)\s*)?({_VALUE}{{4,256}})"
 )
 _BEARER = re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+([A-Za-z0-9._~+/\-]{12,}=*)")
 
@@ -88,19 +110,62 @@ def _email(text: str) -> Iterable[Hit]:
         yield Hit("EMAIL", m.start(), m.end())
 
 
+def _card_grouping(sizes: list[int], seps: str) -> bool:
+    if len(set(seps)) > 1:
+        return False  # "1234 5678-9012" mixes separators: not how cards are written
+    cuts = set(itertools.accumulate(sizes[:-1]))
+    total = sum(sizes)
+    # With a separator missing (OCR drops spaces), the number must still end in a whole
+    # group: "1088846745 200" is an id and a status code.
+    return any(
+        cuts <= allowed and (cuts == {c for c in allowed if c < total} or sizes[-1] >= 4)
+        for allowed in _CARD_BREAKS
+    )
+
+
+def _card_ok(digits: str, grouped: bool, text: str, start: int, end: int) -> bool:
+    if len(set(digits)) == 1 or not luhn_ok(digits):
+        return False  # a run of one digit is filler, not a card
+    if len(digits) >= 13:
+        return digits[0] != "0"  # no issuer number starts with 0
+    # 12 digits (Maestro): card words nearby, or written in fours with a Maestro issuer digit.
+    if _CARD_WORD.search(text, max(0, start - CARD_WORD_WINDOW), end + CARD_WORD_WINDOW):
+        return True
+    return grouped and digits[0] in "56"
+
+
 def _cards(text: str) -> Iterable[Hit]:
-    for m in _CARD.finditer(text):
-        if not _CARD_GROUPING.fullmatch(m.group()):
-            continue  # e.g. an order number 123-4567890-1234567
-        digits = re.sub(r"\D", "", m.group())
-        # No issuer number starts with 0, and a run of one digit is filler, not a card.
-        if (
-            13 <= len(digits) <= 19
-            and digits[0] != "0"
-            and len(set(digits)) > 1
-            and luhn_ok(digits)
-        ):
-            yield Hit("CARD", m.start(), m.end())
+    for m in _DIGIT_GROUPS.finditer(text):
+        parts = re.split(r"([ -])", m.group())
+        sizes = [len(g) for g in parts[0::2]]
+        seps = parts[1::2]
+        offsets = [m.start()]
+        for size, sep in zip(sizes, seps, strict=False):
+            offsets.append(offsets[-1] + size + len(sep))
+        i = 0
+        after_card = False
+        while i < len(sizes):
+            # A card starts a run of groups, follows another card, or follows a group that is
+            # not one of four digits ("qty 2 4111 ..."); "1234 5678 9012 3456" is one number.
+            best: Hit | None = None
+            last = i
+            if i == 0 or after_card or sizes[i - 1] != 4:
+                total = 0
+                for j in range(i, len(sizes)):
+                    if j > i and total not in _ANY_CARD_BREAK:
+                        break
+                    total += sizes[j]
+                    if total > MAX_CARD_DIGITS:
+                        break
+                    if total >= 12 and _card_grouping(sizes[i : j + 1], "".join(seps[i:j])):
+                        start, end = offsets[i], offsets[j] + sizes[j]
+                        digits = text[start:end].replace(" ", "").replace("-", "")
+                        if _card_ok(digits, j > i, text, start, end):
+                            best, last = Hit("CARD", start, end), j
+            if best is not None:
+                yield best
+            after_card = best is not None
+            i = last + 1
 
 
 def _secrets(text: str) -> Iterable[Hit]:
@@ -111,7 +176,9 @@ def _secrets(text: str) -> Iterable[Hit]:
     for category, pattern in _TOKENS:
         for m in pattern.finditer(text):
             yield Hit(category, m.start(), m.end())
-    for pattern in (_KEYWORD_VALUE, _KEYWORD_IS_VALUE, _BEARER):
+    for m in _KEYWORD_VALUE.finditer(text):
+        yield Hit("SECRET", m.start(2), m.end(2))
+    for pattern in (_KEYWORD_IS_VALUE, _AUTHORIZATION, _BEARER):
         for m in pattern.finditer(text):
             yield Hit("SECRET", m.start(1), m.end(1))
 
