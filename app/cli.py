@@ -178,6 +178,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(
             f"Recorded: {_fmt_time(status['pending_first'])} – {_fmt_time(status['pending_last'])}"
         )
+        if status.get("review_pending"):
+            line = f"{status['review_pending']} segment(s) waiting (`praxis review`)"
+            if status.get("next_auto_approval"):
+                line += f"; the oldest approves itself at {_fmt_time(status['next_auto_approval'])}"
+            print(f"Review:   {line}")
         print(f"Dropped:  {status['dropped_events']} events, {status['dropped_frames']} frames")
         print(f"Buffer:   {status['buffer_bytes'] / 1e6:.1f} MB in {args.data_dir}")
     return 0

@@ -84,3 +84,14 @@ def test_auto_approval_time_is_listed_under_such_a_policy(
     assert run(data_dir, "--list", "--json") == 0
     [item] = json.loads(capsys.readouterr().out)
     assert item["auto_approve_at"] == 1013.0 + 4 * 3600
+
+
+def test_status_says_how_many_segments_wait_for_review(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    buffer = Buffer(data_dir)
+    record_segment(buffer, "seg_one", started=1000.0)
+    assert run(data_dir, "--list") == 0
+    capsys.readouterr()
+    assert main(["status", "--data-dir", str(data_dir)]) == 0
+    assert "Review:   1 segment(s) waiting (`praxis review`)" in capsys.readouterr().out
