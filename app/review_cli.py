@@ -9,13 +9,7 @@ import time
 from typing import Any
 
 from app.core.errors import NotRunning, PraxisError
-from app.core.review import receipt_items
-
-
-def _size(n: int) -> str:
-    if n >= 1_000_000:
-        return f"{n / 1e6:.1f} MB"
-    return f"{n / 1e3:.0f} kB" if n >= 1000 else f"{n} B"
+from app.core.review import receipt_items, size_text
 
 
 def _when(ts: float | None) -> str:
@@ -65,7 +59,7 @@ def cmd_review(args: argparse.Namespace, settings: Any) -> int:
             print(
                 f"{item.id}  {item.state.label:<18} {_span(item.started_at, item.ended_at)}"
                 f"  {', '.join(item.apps) or '-'}  {item.actions} actions,"
-                f" {item.frames} screenshots, {_size(item.bytes)}{extra}"
+                f" {item.frames} screenshots, {size_text(item.bytes)}{extra}"
             )
         return 0
     if args.delete:

@@ -7,16 +7,20 @@ uploader will send: the list's sizes, the preview, and the hash frozen at approv
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.buffer.rechain import chained
 from app.core.buffer.store import Buffer
 from app.core.buffer.tx import DeletionReport, Tx, summary_aad
 from app.core.errors import PraxisError
 from app.core.lifecycle import REVIEWABLE_STATES, SegmentState
 from app.core.package import Package, build_from
 from app.core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class ReviewError(PraxisError):
@@ -42,6 +46,7 @@ class SegmentSummary:
     approved_at: float | None = None
     approved_how: str | None = None
     auto_approve_at: float | None = None
+    sha256: str = ""  # of the package when the list was made: approving checks against it
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +65,7 @@ class SegmentSummary:
             "approved_at": self.approved_at,
             "approved_how": self.approved_how,
             "auto_approve_at": self.auto_approve_at,
+            "sha256": self.sha256,
         }
 
 
@@ -108,6 +114,7 @@ def _summary_of(package: Package) -> dict[str, Any]:
         "frames": receipt["frames"],
         "events": receipt["events"],
         "bytes": package.size,
+        "sha256": package.sha256,
         "redacted": receipt["redacted"],
         "frames_dropped_by_redaction": receipt["frames_dropped_by_redaction"],
     }
@@ -131,23 +138,52 @@ def prepare(buffer: Buffer, built: dict[str, Package] | None = None) -> int:
             ).fetchall()
         ]
     for segment_id in ids:
-
-        def run(tx: Tx, segment_id: str = segment_id) -> None:
-            state = tx.segment_state(segment_id)
-            if state not in REVIEWABLE_STATES:
-                return  # deleted or approved meanwhile
-            package = _build(tx, buffer, segment_id)
-            if package.receipt["events"] == 0 and package.receipt["frames"] == 0:
-                tx.delete_segments([segment_id])  # nothing to review
-                return
-            tx.store_summary(segment_id, _summary_of(package))
-            if built is not None:
-                built[segment_id] = package
-            if state == SegmentState.SEALED:
-                tx.set_state(segment_id, SegmentState.PENDING_REVIEW)
-
-        buffer.write(run)
+        try:
+            _prepare_one(buffer, segment_id, built)
+        except Exception as exc:  # one unreadable segment must not hide the others
+            log.warning("segment %s cannot be prepared for review: %s", segment_id, exc)
     return len(ids)
+
+
+def _fingerprint(db: Any, segment_id: str) -> tuple[Any, ...]:
+    """What changes whenever a segment's content does (rows are only ever removed or re-stored
+    once it is sealed): enough to tell a package built a moment ago is still current."""
+    return tuple(
+        db.execute(
+            "SELECT (SELECT count(*) FROM events WHERE segment_id = ?1),"
+            " (SELECT count(*) FROM frames WHERE segment_id = ?1),"
+            " (SELECT coalesce(sum(size), 0) FROM frames WHERE segment_id = ?1),"
+            " (SELECT coalesce(max(seq), -1) FROM frames WHERE segment_id = ?1)",
+            [segment_id],
+        ).fetchone()
+    )
+
+
+def _prepare_one(buffer: Buffer, segment_id: str, built: dict[str, Package] | None) -> None:
+    # The package is built on a reader, outside the write lock: building takes a while on a
+    # long segment, and the recorder's writes must not wait for it.
+    with buffer.reader() as db:
+        db.execute("BEGIN")  # one snapshot for the package and its fingerprint
+        try:
+            package = build_from(db.conn, buffer.sealer, buffer.device_id, segment_id)
+            seen = _fingerprint(db, segment_id)
+        finally:
+            db.execute("ROLLBACK")
+
+    def run(tx: Tx) -> None:
+        state = tx.segment_state(segment_id)
+        if state not in REVIEWABLE_STATES or _fingerprint(tx.db, segment_id) != seen:
+            return  # deleted, approved or changed meanwhile: the next round prepares it
+        if package.receipt["events"] == 0 and package.receipt["frames"] == 0:
+            tx.delete_segments([segment_id])  # nothing to review
+            return
+        tx.store_summary(segment_id, _summary_of(package))
+        if built is not None:
+            built[segment_id] = package
+        if state == SegmentState.SEALED:
+            tx.set_state(segment_id, SegmentState.PENDING_REVIEW)
+
+    buffer.write(run)
 
 
 def auto_approve_after_s(settings: Settings) -> float | None:
@@ -174,18 +210,23 @@ def list_segments(
     with buffer.reader() as db:
         rows = db.execute(
             "SELECT id, session_id, state, started_at, ended_at, summary, approved_at,"
-            f" approved_how FROM segments WHERE state IN ({marks}) ORDER BY started_at",
+            " approved_how, coalesce(review_since, ended_at, started_at)"
+            f" FROM segments WHERE state IN ({marks}) ORDER BY started_at",
             [s.value for s in states],
         ).fetchall()
     out = []
-    for segment_id, session_id, state, started, ended, sealed, approved_at, how in rows:
+    for segment_id, session_id, state, started, ended, sealed, approved_at, how, since in rows:
         if sealed is None:
-            continue  # emptied and dropped meanwhile
-        summary = json.loads(buffer.sealer.open(sealed, summary_aad(segment_id)))
+            continue  # emptied and dropped meanwhile, or not readable (see prepare)
+        try:
+            summary = json.loads(buffer.sealer.open(sealed, summary_aad(segment_id)))
+        except Exception as exc:
+            log.warning("the summary of segment %s cannot be read: %s", segment_id, exc)
+            continue
         state = SegmentState(state)
-        auto_at = (
-            (ended or started) + delay if delay is not None and state in REVIEWABLE_STATES else None
-        )
+        # The review period runs from the end of the recording, or from when a change sent
+        # the segment back to review.
+        auto_at = since + delay if delay is not None and state in REVIEWABLE_STATES else None
         out.append(
             SegmentSummary(
                 segment_id,
@@ -203,6 +244,7 @@ def list_segments(
                 approved_at,
                 how,
                 auto_at,
+                summary.get("sha256", ""),
             )
         )
     return out
@@ -266,8 +308,25 @@ def approve(
     return buffer.write(run)
 
 
-def approve_all(buffer: Buffer, *, how: str = "employee") -> list[Package]:
-    return [approve(buffer, s.id, how=how) for s in list_segments(buffer, include_approved=False)]
+def approve_all(
+    buffer: Buffer, *, expected: dict[str, str] | None = None, how: str = "employee"
+) -> list[Package]:
+    """Approve every segment waiting for review, or, with `expected` (segment id → the sha256
+    of the package the person was shown), exactly those and only if unchanged. Segments that
+    cannot be approved are named in one error after the others were approved."""
+    if expected is None:
+        expected = {s.id: "" for s in list_segments(buffer, include_approved=False)}
+    approved, refused = [], []
+    for segment_id, sha in expected.items():
+        try:
+            approved.append(approve(buffer, segment_id, expected_sha256=sha or None, how=how))
+        except ReviewError as exc:
+            refused.append(f"{segment_id}: {exc.message}")
+    if refused:
+        raise ReviewError(
+            f"{len(approved)} approved; not approved: " + "; ".join(refused), title="Review"
+        )
+    return approved
 
 
 def auto_approve_due(buffer: Buffer, settings: Settings, now: float | None = None) -> list[str]:
@@ -293,7 +352,8 @@ def next_auto_approval(buffer: Buffer, settings: Settings) -> float | None:
     marks = ",".join("?" for _ in REVIEWABLE_STATES)
     with buffer.reader() as db:
         first = db.execute(
-            f"SELECT min(coalesce(ended_at, started_at)) FROM segments WHERE state IN ({marks})",
+            "SELECT min(coalesce(review_since, ended_at, started_at)) FROM segments"
+            f" WHERE state IN ({marks})",
             [s.value for s in REVIEWABLE_STATES],
         ).fetchone()[0]
     return None if first is None else float(first) + delay
@@ -316,6 +376,22 @@ def delete_frames(buffer: Buffer, segment_id: str, frame_indices: list[int]) -> 
     return _delete(buffer, segment_id, run, "screenshots")
 
 
+def delete_frame_span(buffer: Buffer, segment_id: str, first: int, last: int) -> DeletionReport:
+    """Delete screenshots `first`..`last` (1-based, in the package) and everything recorded
+    while they were the latest: every row from the first one up to the screenshot after the
+    last (or the end). Chosen by stored order, so nothing hinges on rounded times."""
+    first, last = sorted((first, last))
+
+    def run(tx: Tx) -> DeletionReport:
+        frames = _frame_seqs(tx, segment_id)
+        if not 1 <= first <= last <= len(frames):
+            raise ReviewError("those screenshots are not in this segment")
+        end = frames[last] if last < len(frames) else None
+        return tx.delete_in_segment(segment_id, seq_span=(frames[first - 1], end))
+
+    return _delete(buffer, segment_id, run, f"screenshots {first}–{last}")
+
+
 def delete_range(buffer: Buffer, segment_id: str, start_t: float, end_t: float) -> DeletionReport:
     """Delete everything between two times, in seconds from the segment's start."""
     first, last = sorted((start_t, end_t))
@@ -332,12 +408,7 @@ def _frame_seqs(tx: Tx, segment_id: str) -> list[int]:
     rows = tx.db.execute(
         "SELECT seq, kind, base_seq FROM frames WHERE segment_id = ? ORDER BY seq", [segment_id]
     ).fetchall()
-    seqs: list[int] = []
-    for seq, kind, base in rows:
-        if kind == "delta" and (not seqs or base != seqs[-1]):
-            continue  # not in the package (see package._load)
-        seqs.append(int(seq))
-    return seqs
+    return chained((int(seq), str(kind), base) for seq, kind, base in rows)
 
 
 def _delete(buffer: Buffer, segment_id: str, op: Any, what: str) -> DeletionReport:
@@ -347,12 +418,15 @@ def _delete(buffer: Buffer, segment_id: str, op: Any, what: str) -> DeletionRepo
             raise ReviewError(f"there is no segment {segment_id} to delete from")
         if state == SegmentState.ACKNOWLEDGED:
             raise ReviewError(f"segment {segment_id} was already uploaded")
+        if state == SegmentState.OPEN:
+            raise ReviewError(
+                f"segment {segment_id} is being recorded; pause recording (which seals it) "
+                "and delete it then, or use `praxis delete --last`"
+            )
         report: DeletionReport = op(tx)
         tx.log("delete", f"review: deleted {what} of {segment_id}: {report.describe()}")
         return report
 
     report = buffer.write(run)
     buffer.checkpoint()
-    if report.segments == 0:
-        prepare(buffer)  # the summary of what is left, for the list
-    return report
+    return report  # the next listing prepares the summary of what is left

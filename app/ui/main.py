@@ -146,6 +146,9 @@ class TrayApp(QObject):
 
     def _on_settings_saved(self, settings: Settings) -> None:
         self.bridge.run(lambda: self.recorder.apply_settings(settings), self.tray._report_failure)
+        review = self.windows.get("review")
+        if isinstance(review, ReviewWindow):
+            review.settings = settings  # auto-approval times follow the policy in force
         if self.hotkey is not None:
             self.start_hotkey(settings)
 

@@ -69,12 +69,12 @@ class RangeDialog(QDialog):
 
 
 def span_for_frames(reader: PackageReader, first: int, last: int) -> tuple[float, float]:
-    """Segment times covering screenshots first..last: from the first one's time up to just
-    before the screenshot after the last (or the segment's end)."""
+    """Segment times covered by screenshots first..last, for the words of a confirmation: from
+    the first one's time up to the screenshot after the last (or the segment's end)."""
     first, last = sorted((first, last))
     start = float(reader.frames[first - 1]["t"])
     if last < reader.frame_count:
-        end = float(reader.frames[last]["t"]) - 1e-4
+        end = float(reader.frames[last]["t"])
     else:
-        end = max(float(item["t"]) for item in reader.items) + 1.0
+        end = float(reader.manifest.get("duration_s") or reader.frames[-1]["t"])
     return start, max(start, end)

@@ -108,7 +108,6 @@ class ReviewWindow(QWidget):
         self.loaded: _Loaded | None = None
         self.index = 0
         self._load_token = 0  # only the latest package load may show its result
-        self._built: dict[str, Package] = {}  # packages the last listing built, not yet shown
         self._slider_pending = False
         self._changed: str | None = None  # a change whose result is not on screen yet
         self.setWindowTitle("Praxis: review before upload")
@@ -235,7 +234,7 @@ class ReviewWindow(QWidget):
         keep: str | None,
         built: dict[str, Package] | None = None,
     ) -> None:
-        self._built = built or {}
+        built = built or {}
         if error is not None or result is None:
             self._fail(error)
             self._announce_change()
@@ -279,7 +278,7 @@ class ReviewWindow(QWidget):
         self.segment_list.blockSignals(True)
         self.segment_list.setCurrentRow(row)
         self.segment_list.blockSignals(False)
-        self._on_segment_selected(row)
+        self._on_segment_selected(row, built.get(result[row].id))
 
     def current_segment_id(self) -> str | None:
         item = self.segment_list.currentItem()
@@ -288,7 +287,8 @@ class ReviewWindow(QWidget):
     def summary(self, segment_id: str) -> SegmentSummary | None:
         return next((s for s in self.summaries if s.id == segment_id), None)
 
-    def _on_segment_selected(self, row: int) -> None:
+    def _on_segment_selected(self, row: int, built: Package | None = None) -> None:
+        """Show the segment in `row`; `built` is its package if the listing just built it."""
         if row < 0 or row >= len(self.summaries):
             return
         segment_id = self.summaries[row].id
@@ -296,7 +296,6 @@ class ReviewWindow(QWidget):
         token = self._load_token
         self.stop_play()
         self.view.show_message("Opening the recording…")
-        built = self._built.pop(segment_id, None)  # listing just built it: no second build
         self.tasks.run(
             lambda: _load(self.buffer, segment_id, built),
             lambda result, error: self._on_loaded(token, segment_id, result, error),
@@ -464,9 +463,10 @@ class ReviewWindow(QWidget):
             self.delete_frames_range(dialog.first.value(), dialog.last.value(), confirmed=True)
 
     def delete_frames_range(self, first: int, last: int, *, confirmed: bool = False) -> None:
-        """Delete everything recorded while screenshots first..last were the latest."""
+        """Delete screenshots first..last and everything recorded while they were the latest."""
         if self.loaded is None:
             return
+        first, last = sorted((first, last))
         start, end = span_for_frames(self.loaded.reader, first, last)
         if not confirmed and not self.confirm(
             "Delete this stretch?",
@@ -475,7 +475,10 @@ class ReviewWindow(QWidget):
         ):
             return
         segment_id = self.loaded.segment_id
-        self._change(segment_id, lambda: review.delete_range(self.buffer, segment_id, start, end))
+        self._change(
+            segment_id,
+            lambda: review.delete_frame_span(self.buffer, segment_id, first, last),
+        )
 
     def delete_segment(self) -> None:
         if self.loaded is None:
@@ -519,13 +522,13 @@ class ReviewWindow(QWidget):
             f" {size_text(total)}) will be uploaded as they are now.",
         ):
             keep = self.current_segment_id()
-            self._change(keep, lambda: review.approve_all(self.buffer))
+            shown = {s.id: s.sha256 for s in waiting}  # exactly what the list showed
+            self._change(keep, lambda: review.approve_all(self.buffer, expected=shown))
 
     def _change(self, keep: str | None, work: Callable[[], Any]) -> None:
         self.stop_play()
         self.setEnabled(False)
         self._load_token += 1  # a package still loading shows the content before the change
-        self._built = {}
 
         def done(_result: Any, error: BaseException | None) -> None:
             self.setEnabled(True)

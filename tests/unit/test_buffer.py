@@ -102,3 +102,29 @@ def test_open_segments_are_recovered_after_a_crash(data_dir: Path) -> None:
     with buffer.reader() as db:
         state, ended = db.execute("SELECT state, ended_at FROM segments").fetchone()
     assert (state, ended) == ("sealed", 1.5)
+
+
+def test_a_buffer_of_the_first_schema_is_upgraded_and_its_backup_removed(data_dir: Path) -> None:
+    import sqlite_utils
+
+    data_dir.mkdir(mode=0o700)
+    path = data_dir / "buffer.db"
+    db = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
+    schema.MIGRATIONS[0](db)  # a buffer written by the first release
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO sessions(id, started_at, app_version) VALUES ('ses_1', 1.0, '0.1')")
+    db.execute(
+        "INSERT INTO segments(id, session_id, state, started_at, ended_at, screen,"
+        " dropped_events, dropped_frames, redaction) VALUES"
+        " ('seg_1', 'ses_1', 'sealed', 1.0, 2.0, '[]', 0, 0, '{}')"
+    )
+    db.conn.close()
+
+    Buffer(data_dir)
+    conn = sqlite3.connect(path)
+    assert schema.schema_version(conn) == schema.LATEST
+    row = conn.execute("SELECT state, summary, package_sha256 FROM segments").fetchone()
+    assert row == ("sealed", None, None)
+    conn.close()
+    # The copy taken before the upgrade holds recordings: it does not outlive a good upgrade.
+    assert sorted(p.name for p in data_dir.iterdir() if "before" in p.name) == []

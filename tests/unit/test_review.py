@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import sqlite3
+import time
 import zipfile
 from pathlib import Path
 
@@ -46,6 +48,7 @@ def record_segment(
     frames: int = 12,
     started: float = 1000.0,
     keyframe_every: int = 60,
+    offset: float = 0.0,
 ) -> list[np.ndarray]:
     """A sealed segment: a window switch, then per frame a click (frame first, like the
     recorder stores it) and a typed word."""
@@ -72,7 +75,7 @@ def record_segment(
             ]
         )
         for i, screen in enumerate(pixels):
-            t = 1.0 + i
+            t = 1.0 + i + offset  # with an offset, times like a real clock's, not round
             seq += 1
             enc = encoder.encode(screen, seq)
             assert enc is not None
@@ -313,3 +316,92 @@ def test_summary_in_the_buffer_is_sealed(buffer: Buffer) -> None:
     raw = b"".join(p.read_bytes() for p in buffer.data_dir.glob("buffer.db*"))
     assert b"gedit" not in raw
     assert json.dumps(["gedit"]).encode() not in raw
+
+
+def test_deleting_screenshots_by_number_is_exact_whatever_the_clock_said(buffer: Buffer) -> None:
+    pixels = record_segment(buffer, frames=6, offset=0.34567891)  # rounds up in the package
+    report = review.delete_frame_span(buffer, "seg_a", 2, 3)
+    assert (report.frames, report.events) == (2, 6)
+    reader = PackageReader(review.package_for_review(buffer, "seg_a").data)
+    texts = [a["text"] for a in reader.actions if a["type"] == "type"]
+    assert texts == ["word0 [EMAIL]", "word3 [EMAIL]", "word4 [EMAIL]", "word5 [EMAIL]"]
+    kept = [pixels[0], *pixels[3:]]
+    assert all(np.array_equal(reader.frame(i), kept[i - 1]) for i in range(1, 5))
+    review.delete_frame_span(buffer, "seg_a", 4, 4)  # the last one: up to the end
+    reader = PackageReader(review.package_for_review(buffer, "seg_a").data)
+    assert reader.frame_count == 3
+    assert [a["text"] for a in reader.actions if a["type"] == "type"][-1] == "word4 [EMAIL]"
+
+
+def test_the_segment_being_recorded_cannot_be_deleted_from_review(buffer: Buffer) -> None:
+    def op(tx):  # type: ignore[no-untyped-def]
+        tx.add_session("ses_o", 1.0, "9.9")
+        tx.open_segment("seg_open", "ses_o", 1.0, [])
+
+    buffer.write(op)
+    with pytest.raises(review.ReviewError, match="being recorded"):
+        review.delete_segment(buffer, "seg_open")
+    assert state_of(buffer, "seg_open") == "open"
+
+
+def test_nothing_can_be_written_into_a_deleted_segment(buffer: Buffer) -> None:
+    record_segment(buffer, frames=2)
+    review.delete_segment(buffer, "seg_a")
+    late = EventRecord("seg_a", 999, 9.0, 1009.0, "key", {"action": "up", "key": "a", "char": None})
+    with pytest.raises(sqlite3.IntegrityError, match="the segment was deleted"):
+        buffer.write(lambda tx: tx.add_events([late]))
+
+
+def test_approve_all_approves_only_what_was_shown_and_unchanged(buffer: Buffer) -> None:
+    record_segment(buffer, "seg_a", started=1000.0)
+    record_segment(buffer, "seg_b", started=2000.0)
+    shown = {s.id: s.sha256 for s in review.list_segments(buffer)}
+    record_segment(buffer, "seg_late", started=3000.0)  # sealed after the list was shown
+    review.delete_frames(buffer, "seg_b", [1])  # changed after it was shown
+    with pytest.raises(review.ReviewError, match="1 approved; not approved: seg_b"):
+        review.approve_all(buffer, expected=shown)
+    states = {s["id"]: s["state"] for s in segments(buffer)}
+    assert states == {"seg_a": "approved", "seg_b": "pending_review", "seg_late": "sealed"}
+
+
+def test_an_unreadable_segment_does_not_hide_the_others(buffer: Buffer) -> None:
+    record_segment(buffer, "seg_bad", started=1000.0)
+    record_segment(buffer, "seg_good", started=2000.0)
+    with buffer.reader() as db:  # one stored value damaged on disk
+        blob = bytearray(
+            db.execute(
+                "SELECT data FROM events WHERE segment_id = 'seg_bad' AND seq = 0"
+            ).fetchone()[0]
+        )
+        blob[-1] ^= 0xFF
+        db.execute(
+            "UPDATE events SET data = ? WHERE segment_id = 'seg_bad' AND seq = 0", [bytes(blob)]
+        )
+    assert [s.id for s in review.list_segments(buffer)] == ["seg_good"]
+    settings = Settings(upload="auto", auto_after_hours=1.0)
+    assert review.auto_approve_due(buffer, settings, now=10**10) == ["seg_good"]
+
+
+def test_a_delta_that_lost_its_base_is_dropped_when_frames_are_deleted(buffer: Buffer) -> None:
+    pixels = record_segment(buffer, frames=6)
+    with buffer.reader() as db:  # frame 4's row vanished (its insert failed, say)
+        seq4 = db.execute(
+            "SELECT seq FROM frames WHERE segment_id = 'seg_a' ORDER BY seq LIMIT 1 OFFSET 3"
+        ).fetchone()[0]
+        db.execute("DELETE FROM frames WHERE segment_id = 'seg_a' AND seq = ?", [seq4])
+    before = PackageReader(review.package_for_review(buffer, "seg_a").data)
+    assert before.frame_count < 6  # what the package could not show truthfully was left out
+    review.delete_frames(buffer, "seg_a", [1])
+    reader = PackageReader(review.package_for_review(buffer, "seg_a").data)
+    assert reader.frame_count == before.frame_count - 1
+    assert np.array_equal(reader.frame(1), pixels[1])
+
+
+def test_a_segment_sent_back_to_review_gets_a_new_review_period(buffer: Buffer) -> None:
+    settings = Settings(upload="auto", auto_after_hours=2.0)
+    record_segment(buffer, started=1000.0)
+    review.approve(buffer, "seg_a")
+    review.delete_frames(buffer, "seg_a", [2])  # back to review, now
+    assert state_of(buffer, "seg_a") == "pending_review"
+    assert review.auto_approve_due(buffer, settings, now=1013.0 + 7200) == []
+    assert review.next_auto_approval(buffer, settings) > time.time() + 7000

@@ -9,7 +9,7 @@ Every kept frame then shows exactly the pixels it showed before the deletion.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 import numpy as np
 
@@ -63,15 +63,30 @@ class _Chain:
         return current
 
 
+def chained(rows: Iterable[tuple[int, str, int | None]]) -> list[int]:
+    """The frames a package holds, from (seq, kind, base_seq) rows in order: keyframes, and
+    deltas on the frame kept just before them. A delta whose base is gone (its insert failed,
+    say) cannot be shown truthfully and is left out."""
+    kept: list[int] = []
+    for seq, kind, base in rows:
+        if kind == "delta" and (not kept or base != kept[-1]):
+            continue
+        kept.append(int(seq))
+    return kept
+
+
 def delete_frames(
     db: sqlite3.Connection, sealer: Sealer, segment_id: str, seqs: Collection[int]
 ) -> int:
     """Delete the frames `seqs` of one segment and re-store the frames that depended on them.
-    Returns how many frames were deleted."""
+    Frames no package could show (broken chains) go too. Returns how many frames were
+    deleted."""
     chain = _Chain(db, sealer, segment_id)
     doomed = {s for s in seqs if s in chain.kind}
     if not doomed:
         return 0
+    shown = set(chained((seq, chain.kind[seq], chain.base[seq]) for seq in chain.seqs))
+    doomed |= {seq for seq in chain.seqs if seq not in shown}
     kept = [s for s in chain.seqs if s not in doomed]
     # Decode every frame that must be re-stored, and its new base, before anything is deleted.
     restore: list[tuple[int, np.ndarray, int | None, np.ndarray | None]] = []

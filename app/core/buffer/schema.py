@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -82,8 +83,17 @@ def _v2(db: sqlite_utils.Database) -> None:
         ("approved_at", "REAL"),
         ("approved_how", "TEXT"),  # employee | automatic
         ("summary", "BLOB"),  # sealed JSON: apps, counts, size of the current package
+        ("review_since", "REAL"),  # sent back to review after a change: the review clock restarts
     ):
         db.execute(f"ALTER TABLE segments ADD COLUMN {column} {kind}")
+    # Nothing may be added to a segment that was deleted: a writer that did not hear of the
+    # deletion fails loudly instead of leaving rows that no list shows and no deletion reaches.
+    for table in ("events", "frames"):
+        db.execute(
+            f"""CREATE TRIGGER {table}_not_into_deleted BEFORE INSERT ON {table}
+            WHEN (SELECT state FROM segments WHERE id = NEW.segment_id) IN ('deleted', 'purged')
+            BEGIN SELECT RAISE(ABORT, 'the segment was deleted'); END"""
+        )
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
@@ -102,8 +112,9 @@ def migrate(db: sqlite_utils.Database, path: Path) -> int:
             f"{path} was written by a newer Praxis (schema {found}, this one reads up to "
             f"{LATEST}). Update Praxis; the data was left untouched."
         )
+    backup = path.with_name(f"{path.name}.before-v{LATEST}")
     if found and found < LATEST:
-        _backup(db.conn, path.with_name(f"{path.name}.before-v{LATEST}"))
+        _backup(db.conn, backup)
     for version in range(found + 1, LATEST + 1):
         conn = db.conn
         conn.execute("BEGIN IMMEDIATE")
@@ -113,11 +124,17 @@ def migrate(db: sqlite_utils.Database, path: Path) -> int:
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
-            raise
+            raise  # the backup stays, for whoever looks into the failure
+    # The backup holds recordings too: once the upgrade is in and checks out, it goes, so a
+    # later deletion or withdrawal of consent really removes what it removes.
+    if found and found < LATEST and db.execute("PRAGMA quick_check").fetchone()[0] == "ok":
+        backup.unlink(missing_ok=True)
     return found
 
 
 def _backup(conn: sqlite3.Connection, target: Path) -> None:
+    target.touch(mode=0o600)  # owner only, like the buffer, before any byte is copied
+    os.chmod(target, 0o600)
     dest = sqlite3.connect(target)
     try:
         conn.backup(dest)

@@ -344,8 +344,8 @@ class Tx:
             self.set_state(segment_id, SegmentState.PENDING_REVIEW)
             self.db.execute(
                 "UPDATE segments SET package_sha256 = NULL, package_bytes = NULL,"
-                " approved_at = NULL, approved_how = NULL WHERE id = ?",
-                [segment_id],
+                " approved_at = NULL, approved_how = NULL, review_since = ? WHERE id = ?",
+                [time.time(), segment_id],  # a review period under auto-approval starts again
             )
             self.log("review", f"segment {segment_id} needs review again: {why}")
 
@@ -355,34 +355,41 @@ class Tx:
         *,
         frame_seqs: Iterable[int] = (),
         span: tuple[float, float] | None = None,
+        seq_span: tuple[int, int | None] | None = None,
     ) -> DeletionReport:
-        """Delete single frames, or everything between two times (segment seconds), from one
-        segment that has not been uploaded. Frames that depended on deleted ones are re-stored,
-        so every kept frame still shows what it showed."""
+        """Delete single frames, everything between two times (segment seconds), or every row
+        from one sequence number up to (not including) another, from one segment that has not
+        been uploaded. Frames that depended on deleted ones are re-stored, so every kept frame
+        still shows what it showed."""
         from app.core.buffer.rechain import delete_frames
 
         report = DeletionReport()
         if segment_id not in self._deletable("id = ?", [segment_id]):
             raise KeyError(segment_id)
         seqs = set(frame_seqs)
+        where: list[tuple[str, list[Any]]] = []
         if span is not None:
-            first, last = span
+            where.append(("t BETWEEN ? AND ?", [span[0], span[1]]))
+        if seq_span is not None:
+            first_seq, end_seq = seq_span
+            end = end_seq if end_seq is not None else 2**62
+            where.append(("seq >= ? AND seq < ?", [first_seq, end]))
+        for condition, params in where:
             count, w0, w1 = self.db.execute(
                 "SELECT count(*), min(wall), max(wall) FROM events"
-                " WHERE segment_id = ? AND t BETWEEN ? AND ?",
-                [segment_id, first, last],
+                f" WHERE segment_id = ? AND {condition}",
+                [segment_id, *params],
             ).fetchone()
             self.db.execute(
-                "DELETE FROM events WHERE segment_id = ? AND t BETWEEN ? AND ?",
-                [segment_id, first, last],
+                f"DELETE FROM events WHERE segment_id = ? AND {condition}", [segment_id, *params]
             )
             report.events += count
             report.add_span(w0, w1)
             seqs |= {
                 int(r[0])
                 for r in self.db.execute(
-                    "SELECT seq FROM frames WHERE segment_id = ? AND t BETWEEN ? AND ?",
-                    [segment_id, first, last],
+                    f"SELECT seq FROM frames WHERE segment_id = ? AND {condition}",
+                    [segment_id, *params],
                 ).fetchall()
             }
         if seqs:
