@@ -69,9 +69,10 @@ class Keyboard:
             self.typed.pop()
 
     def pause(self) -> None:
-        """A pause longer than the capture loop's typing pause ends the run."""
+        """A pause longer than the capture loop's typing pause, handled as the capture loop
+        does (a run may be held across it)."""
         self.clock += 1.0
-        self.out += self.runs.flush(self.clock)
+        self.out += self.runs.pause(self.clock)
 
     def enter(self) -> list[Staged]:
         self._send("down", "enter", None)

@@ -165,3 +165,21 @@ def test_ctrl_or_ctrl_alt_with_a_letter_is_still_a_hotkey_not_text() -> None:
         for mod in modifiers:
             kb.out += kb.runs.key(kb._raw("up", mod, None), next(kb.counter), sensitive=False)
         assert kb.texts() == ["draft"]
+
+
+def test_a_pause_between_groups_of_a_number_holds_the_run() -> None:
+    kb = Keyboard()
+    kb.type("card 4111 1111 ")
+    kb.out += kb.runs.pause(kb.clock + 1.0)  # looks at the card
+    kb.clock += 1.0
+    kb.type("1111 1111 thanks")
+    assert kb.texts() == ["card [CARD] thanks"]
+
+
+def test_a_pause_after_an_ordinary_word_still_ends_the_run() -> None:
+    kb = Keyboard()
+    kb.type("meeting at ")
+    kb.out += kb.runs.pause(kb.clock + 1.0)
+    kb.clock += 1.0
+    kb.type("noon")
+    assert kb.texts() == ["meeting at ", "noon"]

@@ -8,6 +8,7 @@ the run's `text` event. Key-up events carry no character and pass straight throu
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,10 @@ from app.core.redact.text import Hit, scrub
 
 HOTKEY_MODIFIERS = ("ctrl", "alt", "cmd", "super")
 MAX_RUN_CHARS = 4096
-MAX_HOLD_S = 60.0  # a run is released after this long even if it stops inside a word
+MAX_HOLD_S = 60.0
+_NUMBER_GROUP_TAIL = re.compile(
+    r"\d{2,}[ \-./]$"
+)  # a run is released after this long even if it stops inside a word
 
 
 @dataclass(slots=True)
@@ -111,9 +115,16 @@ class TypingRuns:
         pause in the middle of an address or a number to look something up, and each half
         alone would not be recognised. Held keys stay in memory only."""
         inside_word = bool(self._chars) and not self._chars[-1][0].isspace()
-        if inside_word and mono - self._run[0].mono < MAX_HOLD_S:
+        if (inside_word or self._inside_number()) and mono - self._run[0].mono < MAX_HOLD_S:
             return []
         return self.flush(mono)
+
+    def _inside_number(self) -> bool:
+        """Numbers are typed in groups ("4111 1111 ", "+49 30 "), often with a look at the
+        card or the note between them: a run ending in a group of digits and a separator is
+        held like one ending inside a word."""
+        tail = "".join(c for c, _ in self._chars[-24:])
+        return _NUMBER_GROUP_TAIL.search(tail) is not None
 
     def flush(self, mono: float | None = None) -> list[Staged]:
         """End the current run (at `mono`): scrub it and release its events plus a `text`
