@@ -198,12 +198,25 @@ def diagnose(result: ItemResult, lines: list[TextBox], scrubber: TextScrubber) -
 def evaluate_screen(
     screen: Screen, engine: OcrEngine, scrubber: TextScrubber, keep_output: bool = False
 ) -> ScreenResult:
-    """A fresh redactor per screen: every frame is a first frame, read whole."""
+    """A fresh redactor per screen: every frame is a first frame, read whole, except screens
+    with rows to reveal, which start empty and gain one row per frame (the final frame, the
+    screen itself, is scored)."""
     redactor = ScreenTextRedactor(engine, scrubber)
     pixels = screen.pixels.copy()
+    frames = [pixels]
+    if screen.reveal_rows:
+        frame = pixels.copy()
+        for x, y, w, h in screen.reveal_rows:
+            frame[y : y + h, x : x + w] = screen.reveal_bg
+        frames = []
+        for x, y, w, h in screen.reveal_rows:
+            frame = frame.copy()
+            frame[y : y + h, x : x + w] = pixels[y : y + h, x : x + w]
+            frames.append(frame)
     wall = time.perf_counter()
     cpu = time.process_time()
-    out = redactor(pixels, FrameContext(None, []))
+    for frame in frames:
+        out = redactor(frame, FrameContext(None, []))
     cpu = time.process_time() - cpu
     wall = time.perf_counter() - wall
     black = (out == 0).all(axis=2)

@@ -10,7 +10,7 @@ from tests.redaction_eval.corpus import NEGATIVE_KINDS, STRUCTURED
 from tests.redaction_eval.frames_eval import FALSE_HIT, NEXT_TO_PII, RAN_ON, ItemResult
 from tests.redaction_eval.suite import TARGETS, Results
 
-KINDS = ("terminal", "form", "document")
+KINDS = ("terminal", "form", "document", "bitmap terminal")
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

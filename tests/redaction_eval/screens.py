@@ -2,6 +2,8 @@
 ground-truth box for every labelled item.
 
 - terminal: xterm (DejaVu Sans Mono 11), boxes from the character cell grid;
+- bitmap terminal: xterm with its small core bitmap fonts (6x13, the "fixed" default, and
+  7x13), shown as if printed line by line, so the text is read in crops of a line or two;
 - form: a Qt window of records with QLineEdit/QLabel fields, boxes from Qt's text layout;
 - document: a QTextBrowser with paragraphs, boxes from QTextCursor positions.
 
@@ -33,6 +35,9 @@ from tests.redaction_eval.xdisplay import SCREEN_H, SCREEN_W, Display, wait_for
 Rect = tuple[int, int, int, int]  # x, y, w, h
 
 TERM_FONT = ("DejaVu Sans Mono", 11)
+# xterm's default core font ("fixed" is 6x13 on most systems) and its slightly wider sibling;
+# 13-pixel lines are the hardest text a terminal commonly shows.
+BITMAP_FONTS = ("6x13", "7x13")
 TERM_BG, TERM_FG = "#fbfbf3", "#1f2d5c"
 TERM_BORDER = 4  # xterm -b: pixels between the window edge and the first cell
 QT_SCRIPT = Path(__file__).with_name("qt_windows.py")
@@ -77,6 +82,10 @@ class Screen:
     dropped: int = 0  # labelled items that fell outside the visible area
     window: Rect = (0, 0, SCREEN_W, SCREEN_H)
     rects: dict[str, list[Rect]] = field(default_factory=dict)
+    # Text rows to show one at a time (from an empty window) instead of the screen at once:
+    # the redactor then reads each new row as a crop, as it does while output is printed.
+    reveal_rows: list[Rect] = field(default_factory=list)
+    reveal_bg: tuple[int, int, int] = (0, 0, 0)
 
 
 def background(region: np.ndarray) -> np.ndarray:
@@ -211,8 +220,12 @@ def terminal_screen(
     rows: int = 50,
     cols: int = 200,
     wrapped: int = 3,
+    font: str | None = None,
 ) -> Screen:
+    """An xterm showing generated lines; `font` names a core bitmap font (xterm -fn), else
+    TERM_FONT (xterm -fa/-fs) is used."""
     lines = terminal_lines(corpus, rows, cols, wrapped)
+    font_args = ["-fn", font] if font else ["-fa", TERM_FONT[0], "-fs", str(TERM_FONT[1])]
     content = work / f"{name}.txt"
     # Hide the cursor, print the lines without a final newline (no scrolling), then wait.
     content.write_text("\n".join(t.plain for t in lines), encoding="utf-8")
@@ -222,10 +235,7 @@ def terminal_screen(
             "xterm",
             "-T",
             name,
-            "-fa",
-            TERM_FONT[0],
-            "-fs",
-            str(TERM_FONT[1]),
+            *font_args,
             "-bg",
             TERM_BG,
             "-fg",
@@ -266,6 +276,10 @@ def terminal_screen(
     finally:
         display.close(proc)
     screen = Screen(name, "terminal", pixels)
+    if font:
+        screen.kind = "bitmap terminal"
+        screen.reveal_rows = [(ox, oy + r * cell_h, cols * cell_w, cell_h) for r in range(rows)]
+        screen.reveal_bg = (251, 251, 243)
     row = 0
     for text in lines:
         rects: dict[str, list[Rect]] = {}
@@ -420,8 +434,18 @@ def document_screen(
     return screen
 
 
+def bitmap_terminal_screen(
+    display: Display, corpus: Corpus, name: str, work: Path, rows: int = 50, index: int = 0
+) -> Screen:
+    """A terminal in a small bitmap font, fonts taken in turn; 13-pixel cells fit more rows."""
+    font = BITMAP_FONTS[index % len(BITMAP_FONTS)]
+    cols = 200 if font == "6x13" else 180
+    return terminal_screen(display, corpus, name, work, rows=rows, cols=cols, font=font)
+
+
 BUILDERS: dict[str, Callable[..., Screen]] = {
     "terminal": terminal_screen,
+    "bitmap terminal": bitmap_terminal_screen,
     "form": form_screen,
     "document": document_screen,
 }

@@ -31,9 +31,11 @@ TARGETS = {
 @dataclass
 class Plan:
     terminal: int = 4  # screens of each kind
+    bitmap_terminal: int = 2
     form: int = 4
     document: int = 4
     terminal_rows: int = 50
+    bitmap_rows: int = 24  # each row is a frame of its own there
     form_records: int = 6
     document_paragraphs: int = 14
     typed: int = 540
@@ -110,15 +112,17 @@ def build_screens(
     screens: list[Screen] = []
     sizes: dict[str, dict[str, Any]] = {
         "terminal": {"rows": plan.terminal_rows},
+        "bitmap terminal": {"rows": plan.bitmap_rows},
         "form": {"records": plan.form_records},
         "document": {"paragraphs": plan.document_paragraphs},
     }
     with Display(work / "x") as display:
-        for kind in ("terminal", "form", "document"):
-            for n in range(getattr(plan, kind)):
+        for kind in ("terminal", "form", "document", "bitmap terminal"):
+            for n in range(getattr(plan, kind.replace(" ", "_"))):
                 corpus = Corpus(plan.seed * 100 + len(screens), region)
-                name = f"{kind}-{n + 1}"
-                screen = BUILDERS[kind](display, corpus, name, work, **sizes[kind])
+                name = f"{kind.replace(' ', '-')}-{n + 1}"
+                extra = {"index": n} if kind == "bitmap terminal" else {}
+                screen = BUILDERS[kind](display, corpus, name, work, **sizes[kind], **extra)
                 progress(f"captured {name}: {len(screen.truths)} labelled items")
                 screens.append(screen)
     return screens

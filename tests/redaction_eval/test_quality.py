@@ -1,4 +1,5 @@
-"""Redaction quality on a reduced labelled set (one xterm, one Qt form, one Qt document, about
+"""Redaction quality on a reduced labelled set (one xterm, one xterm in the 6x13 bitmap font
+printed line by line, one Qt form, one Qt document, about
 a hundred typed sentences); the full set is `python bench/redaction_quality.py`.
 
 Targets: structured personal data on screen recall >= 0.99, in typed text >= 0.995; at most 2%
@@ -20,9 +21,11 @@ pytestmark = pytest.mark.x11
 
 REDUCED = Plan(
     terminal=1,
+    bitmap_terminal=1,
     form=1,
     document=1,
     terminal_rows=14,
+    bitmap_rows=12,
     form_records=3,
     document_paragraphs=4,
     typed=99,

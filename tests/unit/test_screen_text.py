@@ -3,7 +3,10 @@ the logic is tested exactly) and one test with the real engine on rendered text.
 
 from __future__ import annotations
 
+import gzip
 import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -88,7 +91,8 @@ def screen() -> Screen:
 
 def redactor(screen: Screen) -> tuple[ScreenTextRedactor, LayoutOcr]:
     ocr = LayoutOcr(screen)
-    return ScreenTextRedactor(ocr, TextScrubber.from_settings(Settings())), ocr
+    # The fake finds each crop on its screen by its pixels: no enlarging.
+    return ScreenTextRedactor(ocr, TextScrubber.from_settings(Settings()), enlarge=1), ocr
 
 
 def run(r: ScreenTextRedactor, screen: Screen) -> np.ndarray:
@@ -433,7 +437,7 @@ class MisreadingOcr(LayoutOcr):
 def test_a_worse_second_reading_does_not_uncover_an_item_still_on_screen(screen: Screen) -> None:
     screen.write(16, 32, "mail alice@example.com now")
     screen.write(16, 48, "the line below")
-    r = ScreenTextRedactor(MisreadingOcr(screen), TextScrubber.from_settings(Settings()))
+    r = ScreenTextRedactor(MisreadingOcr(screen), TextScrubber.from_settings(Settings()), enlarge=1)
     email = slice(16 + 5 * CHAR_W + 2, 16 + 22 * CHAR_W - 2)
     assert (run(r, screen)[40, email] == 0).all()
     screen.write(16, 32, "mail alice@example.com now!")  # the line is read again, badly
@@ -453,3 +457,50 @@ def test_a_box_goes_when_the_item_under_it_changes(screen: Screen) -> None:
     out = run(r, screen)
     assert (out[40, 16 : 16 + 28 * CHAR_W] != 0).any(axis=-1).sum() > 20 * CHAR_W // 2
     assert r._boxes == []
+
+
+BITMAP_FONT = Path("/usr/share/fonts/X11/misc/6x13-ISO8859-1.pcf.gz")  # xterm's "fixed"
+
+
+def _bitmap_font(tmp_path: Path) -> Any:
+    if not BITMAP_FONT.exists():
+        pytest.skip("the 6x13 bitmap font (xfonts-base) is not installed")
+    from PIL import ImageFont, PcfFontFile
+
+    with gzip.open(BITMAP_FONT) as fp:
+        PcfFontFile.PcfFontFile(fp).save(str(tmp_path / "6x13"))
+    return ImageFont.load(str(tmp_path / "6x13.pil"))
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "mail alice.jones@example.com if the build breaks",
+        "$ git config user.email robert.quinn@example.org",
+        "cc: maria.lopez@example.net, ops on call",
+    ],
+)
+def test_real_engine_boxes_an_email_in_a_small_bitmap_font_read_as_a_crop(
+    tmp_path: Path, typed: str
+) -> None:
+    """xterm's default font: 6x13 cells, lines 13 pixels apart. The line appears on a screen
+    already read, so only a crop around it is read, at a size where the engine loses "@"."""
+    from PIL import Image, ImageDraw
+
+    from app.core.redact.ocr import RapidOcrEngine
+
+    font = _bitmap_font(tmp_path)
+    image = Image.new("RGB", (1280, 120), (0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.text((2, 2), "user@host:~$ ls", fill=(229, 229, 229), font=font)
+    before = np.asarray(image).copy()
+    draw.text((2, 15), typed, fill=(229, 229, 229), font=font)
+    after = np.asarray(image).copy()
+    r = ScreenTextRedactor(RapidOcrEngine(), TextScrubber.from_settings(Settings()))
+    r(before, FrameContext(None, []))
+    out = r(after.copy(), FrameContext(None, []))
+    assert 0 < r.stats.pixels_read - before.shape[0] * before.shape[1] < after.size // 6
+    start = typed.index("@") - typed[: typed.index("@")][::-1].index(" ")
+    end = typed.index(".", typed.index("@")) + 4
+    band = out[18:26, 2 + 6 * start + 1 : 2 + 6 * end - 1]
+    assert (band == 0).all(), "the e-mail address must be covered solid"

@@ -41,12 +41,44 @@ class TextBox:
             self.breaks,
         )
 
+    def shrunk(self, factor: int) -> TextBox:
+        """The box of a line read in an image enlarged `factor` times, in the original's
+        coordinates."""
+        if factor == 1:
+            return self
+        return TextBox(
+            self.x // factor,
+            self.y // factor,
+            -(-(self.x + self.w) // factor) - self.x // factor,
+            -(-(self.y + self.h) // factor) - self.y // factor,
+            self.text,
+            self.score,
+            tuple((a // factor, b // factor) for a, b in self.chars),
+            tuple((a // factor, -(-b // factor)) for a, b in self.gaps),
+            self.breaks,
+        )
+
     def overlaps(self, x: int, y: int, w: int, h: int) -> bool:
         return self.x < x + w and x < self.x + self.w and self.y < y + h and y < self.y + self.h
 
 
 class OcrEngine(Protocol):
     def read(self, rgb: np.ndarray) -> list[TextBox]: ...
+
+
+def enlarged(rgb: np.ndarray, factor: int) -> np.ndarray:
+    """The image `factor` times larger, smoothly interpolated (bicubic, as OpenCV does it when
+    the engine's own library is there; else each pixel repeated)."""
+    if factor == 1:
+        return rgb
+    try:
+        import cv2
+    except Exception:  # the engine cannot load either; a fake engine does not need OpenCV
+        return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
+    height, width = rgb.shape[:2]
+    return np.asarray(
+        cv2.resize(rgb, (width * factor, height * factor), interpolation=cv2.INTER_CUBIC)
+    )
 
 
 class OcrUnavailable(RuntimeError):

@@ -23,7 +23,7 @@ import numpy as np
 from app.core.frames import changed_tiles
 from app.core.redact.frames import FrameContext, fill_boxes
 from app.core.redact.layout import hit_boxes, ink_gaps
-from app.core.redact.ocr import OcrEngine, TextBox
+from app.core.redact.ocr import OcrEngine, TextBox, enlarged
 from app.core.redact.ocr_text import LineHits
 from app.core.redact.text import TextScrubber
 
@@ -31,6 +31,32 @@ TILE = 32
 MARGIN = 6  # pixels around a changed area, so glyphs cut by a tile edge are read whole
 FULL_FRAME_SHARE = 0.5  # above this share of changed area, one full read is cheaper
 Rect = tuple[int, int, int, int]  # x, y, w, h
+# Text whose lines of ink are at most this tall (a 13-pixel bitmap terminal font: capitals of
+# 9 pixels, descenders of 2) is read enlarged: at its own size the engine loses thin glyphs
+# such as "@" and breaks lines apart. Ordinary 10-12 pt text is taller and read as it is.
+SMALL_INK_ROWS = 11
+ENLARGE = 2
+MIN_INK_ROWS = 5  # shorter runs of ink rows are rules, underlines, dots: no line height
+EDGE_SHARE = 0.9
+INK_CONTRAST = 48  # difference between neighbouring pixels (summed over channels) at ink
+
+
+def text_scale(crop: np.ndarray, enlarge: int = ENLARGE) -> int:
+    """How much to enlarge a crop before reading it: `enlarge` when the typical run of ink
+    rows (one line of text, from its tallest glyph to its lowest descender) is small, else 1."""
+    if enlarge == 1 or crop.shape[0] < MIN_INK_ROWS or crop.shape[1] < 2:
+        return 1
+    # Ink is where a pixel differs from its left neighbour; a column where that holds on
+    # nearly every row is a window edge or a frame, not glyphs, and would join all rows.
+    steps = np.abs(np.diff(crop.astype(np.int16), axis=1)).sum(axis=2) > INK_CONTRAST
+    steps[:, steps.mean(axis=0) >= EDGE_SHARE] = False
+    ink = steps.any(axis=1)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], ink.view(np.int8), [0]))))
+    heights = [int(b - a) for a, b in zip(edges[0::2], edges[1::2], strict=True)]
+    lines = [h for h in heights if h >= MIN_INK_ROWS]
+    if not lines or float(np.median(lines)) > SMALL_INK_ROWS:
+        return 1
+    return enlarge
 
 
 def _runs(row: np.ndarray, gap: int) -> list[tuple[int, int]]:
@@ -170,6 +196,7 @@ class OcrStats:
     pixels_seen: int = 0
     cpu_s: float = 0.0
     scrolls: int = 0
+    enlarged: int = 0  # reads of small text, done on an enlarged crop
     hits: dict[str, int] = field(default_factory=dict)
 
 
@@ -178,8 +205,11 @@ class ScreenTextRedactor:
 
     __name__ = "screen_text"
 
-    def __init__(self, engine: OcrEngine, scrubber: TextScrubber, tile: int = TILE) -> None:
+    def __init__(
+        self, engine: OcrEngine, scrubber: TextScrubber, tile: int = TILE, enlarge: int = ENLARGE
+    ) -> None:
         self.engine = engine
+        self.enlarge = enlarge  # factor for small text (1: read everything as it is)
         self.scrubber = scrubber
         self.tile = tile
         self.lines: list[TextBox] = []
@@ -286,7 +316,10 @@ class ScreenTextRedactor:
         if regions:
             self.lines = [ln for ln in self.lines if not any(ln.overlaps(*r) for r in regions)]
             for x, y, w, h in regions:
-                found = self.engine.read(pixels[y : y + h, x : x + w])
+                crop = pixels[y : y + h, x : x + w]
+                scale = text_scale(crop, self.enlarge)
+                found = [b.shrunk(scale) for b in self.engine.read(enlarged(crop, scale))]
+                self.stats.enlarged += scale > 1
                 self.lines.extend(ink_gaps(pixels, line.moved(x, y)) for line in found)
                 self.stats.reads += 1
                 self.stats.pixels_read += w * h
