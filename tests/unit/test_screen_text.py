@@ -464,7 +464,7 @@ BITMAP_FONT = Path("/usr/share/fonts/X11/misc/6x13-ISO8859-1.pcf.gz")  # xterm's
 
 def _bitmap_font(tmp_path: Path) -> Any:
     if not BITMAP_FONT.exists():
-        pytest.skip("the 6x13 bitmap font (xfonts-base) is not installed")
+        pytest.fail("the 6x13 bitmap font is missing: install xfonts-base (.ci/setup does)")
     from PIL import ImageFont, PcfFontFile
 
     with gzip.open(BITMAP_FONT) as fp:
