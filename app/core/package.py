@@ -331,15 +331,6 @@ class PackageReader:
                 self._remember(i, pixels.copy())
         return pixels
 
-    def frame_before(self, t: float) -> int | None:
-        """The last frame shown at or before time `t`."""
-        found = None
-        for item in self.frames:
-            if item["t"] > t:
-                break
-            found = int(item["frame"])
-        return found
-
     def _remember(self, index: int, pixels: np.ndarray) -> None:
         if index in self._cache:
             return

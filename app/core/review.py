@@ -250,17 +250,6 @@ def list_segments(
     return out
 
 
-def pending_count(buffer: Buffer) -> int:
-    marks = ",".join("?" for _ in REVIEWABLE_STATES)
-    with buffer.reader() as db:
-        return int(
-            db.execute(
-                f"SELECT count(*) FROM segments WHERE state IN ({marks})",
-                [s.value for s in REVIEWABLE_STATES],
-            ).fetchone()[0]
-        )
-
-
 def package_for_review(buffer: Buffer, segment_id: str) -> Package:
     """The package as it stands now: what the review window shows and approval would freeze."""
     with buffer.reader() as db:
