@@ -7,6 +7,7 @@ an error, not a shrug: policy may narrow what is recorded, so ignoring it would 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import sys
@@ -67,6 +68,14 @@ class Settings:
 
     def validate(self) -> None:
         problems = []
+        # nan passes every comparison below and inf turns waits into errors: refuse both.
+        problems += [
+            f"{f.name} must be a finite number"
+            for f in dataclasses.fields(self)
+            if isinstance(getattr(self, f.name), float) and not math.isfinite(getattr(self, f.name))
+        ]
+        if problems:
+            raise SettingsError("; ".join(problems))
         if self.min_frame_gap_s < 0.05:
             problems.append("min_frame_gap_s must be at least 0.05")
         if self.idle_frame_interval_s < 1:
