@@ -328,6 +328,7 @@ class KillRig:
         typed_before = self.typed_so_far()
         detail = ""
         with Typist(self.x, self.rng) as typist:
+            self._wait_for_commits()
             if phase == "recording" or (phase != "sealing" and not sealed):
                 time.sleep(self.rng.uniform(0.05, 3.0))
                 self.kill_recorder()
@@ -381,6 +382,18 @@ class KillRig:
         )
         self.results.append(result)
         return result
+
+    def _wait_for_commits(self, timeout: float = 30.0) -> None:
+        """Until this recorder has committed a run of typing: a kill should have work to
+        spoil. Key releases are stored at once, the presses of a run (with their characters)
+        only when the run ends, so this waits for more events than one run releases."""
+        base = self.request({"cmd": "status"})["pending_events"]
+        wait_for(
+            lambda: self.request({"cmd": "status"})["pending_events"] > base + 50,
+            timeout,
+            "the recorder to commit typed keys",
+            interval=0.1,
+        )
 
     def _in_background(self, request: dict[str, Any]) -> None:
         def send() -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from app.core.capture.bounds import bounded, scrub_title, well_formed
 from app.core.capture.input import InputCapture
 from app.core.capture.screen import ScreenGrabber
 from app.core.model import EventRecord, RawInput, WindowInfo, new_id
@@ -259,7 +260,7 @@ class _Run:
         if self.excluded():
             data["excluded"] = True  # its title may itself be private
         else:
-            title, hits = self.o.scrubber.scrub(window.title)
+            title, hits = scrub_title(self.o.scrubber, window.title)
             for hit in hits:
                 self.segment.counts[hit.category] += 1
             data["title"] = title
@@ -288,13 +289,17 @@ class _Run:
             round((time.monotonic() - mono) * 1000, 2),
             pixels,
             self.o.window,
-            self.platform.visible_windows(),
+            self._visible_windows(),
             self.grabber.origin,
         )
         if not self.o._sink.frame(job):
             self.grabber.forget()  # the dropped frame must not make the next one look unchanged
 
     # -- input ---------------------------------------------------------------------
+    def _visible_windows(self) -> list[WindowInfo] | None:
+        windows = self.platform.visible_windows()
+        return None if windows is None else [w for w in map(bounded, windows) if w is not None]
+
     def sensitive(self, mono: float) -> bool:
         """Keep key categories only: the focus was in a password field when the key went
         down (keys wait in a queue; Tab may have moved the focus since), or it cannot be
@@ -340,6 +345,8 @@ class _Run:
             return
         self.flush_move()
         if raw.type == "key":
+            if raw.char is not None:
+                raw.char = well_formed(raw.char)
             if raw.action == "down":
                 self.last_key = raw.mono
                 self.typing_frame_due = True
@@ -364,7 +371,7 @@ class _Run:
 
     def poll_window(self, mono: float) -> None:
         self.next_window_poll = mono + self.s.window_poll_s
-        window = self.platform.active_window()
+        window = bounded(self.platform.active_window())
         if window is None or window.same_window(self.o.window):
             if window is not None:
                 self.o.window = window  # geometry may have moved
@@ -379,7 +386,7 @@ class _Run:
     # -- the loop ------------------------------------------------------------------
     def loop(self) -> None:
         q = self.capture.events
-        self.o.window = self.platform.active_window()
+        self.o.window = bounded(self.platform.active_window())
         self.next_window_poll = time.monotonic() + self.s.window_poll_s
         self.open_segment()
         segment_seconds = self.s.segment_minutes * 60
