@@ -76,8 +76,10 @@ def _check_private(path: Path) -> None:
             f"{path / 'praxis'} if you may create it there."
         )
     if mode & 0o077:
-        shared = "is shared with other users" if mode & 0o022 or mode & stat.S_ISVTX else (
-            "can be read by other users"
+        shared = (
+            "is shared with other users"
+            if mode & 0o022 or mode & stat.S_ISVTX
+            else ("can be read by other users")
         )
         raise DataDirError(
             f"{path} {shared} (mode {mode:04o}); recordings are kept only in a folder no one "

@@ -34,7 +34,9 @@ def _checkpoint_cut_after_page_one(db_path: Path) -> None:
 
 
 def _events(segment_id: str, n: int) -> list[EventRecord]:
-    return [EventRecord(segment_id, i, i * 0.1, 1e9 + i, "key", {"key": "letter"}) for i in range(n)]
+    return [
+        EventRecord(segment_id, i, i * 0.1, 1e9 + i, "key", {"key": "letter"}) for i in range(n)
+    ]
 
 
 def _crash_copy(data_dir: Path, target: Path) -> None:

@@ -162,8 +162,9 @@ def quarantine(path: Path, reason: str) -> Path:
             os.replace(source, moved)
             if os.name == "posix":
                 os.chmod(moved, 0o600)
-    log.warning("%s was damaged (%s) and was moved to %s; a new buffer was started", path, reason,
-                target)
+    log.warning(
+        "%s was damaged (%s) and was moved to %s; a new buffer was started", path, reason, target
+    )
     return target
 
 
