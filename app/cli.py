@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import signal
@@ -480,6 +481,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Warnings from the engine (a damaged buffer set aside, a fault) reach the terminal as
+    # one line each; handlers set up by an embedding program are left alone.
+    logging.basicConfig(level=logging.WARNING, format="praxis: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "data_dir"):
