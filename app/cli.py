@@ -124,6 +124,12 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_tray(args: argparse.Namespace) -> int:
+    from app.core.errors import DisplayUnavailable
+    from app.platform.display import display_problem
+
+    problem = display_problem()
+    if problem:
+        raise DisplayUnavailable(problem)
     try:
         from app.ui.main import run_tray
     except ImportError as exc:
