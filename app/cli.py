@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import re
 import signal
 import sys
@@ -35,6 +37,15 @@ def parse_duration(text: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError("the duration must be positive")
     return seconds
+
+
+def _data_dir_arg(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "an empty folder name would mean the current folder; name a folder, or leave "
+            "--data-dir out to use the per-user data folder"
+        )
+    return Path(text)
 
 
 def _fmt_time(ts: float | None) -> str:
@@ -113,6 +124,12 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_tray(args: argparse.Namespace) -> int:
+    from app.core.errors import DisplayUnavailable
+    from app.platform.display import display_problem
+
+    problem = display_problem()
+    if problem:
+        raise DisplayUnavailable(problem)
     try:
         from app.ui.main import run_tray
     except ImportError as exc:
@@ -309,10 +326,22 @@ def _redact_image(args: argparse.Namespace, settings: Any) -> int:
 
     if args.out is None:
         raise PraxisError("say where to write the redacted image with --out", title="Missing --out")
+    known = Image.registered_extensions()
+    if args.out.suffix.lower() not in known:
+        raise PraxisError(
+            f"cannot tell which image format to write from {args.out.name!r}; end --out with "
+            ".png (or .jpg, .webp, …)",
+            title="Unknown image type",
+        )
     try:
         with Image.open(args.image) as image:
             pixels = np.array(image.convert("RGB"))
-    except OSError as exc:
+    except Image.DecompressionBombError as exc:
+        raise PraxisError(
+            f"{args.image} is too large to read safely ({exc}). Crop or scale it down first.",
+            title="Image too large",
+        ) from exc
+    except (OSError, ValueError) as exc:
         raise PraxisError(
             f"{args.image} cannot be read as an image: {exc}", title="Bad image"
         ) from exc
@@ -323,7 +352,13 @@ def _redact_image(args: argparse.Namespace, settings: Any) -> int:
     if out is None:
         raise PraxisError("redaction could not run on this image", title="Redaction failed")
     found = reader.sensitive_boxes(reader.lines) if reader else []
-    Image.fromarray(out).save(args.out)
+    try:
+        Image.fromarray(out).save(args.out)
+    except OSError as exc:
+        raise PraxisError(
+            f"cannot write {args.out} ({exc.strerror or exc}); choose another --out",
+            title="Cannot write the image",
+        ) from exc
     report = {
         "image": str(args.image),
         "out": str(args.out),
@@ -360,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--data-dir",
-        type=Path,
+        type=_data_dir_arg,
         default=argparse.SUPPRESS,
         help="where recordings are kept (default: $PRAXIS_DATA_DIR or the per-user data folder)",
     )
@@ -452,6 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Warnings from the engine (a damaged buffer set aside, a fault) reach the terminal as
+    # one line each; handlers set up by an embedding program are left alone.
+    logging.basicConfig(level=logging.WARNING, format="praxis: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "data_dir"):
@@ -468,3 +506,25 @@ def main(argv: list[str] | None = None) -> int:
         return 3 if isinstance(exc, ConsentRequired) else 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        known = known_failure(exc)
+        if known is None or os.environ.get("PRAXIS_DEBUG"):
+            raise  # a bug keeps its traceback: that is what a report needs
+        print(f"praxis: {known[0]}: {known[1]}", file=sys.stderr)
+        return 2
+
+
+def known_failure(exc: BaseException) -> tuple[str, str] | None:
+    """A one-line (title, message) for failures that come from the outside world (files,
+    disks, SQLite, images), not from a bug; None for anything else."""
+    import sqlite3
+
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        reason = exc.strerror or str(exc)
+        return "Cannot read or write a file", f"{reason}{where}. Check the path and its space."
+    if isinstance(exc, sqlite3.Error):
+        from app.core.recorder import describe_fault
+
+        return "Local buffer problem", describe_fault(exc)
+    return None

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import socket
+import stat
 import struct
 import tempfile
 import threading
@@ -25,13 +26,51 @@ _MAX_REQUEST = 64 * 1024
 
 
 def socket_path(data_dir: Path) -> Path:
+    """The control socket: inside the (private, owner-checked) data folder when the path fits
+    in a Unix socket address, otherwise in a private per-user runtime folder."""
     path = data_dir / "control.sock"
     if len(str(path)) < 100:  # sun_path is ~108 bytes on Linux
         return path
     digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
-    short = Path(tempfile.gettempdir()) / f"praxis-{os.getuid()}-{digest}"
-    short.mkdir(mode=0o700, exist_ok=True)
-    return short / "control.sock"
+    return runtime_dir() / f"{digest}.sock"
+
+
+def runtime_dir() -> Path:
+    """A folder only this user can reach: `$XDG_RUNTIME_DIR/praxis`, or else
+    `<temp>/praxis-<uid>`. Each is created 0700 or, if it exists, checked: a real folder (not a
+    link), owned by this user, closed to everyone else. A shared path is never taken on trust:
+    another user could have made it first and put a socket of their own in it."""
+    base = os.environ.get("XDG_RUNTIME_DIR", "")
+    if base and Path(base).is_absolute() and _private_folder_problem(Path(base)) is None:
+        folder = Path(base) / "praxis"
+    else:
+        folder = Path(tempfile.gettempdir()) / f"praxis-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+    problem = _private_folder_problem(folder)
+    if problem is not None:
+        raise PraxisError(
+            f"the control folder {folder} {problem}, so another user could stand in for the "
+            f"recorder. Remove it (it holds only a socket) or set XDG_RUNTIME_DIR to your own "
+            "private runtime folder, then try again.",
+            title="Unsafe control folder",
+        )
+    return folder
+
+
+def _private_folder_problem(folder: Path) -> str | None:
+    """Why `folder` is not private to this user, or None when it is."""
+    try:
+        info = os.lstat(folder)
+    except OSError as exc:
+        return f"cannot be checked ({exc.strerror or exc})"
+    if not stat.S_ISDIR(info.st_mode):
+        return "is not a plain folder"
+    if info.st_uid != os.getuid():
+        return f"belongs to another user (uid {info.st_uid})"
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        return f"is open to other users (mode {stat.S_IMODE(info.st_mode):04o})"
+    return None
 
 
 class InstanceLock:
@@ -152,6 +191,13 @@ def send(data_dir: Path, request: dict[str, Any], timeout: float = 60.0) -> Any:
         sock.close()
         raise NotRunning(f"no recorder is running for {data_dir}") from exc
     with sock:
+        uid = _peer_uid(sock)
+        if uid is not None and uid != os.getuid():
+            raise PraxisError(
+                f"the control socket {path} is answered by another user (uid {uid}), not by "
+                "your recorder; nothing was sent. Remove that socket and start Praxis again.",
+                title="Unsafe control socket",
+            )
         sock.sendall(json.dumps(request).encode() + b"\n")
         reply = json.loads(_read_line(sock) or b"{}")
     if not reply.get("ok"):

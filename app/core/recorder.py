@@ -6,7 +6,9 @@ Views (CLI, tray) call its methods from any thread and learn about changes throu
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
 import sqlite3
 import threading
 import time
@@ -36,6 +38,9 @@ from app.platform import Platform, get_platform
 log = logging.getLogger(__name__)
 StatusListener = Callable[[Status], None]
 NoticeListener = Callable[[str, str], None]
+# Below this much free space a resumed recording would fail again within seconds.
+MIN_FREE_BYTES = 16 * 1024 * 1024
+HEADROOM_PROBE_BYTES = 256 * 1024
 
 
 def describe_fault(exc: BaseException) -> str:
@@ -92,6 +97,9 @@ class Recorder:
         self._closing = threading.Event()
         self._monitor = threading.Thread(target=self._watch, name="praxis-monitor", daemon=True)
         self._started = False
+        self._fault_lock = threading.Lock()
+        self._reported_message = ""  # the last fault said; cleared when recording runs again
+        self._unlogged: list[tuple[str, str, float]] = []  # activity lines the disk refused
 
     # -- observing -----------------------------------------------------------------
     def add_listener(
@@ -178,6 +186,15 @@ class Recorder:
             self._frames.stop()
             self.buffer.stop_writer()
             self._started = False
+            if self._unlogged:
+                unlogged, self._unlogged = self._unlogged, []
+
+                def catch_up(tx: Tx) -> None:
+                    for kind, message, ts in unlogged:
+                        tx.log(kind, message, ts)
+
+                with contextlib.suppress(Exception):  # still no room: nothing more to do
+                    self.buffer.run_direct(catch_up)
 
     # -- consent -------------------------------------------------------------------
     def consent_on_record(self) -> ConsentRecord | None:
@@ -226,6 +243,8 @@ class Recorder:
         loop.start()  # raises DisplayUnavailable & co. before any state change
         self._loop = loop
         self._started_capture_at = time.monotonic()
+        with self._fault_lock:
+            self._reported_message = ""
         self._set(RecorderState.RECORDING, "")
         if log:
             self._log("recording", "recording started")
@@ -247,6 +266,8 @@ class Recorder:
     def flush_to_disk(self) -> None:
         """Seal the current segment and commit everything, then go on recording."""
         with self._lock:
+            if self._status.state == RecorderState.ERROR:
+                return  # capture ended with the fault; what was committed is all there is
             was_recording = self._status.state == RecorderState.RECORDING
             self._end_capture("sealed for export")
             self._flush()
@@ -293,14 +314,46 @@ class Recorder:
                 raise ConsentRequired("recording cannot resume before consent is given")
             self._check_budget_allows_recording()
             if self._status.state == RecorderState.ERROR:
-                self.buffer.start_writer(self._fail)  # restarts a writer that a fault stopped
-                # The segment cut short by the fault could not be sealed: seal it now.
-                self.buffer.write(lambda tx: tx.recover_open_segments())
+                self._restart_after_fault()
             self._begin(log=False)
             self._log(
                 "resume", "recording resumed automatically" if automatic else "recording resumed"
             )
             return self._status
+
+    def _restart_after_fault(self) -> None:
+        """Make sure the buffer takes writes again before saying "recording": first the
+        space on the disk, then a real write of what the fault kept from the activity log
+        and of the segment it cut short."""
+        free = shutil.disk_usage(self.buffer.data_dir).free
+        if free < MIN_FREE_BYTES:
+            raise PraxisError(
+                f"the disk holding the recordings still has only {free / 1e6:.1f} MB free. "
+                "Free some space, then resume; everything recorded before was kept.",
+                title="Disk still full",
+            )
+        unlogged, self._unlogged = self._unlogged, []
+
+        def catch_up(tx: Tx) -> None:
+            # Room to grow, not just the free slots the failed batch left behind: a write
+            # that needs new pages, taken back at once.
+            tx.db.execute("SAVEPOINT room")
+            tx.db.execute(
+                "INSERT INTO activity(ts, kind, message) VALUES (0, 'probe', zeroblob(?))",
+                [HEADROOM_PROBE_BYTES],
+            )
+            tx.db.execute("ROLLBACK TO room")
+            tx.db.execute("RELEASE room")
+            for kind, message, ts in unlogged:
+                tx.log(kind, message, ts)
+            tx.recover_open_segments()  # the segment cut short by the fault is sealed now
+
+        self.buffer.start_writer(self._fail)  # replaces a writer that a fault stopped
+        try:
+            self.buffer.write(catch_up)
+        except Exception as exc:
+            self._unlogged = unlogged + self._unlogged
+            raise PraxisError(describe_fault(exc), title="Cannot resume") from exc
 
     # -- deleting ------------------------------------------------------------------
     def _resolve(self, request: DeleteRequest) -> DeleteRequest:
@@ -356,7 +409,13 @@ class Recorder:
         writer died, later writes fail too; the message names what killed it, not them."""
         exc = self.buffer.writer_failure or exc
         message = describe_fault(exc)
-        log.error("recording stopped by an error: %s", message)
+        with self._fault_lock:
+            # Said once until recording runs again: every write queued behind a dead writer
+            # fails with the same cause, and a resume the disk refuses was already answered.
+            echo = message == self._reported_message
+            self._reported_message = message
+        if not echo:
+            log.error("recording stopped by an error: %s", message)
         happened = time.monotonic()
 
         def stop_in_background() -> None:
@@ -367,10 +426,22 @@ class Recorder:
                     return  # an echo of a fault from before the person resumed
                 self._end_capture("error")
                 self._set(RecorderState.ERROR, message)
-                self._log("error", message)
+                self._log_fault(message)
             self._notify("Recording stopped", message)
 
         threading.Thread(target=stop_in_background, name="praxis-fault", daemon=True).start()
+
+    def _log_fault(self, message: str) -> None:
+        """Put a fault in the activity log: through the writer if it lives, else directly;
+        if the disk refuses even that, keep the line until a write succeeds again."""
+        ts = time.time()
+        if self.buffer.writer_failure is None:
+            self._log("error", message)
+            return
+        try:
+            self.buffer.run_direct(lambda tx: tx.log("error", message, ts))
+        except Exception:
+            self._unlogged.append(("error", message, ts))
 
     def _budget_exceeded(self) -> bool:
         return self.buffer.size_bytes() > self.settings.disk_budget_mb * 1024 * 1024

@@ -56,18 +56,22 @@ def _input() -> str:
 
 
 def _keyring() -> str:
-    import keyring
-
-    from app.core.buffer.crypto import KEYRING_SERVICE, _backend_name, _check_backend
+    from app.core.buffer.crypto import (
+        _backend_name,
+        _check_backend,
+        delete_secret,
+        get_secret,
+        set_secret,
+    )
 
     _check_backend()
     name, value = f"selftest-{secrets.token_hex(4)}", secrets.token_hex(16)
-    keyring.set_password(KEYRING_SERVICE, name, value)
+    set_secret(name, value)  # each call gives up after a while instead of hanging
     try:
-        if keyring.get_password(KEYRING_SERVICE, name) != value:
+        if get_secret(name) != value:
             raise PraxisError("the keyring returned a different value", title="Keyring")
     finally:
-        keyring.delete_password(KEYRING_SERVICE, name)
+        delete_secret(name)
     return _backend_name()
 
 

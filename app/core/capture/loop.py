@@ -8,6 +8,7 @@ segments. Slow work (frame redaction and encoding, SQLite) happens on other thre
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import threading
 import time
@@ -70,6 +71,10 @@ class Sink(Protocol):
     def window_changed(self, window: WindowInfo | None, excluded: bool) -> None: ...
 
 
+def is_own_window(window: WindowInfo | None) -> bool:
+    return window is not None and window.pid == os.getpid()
+
+
 class _Segment:
     def __init__(self, started_mono: float) -> None:
         self.id = new_id("seg")
@@ -130,8 +135,10 @@ class CaptureLoop:
             self._thread.join(timeout)
 
     def excluded(self) -> bool:
-        """Whether the window in front is out of scope (nothing is captured meanwhile)."""
-        return self.scope.denied(self.window)
+        """Whether the window in front is out of scope (nothing is captured meanwhile).
+        Praxis's own windows (review, settings, consent) are: working Praxis is not the
+        person's work, and its review window shows recorded frames again."""
+        return self.scope.denied(self.window) or is_own_window(self.window)
 
     @property
     def running(self) -> bool:
@@ -195,6 +202,7 @@ class _Run:
         self.next_window_poll = 0.0
         self.last_flush = time.monotonic()
         self.dropped_seen = 0
+        self.own_presses: set[str | None] = set()  # buttons pressed on a Praxis window
 
     # -- segments ------------------------------------------------------------------
     def open_segment(self) -> None:
@@ -337,6 +345,8 @@ class _Run:
             else:
                 self.pending_move = raw
             return
+        if self.on_own_window(raw):
+            return
         if raw.type in ("key", "mouse_button") and raw.action == "down":
             # Focus can move with this very event: know the window before keeping anything.
             self.poll_window(raw.mono)
@@ -368,6 +378,30 @@ class _Run:
             self.emit(
                 "scroll", raw.mono, raw.wall, {"dx": raw.dx, "dy": raw.dy, "x": raw.x, "y": raw.y}
             )
+
+    def on_own_window(self, raw: RawInput) -> bool:
+        """A click or scroll on a Praxis window (its tray icon, menu or a dialog) is not the
+        person's work: it is not kept, and takes no screenshot. The release of a button
+        pressed there goes with it, even if the menu it was pressed on has closed since."""
+        if raw.type == "scroll":
+            return self.owner_at(raw.x, raw.y) == os.getpid()
+        if raw.type != "mouse_button":
+            return False
+        if raw.action == "down":
+            if self.owner_at(raw.x, raw.y) == os.getpid():
+                self.own_presses.add(raw.button)
+                return True
+            self.own_presses.discard(raw.button)
+            return False
+        if raw.button in self.own_presses:
+            self.own_presses.discard(raw.button)
+            return True
+        return False
+
+    def owner_at(self, x: int | None, y: int | None) -> int | None:
+        if x is None or y is None:
+            return None
+        return self.platform.window_owner_at(x, y)
 
     def poll_window(self, mono: float) -> None:
         self.next_window_poll = mono + self.s.window_poll_s
