@@ -356,11 +356,22 @@ class Buffer:
         return None if row is None else str(row[0])
 
     def size_bytes(self) -> int:
-        total = 0
-        for suffix in ("", "-wal"):
+        """What the recordings take: the pages in use plus the write-ahead log. The file
+        never shrinks when recordings are deleted (its free pages are reused instead), so
+        its size on disk would keep a reached disk budget reached for ever."""
+        wal = 0
+        with contextlib.suppress(FileNotFoundError):
+            wal = self.path.with_name(self.path.name + "-wal").stat().st_size
+        try:
+            with self.reader() as db:
+                pages = db.execute("PRAGMA page_count").fetchone()[0]
+                free = db.execute("PRAGMA freelist_count").fetchone()[0]
+                page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        except sqlite3.Error:
             with contextlib.suppress(FileNotFoundError):
-                total += self.path.with_name(self.path.name + suffix).stat().st_size
-        return total
+                return self.path.stat().st_size + wal
+            return wal
+        return (pages - free) * page_size + wal
 
 
 class _Writer:
