@@ -203,12 +203,8 @@ class Buffer:
             if not _really_corrupt(self.path, exc):
                 raise _unusable(self.path, exc) from exc
             self.quarantined = quarantine(self.path, str(exc))
-            if not create:
-                raise StorageError(
-                    f"{self.path} was damaged ({exc}) and was moved to {self.quarantined}. "
-                    "A new buffer starts with the next recording; the damaged file is kept "
-                    "for inspection."
-                ) from exc
+            # The new buffer starts now, whichever command found the damage, so that its
+            # activity log says what happened to the old one.
             device_id = self._open()
             with self.reader() as db:
                 Tx(db, _NO_KEY).log(
@@ -216,6 +212,12 @@ class Buffer:
                     f"the buffer was damaged ({exc}); it was moved to {self.quarantined.name} "
                     "and a new buffer was started",
                 )
+            if not create:
+                raise StorageError(
+                    f"{self.path} was damaged ({exc}) and was moved to {self.quarantined}. "
+                    "A new buffer starts with the next recording; the damaged file is kept "
+                    "for inspection."
+                ) from exc
         except OSError as exc:
             raise _unusable(self.path, exc) from exc
         self.device_id = device_id
