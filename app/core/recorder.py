@@ -158,6 +158,12 @@ class Recorder:
             if self._started:
                 return
             self._started = True
+            if self.buffer.quarantined is not None:
+                self._notify(
+                    "Damaged recordings set aside",
+                    f"The local buffer was damaged and was moved to {self.buffer.quarantined}; "
+                    "a new one was started. Nothing else needs doing.",
+                )
             self.buffer.start_writer(self._fail)
             recovered = self.buffer.write(lambda tx: tx.recover_open_segments())
             if recovered:

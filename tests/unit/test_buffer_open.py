@@ -119,3 +119,24 @@ def test_a_key_lost_under_recorded_data_is_still_reported(data_dir: Path) -> Non
     keyring.delete_password("Praxis", f"buffer-key:{buffer.device_id}")
     with pytest.raises(KeyringUnavailable, match="missing from the keyring"):
         Buffer(data_dir).unlock()
+
+
+def test_the_recorder_tells_the_person_about_a_buffer_set_aside(data_dir: Path) -> None:
+    from app.core.recorder import Recorder
+    from app.core.settings import Settings
+    from tests.unit.fakes import FixedWindow, ScriptedInput
+
+    data_dir.mkdir(mode=0o700)
+    (data_dir / "buffer.db").write_bytes(os.urandom(8192))
+    recorder = Recorder(
+        data_dir,
+        Settings(capture_screen=False),
+        platform_factory=FixedWindow,
+        input_factory=ScriptedInput,
+    )
+    notices: list[tuple[str, str]] = []
+    recorder.add_listener(on_notice=lambda title, message: notices.append((title, message)))
+    recorder.start()
+    recorder.shutdown()
+    assert notices[0][0] == "Damaged recordings set aside"
+    assert "buffer.db.damaged-" in notices[0][1]

@@ -30,7 +30,10 @@ from app.core.paths import ensure_private_dir
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 DB_NAME = "buffer.db"
-_BATCH_SECONDS = 0.25
+# How long the writer gathers operations into one commit. Short: a crash loses at most this
+# plus the capture flush (bench/crash_loss.py); commits in WAL mode with synchronous=NORMAL do
+# not wait for the disk, so twenty a second while input flows cost little.
+_BATCH_SECONDS = 0.05
 _BATCH_MAX_OPS = 512
 _STOP = object()
 _CHECKPOINT = object()

@@ -27,6 +27,11 @@ from app.core.redact.typing import Staged, TypingRuns
 from app.core.settings import Settings
 from app.platform.base import Platform
 
+# How long staged events may wait before they go to the writer. Together with the writer's
+# batch window this is what a crash can lose (bench/crash_loss.py measures it); the flush
+# only runs while input is flowing, so an idle recorder pays nothing for a short one.
+FLUSH_INTERVAL_S = 0.05
+
 # Put into the input queue to wake the capture loop (on stop); carries no input.
 WAKE: Any = RawInput("wake", 0.0, 0.0)
 
@@ -331,7 +336,7 @@ class _Run:
         if self.pending_move is not None:
             due.append(self.last_move_emit + 1.0 / self.s.mouse_move_hz)
         if self.pending:
-            due.append(self.last_flush + 0.25)
+            due.append(self.last_flush + FLUSH_INTERVAL_S)
         return min(1.0, max(0.005, min(due) - now))
 
     def handle(self, raw: RawInput) -> None:
@@ -454,7 +459,9 @@ class _Run:
                 self.request_frame("typing_pause", now, time.time(), force=True)
             if now - self.last_frame >= self.s.idle_frame_interval_s:
                 self.request_frame("interval", now, time.time())
-            if self.pending and (now - self.last_flush >= 0.25 or len(self.pending) >= 500):
+            if self.pending and (
+                now - self.last_flush >= FLUSH_INTERVAL_S or len(self.pending) >= 500
+            ):
                 self.flush_events()
             if now - self.segment.started_mono >= segment_seconds:
                 self.close_segment("segment length reached")
