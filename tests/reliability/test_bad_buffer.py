@@ -20,7 +20,6 @@ from PIL import Image
 
 from app.cli import main
 from app.core.buffer.store import Buffer
-from app.core.errors import PraxisError
 from app.core.model import WindowInfo
 from app.core.queries import activity
 from app.core.recorder import Recorder
