@@ -121,6 +121,13 @@ class Recorder:
         counters: dict[str, Any] = dict(pending_summary(self.buffer))
         counters["consent_version_required"] = self.consent_text.version
         counters["next_auto_approval"] = review.next_auto_approval(self.buffer, self.settings)
+        loop = self._loop
+        # Work taken in and not yet stored: flat while recording keeps up, growing if not.
+        counters["backlog"] = {
+            "input_events": loop.input_backlog if loop is not None else 0,
+            "frames": self._frames.backlog,
+            "writes": self.buffer.write_backlog,
+        }
         return replace(status, counters=counters)
 
     def _set(

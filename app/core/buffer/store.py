@@ -293,6 +293,11 @@ class Buffer:
             self._writer.start()
 
     @property
+    def write_backlog(self) -> int:
+        """Operations queued for the writer and not yet committed."""
+        return 0 if self._writer is None else self._writer.backlog
+
+    @property
     def writer_failure(self) -> BaseException | None:
         """The fault that ended the current writer, if one did."""
         return None if self._writer is None else self._writer.failure
@@ -397,6 +402,10 @@ class _Writer:
 
     def start(self) -> None:
         self._thread.start()
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
 
     @property
     def alive(self) -> bool:

@@ -130,6 +130,11 @@ class CaptureLoop:
         if self._startup_error is not None:
             raise self._startup_error
 
+    @property
+    def input_backlog(self) -> int:
+        """Input events taken from the keyboard and mouse and not yet handled."""
+        return 0 if self._capture is None else self._capture.events.qsize()
+
     def stop(self, reason: str = "stopped", timeout: float = 5.0) -> None:
         self._stop_reason = reason
         self._stop.set()
