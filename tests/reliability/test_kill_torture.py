@@ -16,7 +16,7 @@ from support.xsession import XServer
 pytestmark = pytest.mark.x11
 
 # Modest in CI (about 6 s a kill on two busy cores); bench/kill_torture.py runs hundreds.
-KILLS = int(os.environ.get("PRAXIS_TORTURE_KILLS", "10"))
+KILLS = int(os.environ.get("PRAXIS_TORTURE_KILLS", "12"))
 
 
 def test_random_sigkills_never_damage_what_was_committed(x: XServer, home: Path) -> None:

@@ -357,7 +357,7 @@ class KillRig:
                 detail = f"deleting {target}"
             else:  # recorder-deletion
                 session = self.snapshot.sessions[sealed[0]]
-                may_vanish |= {s for s, x in self.snapshot.sessions.items() if x == session}
+                may_vanish |= {seg for seg, ses in self.snapshot.sessions.items() if ses == session}
                 time.sleep(self.rng.uniform(0.1, 0.6))
                 self._in_background({"cmd": "delete", "session": session})
                 time.sleep(self.rng.uniform(0.0, 0.3))
