@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from praxis_collector import __version__, catalog, ops, tokens
-from praxis_collector.app import ServerConfig
 from praxis_collector.errors import CollectorError
 from praxis_collector.storage import StorageSettings, Store, open_store
 
@@ -110,6 +109,8 @@ def _when(ts: float | None) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # Imported here so token, ls, verify and export start without the web stack.
+    from praxis_collector.app import ServerConfig
     from praxis_collector.server import serve
 
     config = ServerConfig(

@@ -56,7 +56,8 @@ def test_tus_js_client_uploads(collector, tmp_path):
     assert result["ok"], result
     assert result["confirmed"] == package.sha256
     assert _stored(collector, package).read_bytes() == package.data
-    revoked = collector.cli("token", "revoke", token.split("_")[1])
-    assert revoked.returncode == 0
+    from praxis_collector import tokens
+
+    tokens.revoke(collector.store(), token.split("_")[1])
     again = run(collector.url, token, str(path), json.dumps(make_package().metadata()), "32768")
     assert again == {"ok": False, "status": 403, "message": again["message"]}
