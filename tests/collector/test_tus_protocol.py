@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from tests.collector.helpers import (
     auth,
@@ -13,6 +13,7 @@ from tests.collector.helpers import (
     encode_metadata,
     make_package,
     patch,
+    wait_for,
 )
 
 CONFIRM = "Praxis-Package-Sha256"
@@ -296,15 +297,20 @@ def test_oversized_headers_are_refused_before_the_app(collector):
 def test_access_log_is_json_without_tokens_or_content(collector, client):
     token = collector.token()
     package = make_package()
-    _upload_whole(client, collector, token, package, chunk=1 << 20)
+    url, _ = _upload_whole(client, collector, token, package, chunk=1 << 20)
+    path = urlsplit(url).path
+
+    def patch_line():  # written once the answer is on its way: wait for it
+        lines = [json.loads(line) for line in collector.log_path.read_text().splitlines()]
+        return [x for x in lines if x.get("path") == path and x.get("method") == "PATCH"]
+
+    (line,) = wait_for(patch_line, 10, "the PATCH's log line")
+    assert line["status"] == 204 and line["bytes_in"] == len(package.data)
+    assert line["token_id"] == token.split("_")[1] and line["device_id"] == package.device_id
     text = collector.log_path.read_text()
     assert token not in text and token.split("_")[2] not in text
     assert package.data[-200:].hex() not in text
-    lines = [json.loads(line) for line in text.splitlines()]
-    requests = [line for line in lines if line["event"] == "request"]
-    patched = [line for line in requests if line["method"] == "PATCH" and line["status"] == 204]
-    assert patched and patched[-1]["bytes_in"] == len(package.data)
-    assert patched[-1]["token_id"] == token.split("_")[1]
+    requests = [json.loads(x) for x in text.splitlines() if '"event":"request"' in x]
     assert all(set(line) >= {"ts", "method", "path", "status", "ms"} for line in requests)
 
 
