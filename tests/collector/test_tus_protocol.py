@@ -332,3 +332,29 @@ def test_expired_upload_is_gone_and_swept(fresh_dir, client):
         assert any(line.get("event") == "expired" for line in server.log_lines())
     finally:
         assert server.stop() == 0
+
+
+def test_an_upload_resumes_after_the_collector_restarts(fresh_dir, client):
+    from tests.collector.helpers import Collector
+
+    server = Collector(fresh_dir, []).start()
+    token = server.token()
+    package = make_package(frame_bytes=60_000)
+    try:
+        created = create(client, server.url, token, package)
+        path = created.headers["Location"]
+        assert (
+            patch(client, urljoin(server.url, path), token, 0, package.data[:25_000]).status_code
+            == 204
+        )
+    finally:
+        assert server.stop() == 0
+    restarted = Collector(fresh_dir, []).start()  # same data, another port
+    try:
+        url = urljoin(restarted.url, path)
+        head = client.head(url, headers=auth(token))
+        assert head.status_code == 200 and head.headers["Upload-Offset"] == "25000"
+        done = patch(client, url, token, 25_000, package.data[25_000:])
+        assert done.status_code == 204 and done.headers[CONFIRM] == package.sha256
+    finally:
+        assert restarted.stop() == 0
