@@ -27,11 +27,15 @@ def test_tuspy_uploads_in_chunks_and_resumes(collector, tmp_path):
     path = tmp_path / f"{package.segment_id}.zip"
     path.write_bytes(package.data)
     client = client_module.TusClient(collector.url, headers={"Authorization": f"Bearer {token}"})
-    uploader = client.uploader(str(path), chunk_size=16 * 1024, metadata=package.metadata())
+    uploader = client.uploader(
+        str(path), chunk_size=16 * 1024, metadata=package.metadata(), upload_checksum=True
+    )  # tuspy's checksums are sha1, which the collector accepts as well
     uploader.upload(stop_at=50_000)  # as if the connection had gone
     assert 0 < uploader.offset < len(package.data)
     assert not _stored(collector, package).exists()
-    resumed = client.uploader(str(path), url=uploader.url, chunk_size=16 * 1024)
+    resumed = client.uploader(
+        str(path), url=uploader.url, chunk_size=16 * 1024, upload_checksum=True
+    )
     assert resumed.offset == uploader.offset  # read back with HEAD
     resumed.upload()
     assert _stored(collector, package).read_bytes() == package.data

@@ -186,3 +186,16 @@ def test_verify_and_export_read_the_bucket(s3_collectors, bucket, client, tmp_pa
     assert [(p.key, p.message) for p in problems] == [
         (key.removeprefix("px/"), "SHA-256 of the stored package is not the record's")
     ]
+
+
+def test_an_unreachable_bucket_is_one_line(tmp_path, s3_env):
+    from tests.collector.helpers import collector_cli
+
+    closed = _free_port()
+    done = collector_cli(
+        "ls", "--data-dir", str(tmp_path), "--storage", "s3", "--bucket", BUCKET,
+        "--endpoint-url", f"http://127.0.0.1:{closed}", env=s3_env,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "Storage unavailable" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -358,3 +358,26 @@ def test_an_upload_resumes_after_the_collector_restarts(fresh_dir, client):
         assert done.status_code == 204 and done.headers[CONFIRM] == package.sha256
     finally:
         assert restarted.stop() == 0
+
+
+def test_storage_failure_at_completion_is_503_and_the_chunk_can_be_resent(collector, client):
+    token = collector.token()
+    package = make_package()
+    created = create(client, collector.url, token, package)
+    url = urljoin(collector.url, created.headers["Location"])
+    assert patch(client, url, token, 0, package.data[:5000]).status_code == 204
+    # A file where the device's folder should be: storing fails even for root.
+    blocker = collector.data_dir / "store" / "packages" / package.device_id
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_bytes(b"")
+    try:
+        failed = patch(client, url, token, 5000, package.data[5000:])
+        assert failed.status_code == 503 and failed.json()["error"] == "storage_unavailable"
+        assert int(failed.headers["Retry-After"]) > 0
+        head = client.head(url, headers=auth(token))
+        assert head.headers["Upload-Offset"] == "5000" and CONFIRM not in head.headers
+    finally:
+        blocker.unlink()
+    done = patch(client, url, token, 5000, package.data[5000:])
+    assert done.status_code == 204 and done.headers[CONFIRM] == package.sha256
+    assert _stored_file(collector, package).read_bytes() == package.data
