@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import defaultdict
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -49,8 +50,19 @@ class Collector:
         self.store = store or open_store(config.data_dir, config.storage)
         self.index = UploadIndex(config.data_dir)
         # One writer per upload, and one completion per segment at a time, in this process.
-        self.upload_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self.segment_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        # A lock lives as long as a request holds it, so idle ones cost nothing.
+        self._locks: weakref.WeakValueDictionary[object, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        # The SHA-256 of each upload's bytes so far, kept as they arrive so completion need
+        # not read the package again; after a restart it is read from the partial file.
+        self.running: dict[str, tuple[int, Any]] = {}
+
+    def lock(self, *key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
 
     def expires_at(self, touched_at: float) -> float:
         return touched_at + self.config.upload_expiry_s
@@ -60,7 +72,7 @@ class Collector:
         ids = self.index.expire(time.time() - self.config.upload_expiry_s)
         for upload_id in ids:
             self.index.partial_path(upload_id).unlink(missing_ok=True)
-            self.upload_locks.pop(upload_id, None)
+            self.running.pop(upload_id, None)
         if ids:
             log_event("expired", uploads=len(ids))
         return len(ids)

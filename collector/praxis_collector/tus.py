@@ -300,7 +300,7 @@ async def _patch(request: Request, token: tokens.TokenRecord, upload_id: str) ->
         raise Refusal(415, "bad_content_type", "PATCH needs application/offset+octet-stream")
     offset = _number(request, "upload-offset")
     checksum = _chunk_checksum(request)
-    lock = collector.upload_locks[upload_id]
+    lock = collector.lock("upload", upload_id)
     if lock.locked():
         raise Refusal(409, "upload_busy", "another request is writing this upload")
     async with lock:
@@ -328,6 +328,10 @@ async def _write_body(
     path = collector.index.partial_path(found.id)
     room = found.length - found.offset
     digest = CHECKSUMS[checksum[0]]() if checksum else None
+    covered, whole = collector.running.get(found.id, (0, None))
+    whole = whole.copy() if whole is not None and covered == found.offset else None
+    if whole is None and found.offset == 0:
+        whole = hashlib.sha256()
     received = 0
     with open(path, "rb+") as fh:
         fh.seek(found.offset)
@@ -341,6 +345,8 @@ async def _write_body(
                 fh.write(chunk)
                 if digest:
                     digest.update(chunk)
+                if whole is not None:
+                    whole.update(chunk)
         except _ClientGone:
             # Without a checksum the bytes that arrived are good as far as anyone can know.
             kept = 0 if digest else received
@@ -348,11 +354,17 @@ async def _write_body(
             fh.flush()
             if kept:
                 collector.index.set_offset(found.id, found.offset + kept)
+                if whole is not None:
+                    collector.running[found.id] = (found.offset + kept, whole)
             raise Refusal(408, "body_incomplete", "the body broke off") from None
         if checksum and digest and digest.digest() != checksum[1]:
             fh.truncate(found.offset)
             raise Refusal(460, "checksum_mismatch", "the body does not match Upload-Checksum")
         fh.flush()
+    if whole is not None:
+        collector.running[found.id] = (found.offset + received, whole)
+    else:
+        collector.running.pop(found.id, None)
     return received
 
 
@@ -367,22 +379,25 @@ async def _complete(collector: Collector, found: Upload) -> str:
         _log("discarded", meta, reason=code)
         return Refusal(status, code, message)
 
+    covered, whole = collector.running.pop(found.id, (0, None))
+    known = whole.hexdigest() if whole is not None and covered == found.length else None
+
     def check() -> dict[str, Any]:
         with open(path, "rb") as fh:
             os.fsync(fh.fileno())
-        if catalog.file_sha256(path) != meta.sha256:
+        if (known or catalog.file_sha256(path)) != meta.sha256:
             raise discard(
                 460, "package_checksum_mismatch", "the package's SHA-256 is not the one declared"
             )
         try:
-            manifest = catalog.read_manifest(path)
+            manifest = catalog.read_manifest(path, check_members=False)
             catalog.check_manifest(manifest, meta, found.length)
         except catalog.PackageInvalid as exc:
             raise discard(400, "package_invalid", exc.message) from None
         return manifest
 
     manifest = await run_in_threadpool(check)
-    async with collector.segment_locks[(meta.device_id, meta.segment_id)]:
+    async with collector.lock("segment", meta.device_id, meta.segment_id):
         stored = await run_in_threadpool(
             catalog.get_record, collector.store, meta.device_id, meta.segment_id
         )
@@ -403,20 +418,20 @@ async def _complete(collector: Collector, found: Upload) -> str:
             _log("stored", meta, sha256=meta.sha256, bytes=found.length)
     collector.index.set_state(found.id, COMPLETE, offset=found.length)
     path.unlink(missing_ok=True)
-    collector.upload_locks.pop(found.id, None)
+    collector.running.pop(found.id, None)
     return meta.sha256
 
 
 async def _delete(request: Request, token: tokens.TokenRecord, upload_id: str) -> Response:
     collector = _collector(request)
     found = await _find(collector, token, upload_id)
-    async with collector.upload_locks[upload_id]:
+    async with collector.lock("upload", upload_id):
         meta = found.metadata
-        async with collector.segment_locks[(meta.device_id, meta.segment_id)]:
+        async with collector.lock("segment", meta.device_id, meta.segment_id):
             await run_in_threadpool(catalog.erase, collector.store, meta.device_id, meta.segment_id)
             for other in collector.index.of_segment(meta.device_id, meta.segment_id):
                 collector.index.set_state(other.id, GONE)
                 collector.index.partial_path(other.id).unlink(missing_ok=True)
-    collector.upload_locks.pop(upload_id, None)
+                collector.running.pop(other.id, None)
     _log("erased", meta)
     return _answer(204)

@@ -102,10 +102,13 @@ class FilesystemStore(Store):
         _fsync_dir(path.parent)
 
     def list(self, prefix: str) -> Iterator[StoredObject]:
-        if not self.root.is_dir():
+        # Walk only the folder the prefix names, not the whole store.
+        folder, _, _ = prefix.rpartition("/")
+        start = self.root.joinpath(*check_key(folder).split("/")) if folder else self.root
+        if not start.is_dir():
             return
         found = []
-        for dirpath, _dirs, files in os.walk(self.root):
+        for dirpath, _dirs, files in os.walk(start):
             for name in files:
                 if name.startswith(_TMP):
                     continue
