@@ -121,6 +121,9 @@ def test_chunk_checksum_mismatch_is_460_and_keeps_nothing(collector, client):
         content=b"x",
     )
     assert unknown.status_code == 400
+    rest = package.data[4096:]
+    done = patch(client, url, token, 4096, rest, hashlib.sha256(rest).digest())
+    assert done.status_code == 204 and done.headers[CONFIRM] == package.sha256
 
 
 def test_whole_package_hash_mismatch_discards_the_upload(collector, client):
@@ -381,3 +384,30 @@ def test_storage_failure_at_completion_is_503_and_the_chunk_can_be_resent(collec
     done = patch(client, url, token, 5000, package.data[5000:])
     assert done.status_code == 204 and done.headers[CONFIRM] == package.sha256
     assert _stored_file(collector, package).read_bytes() == package.data
+
+
+def test_a_body_cut_off_keeps_what_arrived_when_unchecked(collector, client):
+    token = collector.token()
+    package = make_package(frame_bytes=200_000)
+    created = create(client, collector.url, token, package)
+    path = created.headers["Location"]
+    url = urljoin(collector.url, path)
+    host, port = collector.origin.removeprefix("http://").split(":")
+    sent = 70_000
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        head = (
+            f"PATCH {path} HTTP/1.1\r\nHost: {host}\r\nTus-Resumable: 1.0.0\r\n"
+            f"Authorization: Bearer {token}\r\nUpload-Offset: 0\r\n"
+            "Content-Type: application/offset+octet-stream\r\n"
+            f"Content-Length: {len(package.data)}\r\n\r\n"
+        )
+        sock.sendall(head.encode() + package.data[:sent])
+    # The connection is gone: what arrived is kept, and the upload goes on from there.
+
+    def kept():
+        return client.head(url, headers=auth(token)).headers["Upload-Offset"] == str(sent)
+
+    wait_for(kept, 10, "the bytes before the cut to be kept")
+    offset = sent
+    done = patch(client, url, token, offset, package.data[offset:])
+    assert done.status_code == 204 and done.headers[CONFIRM] == package.sha256
