@@ -57,6 +57,14 @@ class Collector:
         # The SHA-256 of each upload's bytes so far, kept as they arrive so completion need
         # not read the package again; after a restart it is read from the partial file.
         self.running: dict[str, tuple[int, Any]] = {}
+        self._stops: weakref.WeakValueDictionary[str, asyncio.Event] = weakref.WeakValueDictionary()
+
+    def stop_event(self, upload_id: str) -> asyncio.Event:
+        """Set to ask the request writing this upload to stop (see tus._patch)."""
+        event = self._stops.get(upload_id)
+        if event is None:
+            event = self._stops[upload_id] = asyncio.Event()
+        return event
 
     def lock(self, *key: str) -> asyncio.Lock:
         lock = self._locks.get(key)

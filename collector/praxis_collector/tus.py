@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import os
 import re
@@ -26,6 +27,8 @@ from praxis_collector.errors import StorageUnavailable
 from praxis_collector.metadata import MetadataError, UploadMetadata, parse
 from praxis_collector.uploads import COMPLETE, GONE, PARTIAL, Upload
 
+FIRST = asyncio.FIRST_COMPLETED
+TAKEOVER_WAIT_S = 5.0  # how long a new PATCH waits for a stalled one to let go
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,checksum,termination,expiration"
 CHECKSUMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
@@ -278,19 +281,46 @@ def _chunk_checksum(request: Request) -> tuple[str, bytes] | None:
         raise Refusal(400, "bad_request", "Upload-Checksum is not base64") from None
 
 
-async def _body(request: Request, timeout: float) -> AsyncIterator[bytes]:
-    while True:
-        try:
-            message = await asyncio.wait_for(request.receive(), timeout)
-        except asyncio.TimeoutError:
-            raise _ClientGone from None
-        if message["type"] == "http.disconnect":
-            raise _ClientGone
-        body = message.get("body", b"")
-        if body:
-            yield body
-        if not message.get("more_body", False):
-            return
+async def _body(request: Request, timeout: float, stop: asyncio.Event) -> AsyncIterator[bytes]:
+    """The request body as it arrives; ends with _ClientGone when the client goes quiet for
+    `timeout`, disconnects, or a newer request for the same upload asks to take over."""
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        while True:
+            receiving = asyncio.ensure_future(request.receive())
+            await asyncio.wait({receiving, stopped}, timeout=timeout, return_when=FIRST)
+            if not receiving.done():
+                receiving.cancel()
+                raise _ClientGone
+            message = receiving.result()
+            if message["type"] == "http.disconnect":
+                raise _ClientGone
+            body = message.get("body", b"")
+            if body:
+                yield body
+            if not message.get("more_body", False):
+                return
+    finally:
+        stopped.cancel()
+
+
+@contextlib.asynccontextmanager
+async def _take_over(collector: Collector, upload_id: str) -> AsyncIterator[None]:
+    """Hold the upload's lock. An older request still holding it is most likely one whose
+    client gave up on a stalled connection and is now resuming or erasing: it is asked to stop
+    (keeping what it received) rather than blocking the upload until its body times out."""
+    lock = collector.lock("upload", upload_id)
+    if lock.locked():
+        collector.stop_event(upload_id).set()
+    try:
+        await asyncio.wait_for(lock.acquire(), TAKEOVER_WAIT_S)
+    except asyncio.TimeoutError:
+        raise Refusal(409, "upload_busy", "another request is writing this upload") from None
+    try:
+        collector.stop_event(upload_id).clear()
+        yield
+    finally:
+        lock.release()
 
 
 async def _patch(request: Request, token: tokens.TokenRecord, upload_id: str) -> Response:
@@ -300,10 +330,7 @@ async def _patch(request: Request, token: tokens.TokenRecord, upload_id: str) ->
         raise Refusal(415, "bad_content_type", "PATCH needs application/offset+octet-stream")
     offset = _number(request, "upload-offset")
     checksum = _chunk_checksum(request)
-    lock = collector.lock("upload", upload_id)
-    if lock.locked():
-        raise Refusal(409, "upload_busy", "another request is writing this upload")
-    async with lock:
+    async with _take_over(collector, upload_id):
         found = await _find(collector, token, upload_id)  # it may have changed while waiting
         if found.state == COMPLETE or offset != found.offset:
             raise Refusal(
@@ -337,7 +364,8 @@ async def _write_body(
         fh.seek(found.offset)
         fh.truncate()
         try:
-            async for chunk in _body(request, collector.config.body_timeout_s):
+            stop = collector.stop_event(found.id)
+            async for chunk in _body(request, collector.config.body_timeout_s, stop):
                 received += len(chunk)
                 if received > room:
                     fh.truncate(found.offset)
@@ -425,7 +453,7 @@ async def _complete(collector: Collector, found: Upload) -> str:
 async def _delete(request: Request, token: tokens.TokenRecord, upload_id: str) -> Response:
     collector = _collector(request)
     found = await _find(collector, token, upload_id)
-    async with collector.lock("upload", upload_id):
+    async with _take_over(collector, upload_id):
         meta = found.metadata
         async with collector.lock("segment", meta.device_id, meta.segment_id):
             await run_in_threadpool(catalog.erase, collector.store, meta.device_id, meta.segment_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import time
 from urllib.parse import urljoin, urlsplit
 
 from tests.collector.helpers import (
@@ -411,3 +412,32 @@ def test_a_body_cut_off_keeps_what_arrived_when_unchecked(collector, client):
     offset = sent
     done = patch(client, url, token, offset, package.data[offset:])
     assert done.status_code == 204 and done.headers[CONFIRM] == package.sha256
+
+
+def test_a_resuming_client_takes_over_from_a_stalled_request(collector, client):
+    token = collector.token()
+    package = make_package(frame_bytes=200_000)
+    created = create(client, collector.url, token, package)
+    path = created.headers["Location"]
+    url = urljoin(collector.url, path)
+    host, port = collector.origin.removeprefix("http://").split(":")
+    sent = 50_000
+    with socket.create_connection((host, int(port)), timeout=10) as stalled:
+        head = (
+            f"PATCH {path} HTTP/1.1\r\nHost: {host}\r\nTus-Resumable: 1.0.0\r\n"
+            f"Authorization: Bearer {token}\r\nUpload-Offset: 0\r\n"
+            "Content-Type: application/offset+octet-stream\r\n"
+            f"Content-Length: {len(package.data)}\r\n\r\n"
+        )
+        stalled.sendall(head.encode() + package.data[:sent])
+        partial = collector.data_dir / "partial" / path.rsplit("/", 1)[1]
+        wait_for(lambda: partial.stat().st_size == sent, 10, "the bytes to reach the collector")
+        # The stalled connection stays open; the client resumes on a new one, from offset 0
+        # as far as it knows. The collector's body timeout (60 s) is not waited for.
+        started = time.monotonic()
+        answer = patch(client, url, token, 0, package.data)
+        assert answer.status_code == 409 and answer.json()["error"] == "offset_mismatch"
+        assert answer.headers["Upload-Offset"] == str(sent)
+        assert time.monotonic() - started < 30
+        done = patch(client, url, token, sent, package.data[sent:])
+        assert done.status_code == 204 and done.headers[CONFIRM] == package.sha256
