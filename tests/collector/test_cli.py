@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import textwrap
 from urllib.parse import urljoin
 
 from tests.collector.helpers import Collector, collector_cli, create, make_package, patch
@@ -108,3 +109,28 @@ def test_ls_verify_and_export(fresh_dir, client, tmp_path):
     remaining = (out / "index.jsonl").read_text().splitlines()
     assert [json.loads(line)["segment_id"] for line in remaining] == [packages[1].segment_id]
     assert not (out / "packages" / first.device_id / f"{first.segment_id}.zip").exists()
+
+
+def test_the_collector_needs_nothing_from_the_desktop_app():
+    import subprocess
+    import sys
+
+    code = textwrap.dedent(
+        """
+        import importlib, pkgutil, sys
+
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("app", "PySide6", "pynput", "mss", "numpy"):
+                    raise ImportError(f"the collector imported {name}")
+
+        sys.meta_path.insert(0, Block())
+        import praxis_collector
+        for info in pkgutil.walk_packages(praxis_collector.__path__, "praxis_collector."):
+            if info.name != "praxis_collector.__main__":
+                importlib.import_module(info.name)
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
