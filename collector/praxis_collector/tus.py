@@ -24,7 +24,7 @@ from praxis_collector import catalog, tokens
 from praxis_collector.accesslog import log_event
 from praxis_collector.app import Collector
 from praxis_collector.errors import StorageUnavailable
-from praxis_collector.metadata import MetadataError, UploadMetadata, parse
+from praxis_collector.metadata import MetadataError, UploadMetadata, encode, parse
 from praxis_collector.uploads import COMPLETE, GONE, PARTIAL, Upload
 
 FIRST = asyncio.FIRST_COMPLETED
@@ -259,6 +259,7 @@ async def _head(request: Request, token: tokens.TokenRecord, upload_id: str) -> 
     headers = {
         "Upload-Offset": str(found.offset),
         "Upload-Length": str(found.length),
+        "Upload-Metadata": encode(found.metadata),
         "Cache-Control": "no-store",
     }
     if found.state == COMPLETE:
@@ -312,10 +313,15 @@ async def _take_over(collector: Collector, upload_id: str) -> AsyncIterator[None
     lock = collector.lock("upload", upload_id)
     if lock.locked():
         collector.stop_event(upload_id).set()
-    try:
-        await asyncio.wait_for(lock.acquire(), TAKEOVER_WAIT_S)
-    except asyncio.TimeoutError:
-        raise Refusal(409, "upload_busy", "another request is writing this upload") from None
+    acquiring = asyncio.ensure_future(lock.acquire())
+    await asyncio.wait({acquiring}, timeout=TAKEOVER_WAIT_S)
+    if not acquiring.done():
+        acquiring.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await acquiring
+        if not acquiring.cancelled():  # it got the lock just as it was given up on
+            lock.release()
+        raise Refusal(409, "upload_busy", "another request is writing this upload")
     try:
         collector.stop_event(upload_id).clear()
         yield

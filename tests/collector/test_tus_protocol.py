@@ -94,6 +94,7 @@ def test_creation_answers_expiry_and_head_resumes(collector, client):
     assert patch(client, url, token, 0, package.data[:1000]).status_code == 204
     head = client.head(url, headers=auth(token))
     assert head.headers["Upload-Offset"] == "1000" and CONFIRM not in head.headers
+    assert head.headers["Upload-Metadata"] == encode_metadata(package.metadata())
     stale = patch(client, url, token, 0, package.data[:1000])
     assert stale.status_code == 409 and stale.json()["error"] == "offset_mismatch"
     done = patch(client, url, token, 1000, package.data[1000:])
@@ -321,7 +322,7 @@ def test_access_log_is_json_without_tokens_or_content(collector, client):
 def test_expired_upload_is_gone_and_swept(fresh_dir, client):
     from tests.collector.helpers import Collector, wait_for
 
-    server = Collector(fresh_dir, [], ["--upload-expiry", "1"]).start()
+    server = Collector(fresh_dir, [], ["--upload-expiry", "3"]).start()
     try:
         token = server.token()
         package = make_package()
@@ -330,7 +331,7 @@ def test_expired_upload_is_gone_and_swept(fresh_dir, client):
         assert patch(client, url, token, 0, package.data[:100]).status_code == 204
         partial = server.data_dir / "partial" / url.rsplit("/", 1)[1]
         assert partial.exists()
-        wait_for(lambda: not partial.exists(), 10, "the sweep to remove the expired upload")
+        wait_for(lambda: not partial.exists(), 20, "the sweep to remove the expired upload")
         assert client.head(url, headers=auth(token)).status_code == 410
         assert patch(client, url, token, 100, package.data[100:]).status_code == 410
         assert any(line.get("event") == "expired" for line in server.log_lines())
