@@ -199,3 +199,39 @@ def test_an_unreachable_bucket_is_one_line(tmp_path, s3_env):
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "Storage unavailable" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("kind", ["fs", "s3"])
+def test_both_backends_keep_one_contract(kind, tmp_path, request):
+    from praxis_collector.storage.base import StoredObject
+    from praxis_collector.storage.filesystem import FilesystemStore
+
+    if kind == "s3":
+        from praxis_collector.storage.s3 import S3Store
+
+        endpoint = request.getfixturevalue("s3_endpoint")
+        request.getfixturevalue("bucket")
+        store = S3Store(BUCKET, f"contract-{os.urandom(4).hex()}", endpoint)
+    else:
+        store = FilesystemStore(tmp_path / "store")
+    store.check()
+    assert store.get_bytes("a/missing.json") is None
+    with pytest.raises(KeyError):
+        list(store.read_chunks("a/missing.zip"))
+    store.delete("a/missing.zip")  # nothing to delete is not an error
+    source = tmp_path / "source.bin"
+    source.write_bytes(os.urandom(300_000))
+    store.put_file("a/b/one.zip", source)
+    store.put_bytes("a/b/one.json", b"{}")
+    store.put_bytes("a/b/one.json", b'{"v": 2}')  # replaced whole
+    store.put_bytes("c/other.json", b"x")
+    assert b"".join(store.read_chunks("a/b/one.zip", 4096)) == source.read_bytes()
+    assert store.get_bytes("a/b/one.json") == b'{"v": 2}'
+    assert list(store.list("a/")) == [
+        StoredObject("a/b/one.json", 8),
+        StoredObject("a/b/one.zip", 300_000),
+    ]
+    store.delete("a/b/one.zip")
+    assert [o.key for o in store.list("a/")] == ["a/b/one.json"]
+    with pytest.raises(Exception, match="not a storage key"):
+        store.put_bytes("../escape", b"x")
