@@ -51,7 +51,7 @@ class Collector:
         self.index = UploadIndex(config.data_dir)
         # One writer per upload, and one completion per segment at a time, in this process.
         # A lock lives as long as a request holds it, so idle ones cost nothing.
-        self._locks: weakref.WeakValueDictionary[object, asyncio.Lock] = (
+        self._locks: weakref.WeakValueDictionary[tuple[str, ...], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
         # The SHA-256 of each upload's bytes so far, kept as they arrive so completion need
@@ -75,9 +75,14 @@ class Collector:
     def expires_at(self, touched_at: float) -> float:
         return touched_at + self.config.upload_expiry_s
 
-    def sweep(self) -> int:
-        """Drop partial uploads that expired; how many."""
-        ids = self.index.expire(time.time() - self.config.upload_expiry_s)
+    def busy_uploads(self) -> frozenset[str]:
+        """Uploads a request is writing now (call on the event loop's thread)."""
+        locks = list(self._locks.items())
+        return frozenset(key[1] for key, lock in locks if key[0] == "upload" and lock.locked())
+
+    def sweep(self, busy: frozenset[str] = frozenset()) -> int:
+        """Drop partial uploads that expired, except busy ones; how many."""
+        ids = self.index.expire(time.time() - self.config.upload_expiry_s, keep=busy)
         for upload_id in ids:
             self.index.partial_path(upload_id).unlink(missing_ok=True)
             self.running.pop(upload_id, None)
@@ -90,7 +95,7 @@ async def _sweep_forever(collector: Collector) -> None:
     while True:
         await asyncio.sleep(collector.config.sweep_interval_s)
         try:
-            await run_in_threadpool(collector.sweep)
+            await run_in_threadpool(collector.sweep, collector.busy_uploads())
         except Exception as exc:  # a failed sweep is retried next round, never fatal
             log_event("sweep_failed", error=type(exc).__name__)
 
