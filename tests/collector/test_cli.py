@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import textwrap
 from urllib.parse import urljoin
@@ -77,7 +78,9 @@ def test_ls_verify_and_export(fresh_dir, client, tmp_path):
     assert listed.returncode == 0
     for package in packages:
         assert package.segment_id in listed.stdout and package.sha256[:16] in listed.stdout
-    rows = [json.loads(line) for line in server.cli("ls", "--json").stdout.splitlines()]
+    env = {**os.environ, "PRAXIS_COLLECTOR_DATA_DIR": str(fresh_dir)}  # as a systemd unit would
+    by_env = collector_cli("ls", "--json", env=env)
+    rows = [json.loads(line) for line in by_env.stdout.splitlines()]
     assert {row["segment_id"] for row in rows} == {p.segment_id for p in packages}
 
     verified = server.cli("verify")
