@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -43,9 +41,9 @@ def _fmt_time(ts: float | None) -> str:
 
 # -- commands ----------------------------------------------------------------------
 def _settings(data_dir: Path) -> Any:
-    from app.core.settings import default_policy_path, load_settings
+    from app.core.runtime import load_app_settings
 
-    return load_settings(data_dir / "settings.toml", default_policy_path())
+    return load_app_settings(data_dir)
 
 
 def _ask_consent(text: Any) -> bool:
@@ -63,27 +61,19 @@ def _ask_consent(text: Any) -> bool:
 def cmd_record(args: argparse.Namespace) -> int:
     if not args.headless:
         return cmd_tray(args)
-    from app.core.control import ControlServer, InstanceLock
-    from app.core.recorder import Recorder
-    from app.core.service import handle_request
+    from app.core.runtime import Runtime
 
-    data_dir = ensure_private_dir(args.data_dir)
-    settings = _settings(data_dir)
-    lock = InstanceLock(data_dir)
-    lock.acquire()
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    recorder = Recorder(data_dir, settings)
+    runtime = Runtime(args.data_dir)
+    data_dir, recorder, stop = runtime.data_dir, runtime.recorder, runtime.stop_requested
+    runtime.install_signal_handlers()
     if recorder.consent_on_record() is None and _ask_consent(recorder.consent_text):
         recorder.accept_consent()
     if recorder.consent_on_record() is None:
-        lock.release()
+        runtime.lock.release()
         raise ConsentRequired(
             "nothing is recorded before you accept the consent text. Read it with "
             "`praxis consent` and accept it with `praxis consent --accept`."
         )
-    server = ControlServer(data_dir, lambda req: handle_request(recorder, req, stop))
     recorder.add_listener(
         on_status=lambda s: print(
             f"[{_fmt_time(time.time())}] {s.state.value} {s.reason}".rstrip(), flush=True
@@ -94,14 +84,13 @@ def cmd_record(args: argparse.Namespace) -> int:
     )
     try:
         recorder.start()
-        server.start()
+        runtime.serve()
+        runtime.start_uploads()
         print(f"Recording to {data_dir} (Ctrl-C to stop; `praxis pause` to pause)", flush=True)
         while not stop.wait(0.5):
             pass
     finally:
-        server.stop()
-        recorder.shutdown()
-        lock.release()
+        runtime.close()
     summary = recorder.status()
     print(
         f"Stopped. Pending: {summary.counters['pending_segments']} segments, "

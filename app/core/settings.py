@@ -63,6 +63,17 @@ class Settings:
     # the person deleted it first; the tray says when the next one will.
     upload: str = "after_review"
     auto_after_hours: float = 0.0
+    # Where approved recordings go: a tus 1.0 server (our collector or any other). Empty: the
+    # collector this app starts on loopback when it is installed, else uploads wait. Anything
+    # but a loopback address must be https.
+    collector_url: str = ""
+    ca_bundle: str = ""  # a PEM file of corporate CAs trusted for the collector; empty: system
+    upload_limit_kib_s: int = 0  # bandwidth cap in KiB/s; 0: none
+    upload_on_ac_only: bool = False  # wait while on battery (where the OS tells)
+    upload_on_metered: bool = True  # False: wait while the connection is metered
+    # How long an uploaded recording stays on this computer after the collector confirmed it;
+    # 0 removes it at once.
+    keep_uploaded_hours: float = 0.0
     locked: frozenset[str] = field(default=frozenset(), compare=False)
 
     def validate(self) -> None:
@@ -83,6 +94,17 @@ class Settings:
             problems.append("upload must be 'after_review' or 'auto'")
         if self.auto_after_hours < 0:
             problems.append("auto_after_hours must not be negative")
+        if self.upload_limit_kib_s < 0:
+            problems.append("upload_limit_kib_s must not be negative")
+        if self.keep_uploaded_hours < 0:
+            problems.append("keep_uploaded_hours must not be negative")
+        if self.collector_url:
+            from app.core.upload.endpoint import EndpointError, check_collector_url
+
+            try:
+                check_collector_url(self.collector_url)
+            except EndpointError as exc:
+                problems.append(f"collector_url: {exc.message}")
         for name in ("excluded_title_patterns", "custom_patterns"):
             for pattern in getattr(self, name):
                 try:

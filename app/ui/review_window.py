@@ -558,11 +558,11 @@ class ReviewWindow(QWidget):
 
 def run_review_window(data_dir: Path) -> int:
     """`praxis review` with no tray running: the window on its own."""
-    from app.core.settings import default_policy_path, load_settings
+    from app.core.runtime import load_app_settings
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Praxis")
-    settings = load_settings(data_dir / "settings.toml", default_policy_path())
+    settings = load_app_settings(data_dir)
     buffer = Buffer(data_dir, create=False)
     tasks = Tasks()
     window = ReviewWindow(tasks, buffer, settings)

@@ -14,8 +14,14 @@ from typing import Any
 
 import sqlite_utils
 
+from app.core.buffer import uploads
 from app.core.buffer.crypto import Sealer, aad_for
-from app.core.lifecycle import DELETABLE_STATES, SegmentState, check_segment_transition
+from app.core.lifecycle import (
+    DELETABLE_STATES,
+    ERASABLE_STATES,
+    SegmentState,
+    check_segment_transition,
+)
 from app.core.model import EventRecord, FrameRecord
 
 
@@ -219,11 +225,16 @@ class Tx:
         return report
 
     # -- deleting ------------------------------------------------------------------
-    def _deletable(self, where: str = "1", params: list[Any] | None = None) -> list[str]:
-        marks = ",".join("?" for _ in DELETABLE_STATES)
+    def _deletable(
+        self,
+        where: str = "1",
+        params: list[Any] | None = None,
+        states: tuple[SegmentState, ...] = DELETABLE_STATES,
+    ) -> list[str]:
+        marks = ",".join("?" for _ in states)
         rows = self.db.execute(
             f"SELECT id FROM segments WHERE state IN ({marks}) AND ({where}) ORDER BY started_at",
-            [s.value for s in DELETABLE_STATES] + (params or []),
+            [s.value for s in states] + (params or []),
         ).fetchall()
         return [r[0] for r in rows]
 
@@ -256,7 +267,9 @@ class Tx:
 
     def _tombstone(self, segment_id: str) -> None:
         """Keep the segment's row, without content, so its history stays visible and nothing
-        (an auto-approval, an upload) can act on it again."""
+        (an auto-approval, an upload) can act on it again. Whatever reached the collector is
+        queued for erasure there."""
+        uploads.forget(self, segment_id, "it was deleted")
         self.set_state(segment_id, SegmentState.DELETED)
         self.db.execute(
             "UPDATE segments SET summary = NULL, package_sha256 = NULL, package_bytes = NULL"
@@ -299,7 +312,10 @@ class Tx:
         return report
 
     def delete_session(self, session_id: str) -> DeletionReport:
-        return self.delete_segments(self._deletable("session_id = ?", [session_id]))
+        """The whole session, uploaded segments included (their erasure is queued)."""
+        return self.delete_segments(
+            self._deletable("session_id = ?", [session_id], ERASABLE_STATES)
+        )
 
     def delete_pending(self) -> DeletionReport:
         return self.delete_segments(self._deletable())
@@ -341,6 +357,7 @@ class Tx:
         self.db.execute("UPDATE segments SET summary = NULL WHERE id = ?", [segment_id])
         state = self.segment_state(segment_id)
         if state in (SegmentState.APPROVED, SegmentState.UPLOADING):
+            uploads.forget(self, segment_id, "its content changed")
             self.set_state(segment_id, SegmentState.PENDING_REVIEW)
             self.db.execute(
                 "UPDATE segments SET package_sha256 = NULL, package_bytes = NULL,"
