@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.core.control import ControlServer, InstanceLock
-from app.core.errors import PraxisError
+from app.core.control import ControlServer, InstanceLock, UploadLock
+from app.core.errors import AlreadyRunning, PraxisError
 from app.core.paths import ensure_private_dir
 from app.core.recorder import Recorder
 from app.core.service import handle_request
@@ -43,6 +43,8 @@ class Uploads:
         self._target: Target | None = None
         self._local: embedded.EmbeddedCollector | None = None
         self._lock = threading.Lock()
+        self._upload_lock = UploadLock(buffer.data_dir)
+        self._closing = threading.Event()
         self.problem: str | None = None  # why no collector could be reached, in words
         self.uploader = Uploader(
             buffer,
@@ -58,6 +60,14 @@ class Uploads:
     def start(self) -> None:
         """Find the collector (starting the local one if that is the one) and start sending.
         Slow: the caller runs it off any UI thread."""
+        while True:  # a `praxis sync` started before the app finishes first
+            try:
+                self._upload_lock.acquire()
+                break
+            except AlreadyRunning as exc:
+                self.problem = exc.message
+                if self._closing.wait(2.0):
+                    return
         self.resolve()
         self.uploader.start()
 
@@ -114,14 +124,34 @@ class Uploads:
         return {"upload": upload}
 
     def stop(self) -> None:
+        self._closing.set()
         self.uploader.stop()
         self._stop_local()
+        self._upload_lock.release()
 
     def _stop_local(self) -> None:
         if self._local is not None:
             self._local.stop()
             self._local = None
             self._target = None
+
+
+def offline_upload_counters(buffer: Any, settings: Settings) -> dict[str, Any]:
+    """What `praxis status` says about uploads when no app is running."""
+    from app.core.buffer import uploads as book
+    from app.core.upload.target import LOCAL_COLLECTOR
+
+    with buffer.reader() as db:
+        upload = book.summary(db)
+    if settings.collector_url:
+        text = f"uploads go to {settings.collector_url} (when Praxis runs)"
+    elif embedded.available():
+        text = LOCAL_COLLECTOR
+    else:
+        text = NO_COLLECTOR
+    upload.update(state="not_running", percent=None, collector_text=text, waiting_reason=None)
+    upload["collector"] = settings.collector_url or None
+    return {"upload": upload}
 
 
 class Runtime:
@@ -200,8 +230,9 @@ class Runtime:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        self.uploads.stop()
         if self._upload_starter is not None:
             self._upload_starter.join(60)
-        self.uploads.stop()
+            self.uploads.stop()  # a collector the starter brought up while we were stopping
         self.recorder.shutdown()
         self.lock.release()

@@ -130,12 +130,14 @@ def purge_acknowledged(tx: Tx, acknowledged_before: float) -> list[str]:
 
 
 def forget(tx: Tx, segment_id: str, why: str) -> bool:
-    """Drop the segment's upload; if the collector holds any of it, queue its erasure.
-    Called whenever a segment is deleted or its content changes."""
+    """Drop the segment's upload; if the collector holds any of it, queue its erasure (and
+    return True). Called whenever a segment is deleted or its content changes."""
     row = upload_row(tx.db, segment_id)
     if row is None:
         return False
     tx.db.execute("DELETE FROM uploads WHERE segment_id = ?", [segment_id])
+    if not row.url:
+        return False
     if row.url:
         tx.db.execute(
             "INSERT INTO erasures(segment_id, collector, url, queued_at) VALUES (?, ?, ?, ?)",

@@ -23,9 +23,10 @@ from app.core.lifecycle import LifecycleError
 from app.core.settings import Settings
 from app.core.upload.backoff import Backoff
 from app.core.upload.conditions import Conditions, UploadConditions
-from app.core.upload.send import Abandoned, Sender
+from app.core.upload.send import CHUNK_BYTES, Abandoned, Sender
 from app.core.upload.target import NO_COLLECTOR, Target
 from app.core.upload.tus import (
+    READ_TIMEOUT_S,
     AuthFailed,
     Refused,
     Retryable,
@@ -59,8 +60,9 @@ class Uploader:
         conditions: UploadConditions | None = None,
         backoff: Backoff | None = None,
         on_change: Callable[[], None] | None = None,
-        read_timeout: float | None = None,
+        read_timeout: float = READ_TIMEOUT_S,
         renew_local_token: Callable[[], None] | None = None,
+        chunk_bytes: int = CHUNK_BYTES,
     ) -> None:
         self.buffer = buffer
         self.settings = settings
@@ -70,6 +72,7 @@ class Uploader:
         self._on_change = on_change or (lambda: None)
         self._read_timeout = read_timeout
         self._renew_local_token = renew_local_token
+        self.chunk_bytes = chunk_bytes
         self._renewed = False  # once per refusal: a token that fails again stops uploads
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -186,7 +189,7 @@ class Uploader:
                 target.files_url,
                 target.token,
                 ca_bundle=target.ca_bundle,
-                **({"read_timeout": self._read_timeout} if self._read_timeout else {}),
+                read_timeout=self._read_timeout,
             )
             try:
                 self._erase_due(client, target, now)
@@ -231,6 +234,7 @@ class Uploader:
             self._stop,
             self._set_progress,
             limit_bytes_s=self.settings.upload_limit_kib_s * 1024,
+            chunk_bytes=self.chunk_bytes,
         )
         try:
             sender.info = self._server_info(client, target)
@@ -248,6 +252,7 @@ class Uploader:
                 self._renew_local_token()
                 return exc.message
             self._stop_for_auth(exc.message)
+            self._fail(segment_id, exc.message)  # kept, so `praxis status` says it later too
             return exc.message
         except Refused as exc:
             self._fail(segment_id, exc.message, quarantine=True)
