@@ -1,0 +1,87 @@
+"""Running the collector: one uvicorn server on a socket bound before it starts, so port 0
+works and the bound port can be announced in a ready file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+from pathlib import Path
+
+import uvicorn
+
+from praxis_collector.accesslog import MAX_HEADER_BYTES
+from praxis_collector.app import ServerConfig, create_app
+from praxis_collector.errors import CollectorError
+from praxis_collector.storage import open_store
+
+
+def bind(host: str, port: int) -> socket.socket:
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise CollectorError(f"cannot listen on {host} port {port}: {reason}") from None
+    return sock
+
+
+def _url(sock: socket.socket) -> tuple[str, int]:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/files/", port
+
+
+def _write_ready(path: Path, sock: socket.socket) -> None:
+    url, port = _url(sock)
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(json.dumps({"url": url, "port": port, "pid": os.getpid()}) + "\n")
+    os.replace(temp, path)
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, sock: socket.socket, ready: Path | None) -> None:
+        super().__init__(config)
+        self._sock = sock
+        self._ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self._ready is not None and not self.should_exit:
+            _write_ready(self._ready, self._sock)
+
+
+def serve(config: ServerConfig, host: str, port: int, ready_file: Path | None) -> None:
+    store = open_store(config.data_dir, config.storage)
+    store.check()
+    if ready_file is not None:
+        ready_file.unlink(missing_ok=True)
+    sock = bind(host, port)
+    app = create_app(config, store)
+    server = _Server(
+        uvicorn.Config(
+            app,
+            http="h11",
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+            lifespan="on",
+            access_log=False,
+            log_level="warning",
+            server_header=False,
+            timeout_graceful_shutdown=10,
+        ),
+        sock,
+        ready_file,
+    )
+    # uvicorn shuts down gracefully on these, then raises the signal again for the handler that
+    # was there before: make that one a no-op so a requested stop exits with status 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        if ready_file is not None:
+            ready_file.unlink(missing_ok=True)
