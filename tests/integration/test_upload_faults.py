@@ -1,5 +1,6 @@
-"""The uploader under faults: a real tus server process behind a fault-injecting proxy, all on
-127.0.0.1. After each fault the upload invariant must hold (support/uploadcheck.py)."""
+"""The uploader under faults: a real tus server process (our collector, and for the protocol
+cases also the independent @tus/server) behind a fault-injecting proxy, all on 127.0.0.1.
+After each fault the upload invariant must hold (support/uploadcheck.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from pathlib import Path
 import pytest
 from support import faultproxy as fp
 from support.seed import seed_approved, seed_segment
-from support.servers import ServerProcess, tusnode, tusnode_available
-from support.uploadcheck import check_invariant, segment_states, tusnode_complete_objects
+from support.servers import UploadServer, tusnode_available
+from support.uploadcheck import check_invariant, segment_states
 
 from app.core.buffer import uploads
 from app.core.settings import Settings
@@ -23,49 +24,87 @@ from app.core.upload.target import Target
 from app.core.upload.tus import TOKEN_REVOKED
 from app.core.upload.worker import Uploader
 
-TOKEN = "node-token"
 CHUNK = 96 * 1024
+# Our collector answers every case; the independent server the protocol ones.
+BOTH = ["collector", "tusnode"]
+
+
+def _start(kind: str, folder: Path) -> UploadServer:
+    if kind == "tusnode":
+        reason = tusnode_available()
+        if reason:
+            if os.environ.get("CI"):
+                pytest.fail(reason, pytrace=False)
+            pytest.skip(reason)
+    return UploadServer(kind, folder).start()
+
+
+@pytest.fixture(scope="module")
+def shared_servers(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One server of each kind for the cases that do not stop or change it; each test has
+    its own device, and the invariant looks at that device's packages only."""
+    started: dict[str, UploadServer] = {}
+
+    def get(kind: str) -> UploadServer:
+        if kind not in started:
+            started[kind] = _start(kind, tmp_path_factory.mktemp(kind))
+        return started[kind]
+
+    yield get
+    for server in started.values():
+        server.stop()
+
+
+@pytest.fixture(params=["collector"])
+def server(request: pytest.FixtureRequest, shared_servers):  # type: ignore[no-untyped-def]
+    return shared_servers(request.param)
 
 
 @pytest.fixture
-def server(tmp_path: Path):  # type: ignore[no-untyped-def]
-    reason = tusnode_available()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-    process = tusnode(tmp_path / "tusnode", token=TOKEN).start()
-    yield process
-    process.stop()
+def own_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A collector for this test alone: it is restarted or its tokens revoked."""
+    server = _start("collector", tmp_path / "collector")
+    yield server
+    server.stop()
 
 
-@pytest.fixture
-def proxy(server: ServerProcess):  # type: ignore[no-untyped-def]
+def _proxy(server: UploadServer, token: str):  # type: ignore[no-untyped-def]
     proxy = fp.FaultProxy(server.port)
+    proxy.token = token  # type: ignore[attr-defined]
+    return proxy
+
+
+@pytest.fixture
+def proxy(server: UploadServer):  # type: ignore[no-untyped-def]
+    proxy = _proxy(server, server.new_token())
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def own_proxy(own_server: UploadServer):  # type: ignore[no-untyped-def]
+    proxy = _proxy(own_server, own_server.token)
     yield proxy
     proxy.close()
 
 
 def make_uploader(buffer, proxy: fp.FaultProxy, **kwargs) -> Uploader:  # type: ignore[no-untyped-def]
+    token = proxy.token  # type: ignore[attr-defined]
     return Uploader(
         buffer,
         kwargs.pop("settings", Settings()),
-        lambda: Target(proxy.url, TOKEN),
+        lambda: Target(proxy.url, token),
         backoff=Backoff(base_s=0.02, cap_s=0.3),
-        read_timeout=1.5,
+        read_timeout=0.75,
         chunk_bytes=CHUNK,
         **kwargs,
     )
 
 
-def stored(tmp_path: Path) -> list[bytes]:
-    return tusnode_complete_objects(tmp_path / "tusnode" / "store")
-
-
 CASES = {
     "reset mid-body": [fp.RESET_BODY, fp.Fault("reset_body", fraction=0.9)],
     "answer lost after the server applied the chunk": [fp.LOSE_ANSWER, fp.LOSE_ANSWER],
-    "stall longer than the read timeout": [fp.stall(3.0)],
+    "stall longer than the read timeout": [fp.stall(1.5)],
     "500": [fp.status(500), fp.status(500)],
     "503 with Retry-After": [fp.status(503, retry_after=1)],
     "429 with Retry-After": [fp.status(429, retry_after=1)],
@@ -73,8 +112,15 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_patch_faults_keep_the_invariant(case, proxy, data_dir: Path, tmp_path: Path) -> None:
+# Every case against our collector; the protocol ones also against the independent server.
+MATRIX = [(case, "collector") for case in CASES] + [
+    (case, "tusnode")
+    for case in ("reset mid-body", "460 checksum mismatch", "503 with Retry-After")
+]
+
+
+@pytest.mark.parametrize(("case", "server"), MATRIX, indirect=["server"])
+def test_patch_faults_keep_the_invariant(case, server, proxy, data_dir: Path) -> None:
     buffer, ids = seed_approved(data_dir, 2, frames=2)
     seed_segment(buffer, seed=99)  # recorded, never approved: must never be stored
     faults = CASES[case]
@@ -85,23 +131,22 @@ def test_patch_faults_keep_the_invariant(case, proxy, data_dir: Path, tmp_path: 
     took = time.monotonic() - started
     assert report.ok, report
     assert sum(proxy.injected.values()) == len(faults)
-    assert check_invariant(buffer, stored(tmp_path)) == []
+    assert check_invariant(buffer, server.stored(buffer.device_id)) == []
     if "Retry-After" in case:
         assert took >= 1.0  # the server's wait was honoured, not the 0.3 s backoff cap
 
 
-def test_creation_answer_lost_makes_no_second_stored_copy(
-    proxy, data_dir: Path, tmp_path: Path
-) -> None:
+def test_creation_answer_lost_makes_no_second_stored_copy(server, proxy, data_dir: Path) -> None:
     buffer, ids = seed_approved(data_dir, 1, frames=2)
     proxy.queue(fp.LOSE_ANSWER, fp.status(503, retry_after=0), method="POST")
     report = make_uploader(buffer, proxy).sync_once(60)
     assert report.ok, report
     assert proxy.requests["POST"] == 3
-    assert check_invariant(buffer, stored(tmp_path)) == []
+    assert check_invariant(buffer, server.stored(buffer.device_id)) == []
 
 
-def test_expired_upload_starts_a_new_one(proxy, data_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", BOTH, indirect=True)
+def test_expired_upload_starts_a_new_one(server, proxy, data_dir: Path) -> None:
     buffer, [segment_id] = seed_approved(data_dir, 1, frames=2)
     uploader = make_uploader(buffer, proxy)
     proxy.queue(fp.Fault("reset_body"), method="PATCH")
@@ -115,10 +160,11 @@ def test_expired_upload_starts_a_new_one(proxy, data_dir: Path, tmp_path: Path) 
     assert proxy.requests["POST"] == 2
     with buffer.reader() as db:
         assert uploads.upload_row(db, segment_id).url != first_url
-    assert check_invariant(buffer, stored(tmp_path)) == []
+    assert check_invariant(buffer, server.stored(buffer.device_id)) == []
 
 
-def test_server_restart_mid_upload(server, proxy, data_dir: Path, tmp_path: Path) -> None:
+def test_server_restart_mid_upload(own_server, own_proxy, data_dir: Path) -> None:
+    server, proxy = own_server, own_proxy
     buffer, ids = seed_approved(data_dir, 2, frames=3)
     # Slow enough to be cut in the middle: 400 KiB/s.
     uploader = make_uploader(buffer, proxy, settings=Settings(upload_limit_kib_s=400))
@@ -129,42 +175,39 @@ def test_server_restart_mid_upload(server, proxy, data_dir: Path, tmp_path: Path
             assert time.monotonic() < deadline
             time.sleep(0.02)
         server.stop()  # the collector goes away in the middle of an upload…
-        restarted = tusnode(tmp_path / "tusnode", token=TOKEN).start()  # …and comes back
-        proxy.upstream_port = restarted.port
+        server.start()  # …and comes back, on another port
+        proxy.upstream_port = server.port
         uploader.wake()
         while set(segment_states(buffer)[i] for i in ids) != {"purged"}:
             assert time.monotonic() < deadline + 30, uploader.counters()
             time.sleep(0.05)
     finally:
         uploader.stop()
-    restarted.stop()
-    assert check_invariant(buffer, stored(tmp_path)) == []
+    assert check_invariant(buffer, server.stored(buffer.device_id)) == []
 
 
-def test_refused_token_stops_until_enrolled_again(proxy, data_dir: Path, tmp_path: Path) -> None:
+def test_refused_token_stops_until_enrolled_again(server, proxy, data_dir: Path) -> None:
     buffer, ids = seed_approved(data_dir, 1, frames=2)
     uploader = make_uploader(buffer, proxy)
     proxy.queue(fp.status(403), method="PATCH")
     report = uploader.sync_once(30)
     assert report.stopped == TOKEN_REVOKED
     assert uploader.counters()["last_error"] == TOKEN_REVOKED
-    assert check_invariant(buffer, stored(tmp_path), all_delivered=False) == []
+    assert check_invariant(buffer, server.stored(buffer.device_id), all_delivered=False) == []
     before = proxy.requests.copy()
     assert uploader.run_pass().stopped == TOKEN_REVOKED  # nothing is tried while stopped
     assert proxy.requests == before
     report = uploader.sync_once(30)  # what `praxis enroll` does for a running app
     assert report.ok, report
-    assert check_invariant(buffer, stored(tmp_path)) == []
+    assert check_invariant(buffer, server.stored(buffer.device_id)) == []
 
 
-def test_client_killed_mid_upload_resumes_after_restart(
-    proxy, data_dir: Path, tmp_path: Path
-) -> None:
+def test_client_killed_mid_upload_resumes_after_restart(server, proxy, data_dir: Path) -> None:
     buffer, ids = seed_approved(data_dir, 1, frames=6)
     (data_dir / "settings.toml").write_text("upload_limit_kib_s = 300\n")
     cli = [sys.executable, "-m", "app", "--data-dir", str(data_dir)]
     subprocess.run(
-        [*cli, "enroll", "--server", proxy.url, "--token", TOKEN], check=True, timeout=60
+        [*cli, "enroll", "--server", proxy.url, "--token", proxy.token], check=True, timeout=60
     )
     sync = subprocess.Popen(
         [*cli, "sync", "--once"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -188,4 +231,21 @@ def test_client_killed_mid_upload_resumes_after_restart(
     assert done.returncode == 0, done.stderr
     assert "Uploaded 1 segment(s)" in done.stdout
     assert proxy.requests["POST"] == posts  # resumed with HEAD, no new upload
-    assert check_invariant(buffer, stored(tmp_path)) == []
+    assert check_invariant(buffer, server.stored(buffer.device_id)) == []
+
+
+def test_token_revoked_on_the_collector_stops_uploads(
+    own_server, own_proxy, data_dir: Path
+) -> None:
+    server, proxy = own_server, own_proxy
+    buffer, first = seed_approved(data_dir, 1, frames=1)
+    uploader = make_uploader(buffer, proxy)
+    assert uploader.sync_once(30).ok
+    server.revoke_all_tokens()
+    _, second = seed_approved(data_dir, 1, frames=1, seed=5)
+    report = uploader.sync_once(30)
+    assert report.stopped == TOKEN_REVOKED
+    assert segment_states(buffer)[second[0]] in ("approved", "uploading")
+    # Nothing acknowledged was lost, and nothing was stored with a revoked token.
+    assert check_invariant(buffer, server.stored(buffer.device_id), all_delivered=False) == []
+    assert len(server.stored(buffer.device_id)) == 1

@@ -120,3 +120,90 @@ def collector_token(folder: Path, name: str = "test") -> str:
         timeout=60,
     )
     return done.stdout.decode().strip()
+
+
+class UploadServer:
+    """A tus server of either kind with what the tests ask of it: its token, a restart on
+    the same data, and the packages it holds in full."""
+
+    def __init__(self, kind: str, folder: Path) -> None:
+        self.kind, self.folder = kind, folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.token = collector_token(folder) if kind == "collector" else "node-token"
+        self.process: ServerProcess | None = None
+
+    def start(self) -> UploadServer:
+        make = (
+            collector(self.folder) if self.kind == "collector" else tusnode(self.folder, self.token)
+        )
+        self.process = make.start()
+        return self
+
+    def new_token(self) -> str:
+        """A token for another device (our collector binds a token to its first device)."""
+        if self.kind == "collector":
+            self._count = getattr(self, "_count", 0) + 1
+            return collector_token(self.folder, f"device-{self._count}")
+        return self.token
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+    @property
+    def url(self) -> str:
+        assert self.process is not None
+        return self.process.url
+
+    @property
+    def port(self) -> int:
+        assert self.process is not None
+        return self.process.port
+
+    def stored(self, device_id: str) -> list[bytes]:
+        """The packages of one device that the server holds in full."""
+        if self.kind == "collector":
+            folder = self.folder / "data" / "store" / "packages" / device_id
+            return [p.read_bytes() for p in folder.glob("*.zip")]
+        from support.uploadcheck import tusnode_complete_objects
+
+        return tusnode_complete_objects(self.folder / "store", device_id)
+
+    def revoke_all_tokens(self) -> None:
+        ids = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "praxis_collector",
+                "token",
+                "list",
+                "--data-dir",
+                str(self.folder / "data"),
+            ],
+            capture_output=True,
+            check=True,
+            timeout=60,
+            text=True,
+        )
+        for line in ids.stdout.splitlines():
+            token_id = line.split()[0] if line.split() else ""
+            if token_id:
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "praxis_collector",
+                        "token",
+                        "revoke",
+                        token_id,
+                        "--data-dir",
+                        str(self.folder / "data"),
+                    ],
+                    capture_output=True,
+                    timeout=60,
+                )

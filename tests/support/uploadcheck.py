@@ -12,11 +12,14 @@ from app.core.buffer.store import Buffer
 from app.core.lifecycle import SegmentState
 
 
-def tusnode_complete_objects(store: Path) -> list[bytes]:
-    """Uploads the Node server holds in full (its sidecar says how long each should be)."""
+def tusnode_complete_objects(store: Path, device_id: str | None = None) -> list[bytes]:
+    """Uploads the Node server holds in full (its sidecar says how long each should be),
+    of one device if given (from the upload's metadata)."""
     out = []
     for info in store.glob("*.json"):
         meta = json.loads(info.read_text())
+        if device_id and (meta.get("metadata") or {}).get("device_id") != device_id:
+            continue
         data = store / meta["id"]
         if data.exists() and data.stat().st_size == int(meta["size"]):
             out.append(data.read_bytes())
