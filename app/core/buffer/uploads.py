@@ -17,6 +17,7 @@ from app.core.lifecycle import SegmentState
 if TYPE_CHECKING:
     from app.core.buffer.tx import Tx
 
+STOPPED_META = "upload_stopped"  # why uploads stopped (a refused token) until enrolled again
 _SENDABLE = (SegmentState.APPROVED.value, SegmentState.UPLOADING.value)
 
 
@@ -247,6 +248,7 @@ def summary(db: Any) -> dict[str, Any]:
         "SELECT segment_id, last_error FROM uploads WHERE last_error IS NOT NULL"
         " ORDER BY next_attempt_at DESC LIMIT 1"
     ).fetchone()
+    stopped = db.execute("SELECT value FROM meta WHERE key = ?", [STOPPED_META]).fetchone()
     erasures = db.execute(
         "SELECT count(*), max(last_error) FROM erasures WHERE confirmed_at IS NULL"
     ).fetchone()
@@ -259,7 +261,9 @@ def summary(db: Any) -> dict[str, Any]:
         "bytes_pending": int(waiting_bytes) - int(sent_bytes),
         "bytes_total": int(waiting_bytes),
         "bytes_sent": int(sent_bytes),
-        "last_error": None if last is None else f"{last[0]}: {last[1]}",
+        "last_error": stopped[0]
+        if stopped
+        else (None if last is None else f"{last[0]}: {last[1]}"),
         "erasures_pending": erasures[0],
         "erasure_error": erasures[1],
     }

@@ -112,7 +112,12 @@ class Uploader:
         """Forget waits and set-aside uploads (after enrolling again, or when asked)."""
         self.auth_error = None
         self._info = None
-        self.buffer.write(uploads.unquarantine)
+
+        def run(tx: Any) -> None:
+            uploads.unquarantine(tx)
+            tx.set_meta(uploads.STOPPED_META, None)
+
+        self.buffer.write(run)
         self.wake()
 
     def _run(self) -> None:
@@ -285,7 +290,12 @@ class Uploader:
 
     def _stop_for_auth(self, message: str) -> None:
         if self.auth_error != message:
-            self.buffer.write(lambda tx: tx.log("upload", f"uploads stopped: {message}"))
+
+            def run(tx: Any) -> None:
+                tx.log("upload", f"uploads stopped: {message}")
+                tx.set_meta(uploads.STOPPED_META, message)  # `praxis status` says it later
+
+            self.buffer.write(run)
         self.auth_error = message
         self.waiting_reason = message
 
