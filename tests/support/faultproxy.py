@@ -15,6 +15,7 @@ import random
 import socket
 import struct
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class FaultProxy:
     port: int = 0
     injected: Counter[str] = field(default_factory=Counter)
     requests: Counter[str] = field(default_factory=Counter)
+    last_fault_at: float = 0.0  # time.monotonic() of the latest injected fault
 
     def __post_init__(self) -> None:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -117,6 +119,7 @@ class FaultProxy:
                     fault = self.plan(method, path)
                     if fault is not None:
                         self.injected[fault.name] += 1
+                        self.last_fault_at = time.monotonic()
                 if not self._one(client, reader, method, raw_head, length, fault):
                     return
         except (OSError, http.client.HTTPException):

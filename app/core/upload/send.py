@@ -35,6 +35,7 @@ from app.core.upload.tus import (
 
 CHUNK_BYTES = 4 * 1024 * 1024
 _MAX_CHECKSUM_RESENDS = 3
+_RECORD_EVERY_S = 1.0
 _MAX_NEW_UPLOADS = 2  # per attempt: an upload that vanishes twice in a row is a server problem
 
 Progress = Callable[[str, int, int], None]  # segment id, bytes on the server, package bytes
@@ -103,13 +104,15 @@ class Sender:
         offset = head.offset
         last = head
         pending: Future[bool] | None = None
+        next_record = 0.0
         resends = 0
         self.progress(package.segment_id, offset, package.size)
         while offset < package.size:
             if self.stop.is_set():
                 raise Retryable("stopped before the upload finished")
-            if pending is not None:
+            if pending is not None and pending.done():
                 self._record(pending)
+                pending = None
             chunk = package.data[offset : offset + self._chunk_size()]
             started = time.monotonic()
             try:
@@ -127,7 +130,11 @@ class Sender:
             if last.offset <= offset or last.offset > package.size:
                 raise Retryable(f"the collector reported offset {last.offset} after {offset}")
             offset = last.offset
-            pending = self.buffer.submit(partial(_progress, package.segment_id, offset))
+            if time.monotonic() >= next_record or offset >= package.size:
+                # Written about once a second: HEAD tells the truth on resume, so the stored
+                # offset only saves a round trip, and the bytes need not wait for the disk.
+                pending = self.buffer.submit(partial(_progress, package.segment_id, offset))
+                next_record = time.monotonic() + _RECORD_EVERY_S
             self.progress(package.segment_id, offset, package.size)
             self._pace(len(chunk), time.monotonic() - started)
         if pending is not None:
