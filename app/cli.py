@@ -41,9 +41,9 @@ def _fmt_time(ts: float | None) -> str:
 
 # -- commands ----------------------------------------------------------------------
 def _settings(data_dir: Path) -> Any:
-    from app.core.runtime import load_app_settings
+    from app.core.settings import load_effective_settings
 
-    return load_app_settings(data_dir)
+    return load_effective_settings(data_dir)
 
 
 def _ask_consent(text: Any) -> bool:
@@ -143,12 +143,17 @@ def cmd_status(args: argparse.Namespace) -> int:
             return {"state": "not_running", "reason": "nothing recorded yet"}
         buffer = Buffer(args.data_dir, create=False)
         from app.core.runtime import offline_upload_counters
+        from app.core.settings import Settings
 
+        try:
+            settings = _settings(args.data_dir)
+        except PraxisError:  # a broken policy stops recording, never the status
+            settings = Settings()
         return {
             "state": "not_running",
             "reason": "no recorder is running",
             **pending_summary(buffer),
-            **offline_upload_counters(buffer, _settings(args.data_dir)),
+            **offline_upload_counters(buffer, settings),
         }
 
     status, _ = _remote_or_local(args.data_dir, {"cmd": "status"}, local)
@@ -237,9 +242,16 @@ def cmd_delete(args: argparse.Namespace) -> int:
 def cmd_consent(args: argparse.Namespace) -> int:
     from app.core.buffer.store import Buffer
     from app.core.consent import load_consent_text
+    from app.core.errors import PolicyError
     from app.core.service import consent_direct
 
-    text = load_consent_text()
+    try:
+        text = load_consent_text(_settings(args.data_dir))
+    except PolicyError:
+        if not args.withdraw:
+            raise
+        # Withdrawing stops recording and deletes unsent data whatever policy says.
+        text = load_consent_text()
     if not (args.accept or args.withdraw):
         print(text.body)
         print(f"\n(consent version {text.version}; accept with `praxis consent --accept`)")
@@ -353,9 +365,17 @@ def _redact_image(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
+    from app.core.errors import PolicyError
+    from app.core.settings import Settings
     from app.review_cli import cmd_review as run
 
-    return run(args, _settings(args.data_dir))
+    try:
+        settings = _settings(args.data_dir)
+    except PolicyError as exc:
+        # A broken policy keeps recording off; it never takes review away from the person.
+        print(f"{exc} (reviewing with default settings)", file=sys.stderr)
+        settings = Settings()
+    return run(args, settings)
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:

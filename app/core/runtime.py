@@ -16,7 +16,7 @@ from app.core.errors import AlreadyRunning, PraxisError
 from app.core.paths import ensure_private_dir
 from app.core.recorder import Recorder
 from app.core.service import handle_request
-from app.core.settings import SETTINGS_FILE, Settings, default_policy_path, load_settings
+from app.core.settings import SETTINGS_FILE, Settings, load_effective_settings
 from app.core.upload import embedded
 from app.core.upload.target import NO_COLLECTOR, Target, configured_target
 from app.core.upload.worker import Uploader
@@ -31,7 +31,7 @@ def settings_file(data_dir: Path) -> Path:
 
 def load_app_settings(data_dir: Path) -> Settings:
     """The settings in force: defaults, the user's file in the data folder, IT's policy."""
-    return load_settings(settings_file(data_dir), default_policy_path())
+    return load_effective_settings(data_dir)
 
 
 class Uploads:

@@ -171,6 +171,16 @@ class TrayApp(QObject):
         self.recorder.shutdown()
 
 
+def _apply_login_policy(settings: Settings) -> None:
+    from app.platform import autostart
+
+    try:
+        autostart.apply_policy(settings)
+    except OSError as exc:
+        # Recording does not depend on the login entry; say so and carry on.
+        print(f"Praxis: could not set start at login as policy asks: {exc}", file=sys.stderr)
+
+
 def run_tray(data_dir: Path) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Praxis")
@@ -184,6 +194,7 @@ def run_tray(data_dir: Path) -> int:
     started = time.monotonic()
     try:
         runtime = Runtime(data_dir)
+        _apply_login_policy(runtime.settings)
     except (PraxisError, AlreadyRunning) as exc:
         QMessageBox.critical(None, f"Praxis: {exc.title}", exc.message)
         raise
