@@ -18,7 +18,7 @@ from app.core.recorder import Recorder
 from app.core.service import handle_request
 from app.core.settings import SETTINGS_FILE, Settings, load_effective_settings
 from app.core.upload import embedded
-from app.core.upload.target import NO_COLLECTOR, Target, configured_target
+from app.core.upload.target import LOCAL_COLLECTOR, NO_COLLECTOR, Target, configured_target
 from app.core.upload.worker import Uploader
 
 log = logging.getLogger(__name__)
@@ -55,11 +55,15 @@ class Uploads:
         )
 
     def target(self) -> Target | None:
+        """Where to send; found (and the local collector started) the first time the uploader
+        has something to send, so an app with nothing approved starts no collector."""
+        if self._target is None and not self._closing.is_set():
+            self.resolve()
         return self._target
 
     def start(self) -> None:
-        """Find the collector (starting the local one if that is the one) and start sending.
-        Slow: the caller runs it off any UI thread."""
+        """Start sending, once no other process uploads from this data folder. Blocks while
+        one does: the caller runs it off any UI thread."""
         while True:  # a `praxis sync` started before the app finishes first
             try:
                 self._upload_lock.acquire()
@@ -68,7 +72,7 @@ class Uploads:
                 self.problem = exc.message
                 if self._closing.wait(2.0):
                     return
-        self.resolve()
+        self.problem = None
         self.uploader.start()
 
     def resolve(self) -> None:
@@ -100,18 +104,27 @@ class Uploads:
                 self._target = self._local.renew_token()
 
     def apply_settings(self, settings: Settings) -> None:
+        changed = (settings.collector_url, settings.ca_bundle) != (
+            self._settings.collector_url,
+            self._settings.ca_bundle,
+        )
         self._settings = settings
-        self.resolve()
+        if changed:
+            self._forget_target()
         self.uploader.apply_settings(settings)
 
     def enrolled(self, settings: Settings) -> None:
         """`praxis enroll` changed the collector or its token: use them and try again."""
         self._settings = settings
         self.uploader.settings = settings
-        with self._lock:
-            self._target = None
-        self.resolve()
+        self._forget_target()
         self.uploader.retry_now()
+
+    def _forget_target(self) -> None:
+        with self._lock:
+            if self._settings.collector_url:
+                self._stop_local()
+            self._target = None
 
     def counters(self) -> dict[str, Any]:
         upload = self.uploader.counters()
@@ -119,7 +132,7 @@ class Uploads:
         upload["collector"] = None if target is None else target.files_url
         upload["embedded"] = bool(target and target.embedded)
         upload["collector_text"] = self.problem or (
-            NO_COLLECTOR if target is None else target.description
+            _where(self._settings) if target is None else target.description
         )
         return {"upload": upload}
 
@@ -136,19 +149,20 @@ class Uploads:
             self._target = None
 
 
+def _where(settings: Settings) -> str:
+    """Where uploads will go, before the collector was contacted."""
+    if settings.collector_url:
+        return f"uploads go to {settings.collector_url}"
+    return LOCAL_COLLECTOR if embedded.available() else NO_COLLECTOR
+
+
 def offline_upload_counters(buffer: Any, settings: Settings) -> dict[str, Any]:
     """What `praxis status` says about uploads when no app is running."""
     from app.core.buffer import uploads as book
-    from app.core.upload.target import LOCAL_COLLECTOR
 
     with buffer.reader() as db:
         upload = book.summary(db)
-    if settings.collector_url:
-        text = f"uploads go to {settings.collector_url} (when Praxis runs)"
-    elif embedded.available():
-        text = LOCAL_COLLECTOR
-    else:
-        text = NO_COLLECTOR
+    text = _where(settings)
     upload.update(state="not_running", percent=None, collector_text=text, waiting_reason=None)
     upload["collector"] = settings.collector_url or None
     return {"upload": upload}

@@ -27,15 +27,26 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+def recorder(folder: Path, settings: Settings) -> Recorder:
+    return Recorder(
+        folder, settings, platform_factory=lambda: FixedWindow(), input_factory=ScriptedInput
+    )
+
+
+def test_nothing_to_send_starts_no_collector(data_dir: Path) -> None:
+    runtime = Runtime(data_dir, recorder_factory=recorder)
+    try:
+        assert runtime.uploads.uploader.run_pass().stopped is None
+        assert runtime.uploads._local is None
+        upload = runtime.recorder.status().counters["upload"]
+        assert upload["collector_text"] == LOCAL_COLLECTOR and upload["state"] == "idle"
+    finally:
+        runtime.close()
+
+
 def test_runtime_uploads_to_the_collector_it_starts(data_dir: Path) -> None:
     buffer, ids = seed_approved(data_dir, 2, frames=1)
     (data_dir / "settings.toml").write_text("capture_screen = false\n")
-
-    def recorder(folder: Path, settings: Settings) -> Recorder:
-        return Recorder(
-            folder, settings, platform_factory=lambda: FixedWindow(), input_factory=ScriptedInput
-        )
-
     runtime = Runtime(data_dir, recorder_factory=recorder)
     try:
         runtime.recorder.start()

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,19 +16,30 @@ from support.seed import seed_approved, seed_segment
 from support.servers import UploadServer
 from support.uploadcheck import check_invariant, segment_states
 
+from app.cli import main
 from app.core.upload.target import LOCAL_COLLECTOR, NO_COLLECTOR
 
 
-def praxis(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "app", "--data-dir", str(data_dir), *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    if check:
-        assert done.returncode == 0, done.stderr
-    return done
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def praxis(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """`praxis …` as the command runs it, in this process (the collector stays a process)."""
+
+    def run(data_dir: Path, *args: str, check: bool = True) -> Done:
+        code = main(["--data-dir", str(data_dir), *args])
+        out = capsys.readouterr()
+        done = Done(code, out.out, out.err)
+        if check:
+            assert code == 0, done.stderr
+        return done
+
+    return run
 
 
 @pytest.fixture
@@ -37,7 +49,9 @@ def server(tmp_path: Path):  # type: ignore[no-untyped-def]
     server.stop()
 
 
-def test_enroll_sync_export_and_erase(server: UploadServer, data_dir: Path, tmp_path: Path) -> None:
+def test_enroll_sync_export_and_erase(
+    praxis, server: UploadServer, data_dir: Path, tmp_path: Path
+) -> None:
     session = "ses_0123456789abcdef"
     buffer, ids = seed_approved(data_dir, 2, frames=2, session_id=session)
     unapproved = seed_segment(buffer, seed=7)
@@ -98,7 +112,7 @@ def test_enroll_sync_export_and_erase(server: UploadServer, data_dir: Path, tmp_
 
 
 def test_sync_fails_with_a_summary_when_the_token_is_revoked(
-    server: UploadServer, data_dir: Path
+    praxis, server: UploadServer, data_dir: Path
 ) -> None:
     buffer, ids = seed_approved(data_dir, 1, frames=1)
     praxis(data_dir, "enroll", "--server", server.url, "--token", server.token)
@@ -112,7 +126,7 @@ def test_sync_fails_with_a_summary_when_the_token_is_revoked(
     assert "ask IT to enroll it again" in text
 
 
-def test_with_no_collector_configured_uploads_go_to_this_computer(data_dir: Path) -> None:
+def test_with_no_collector_configured_uploads_go_to_this_computer(praxis, data_dir: Path) -> None:
     buffer, ids = seed_approved(data_dir, 2, frames=1)
     status = json.loads(praxis(data_dir, "status", "--json").stdout)["upload"]
     assert status["collector_text"] == LOCAL_COLLECTOR

@@ -176,6 +176,12 @@ class Uploader:
     def run_pass(self, *, now: float | None = None) -> SyncReport:
         """Erase what waits for erasure, send every due segment, purge what may go."""
         report = SyncReport()
+        when = time.time() if now is None else now
+        with self.buffer.reader() as db:
+            idle = not uploads.due_segments(db, when) and not uploads.due_erasures(db, when)
+        if idle:  # nothing to send: no collector is contacted (or started)
+            self.purge_due()
+            return report
         with self._pass_lock:
             target = self._target()
             if target is None:
