@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -249,3 +250,46 @@ def test_token_revoked_on_the_collector_stops_uploads(
     # Nothing acknowledged was lost, and nothing was stored with a revoked token.
     assert check_invariant(buffer, server.stored(buffer.device_id), all_delivered=False) == []
     assert len(server.stored(buffer.device_id)) == 1
+
+
+def test_the_token_never_follows_a_location_or_redirect_elsewhere(
+    server, proxy, data_dir: Path
+) -> None:
+    elsewhere = socket.socket()
+    elsewhere.bind(("127.0.0.1", 0))
+    elsewhere.listen(8)
+    elsewhere.settimeout(0.2)
+    other = f"http://127.0.0.1:{elsewhere.getsockname()[1]}/files/stolen"
+    try:
+        buffer, [segment_id] = seed_approved(data_dir, 1, frames=1)
+        moved = fp.Fault("status", status=201, headers=(("Location", other),))
+        proxy.queue(moved, method="POST")
+        uploader = make_uploader(buffer, proxy)
+        report = uploader.sync_once(30)
+        assert "another server" in report.failed[segment_id]
+        proxy.queue(fp.Fault("status", status=307, headers=(("Location", other),)), method="POST")
+        report = uploader.sync_once(30)  # sets the refused upload free again first
+        assert (
+            "redirect" in report.failed[segment_id] and "not followed" in report.failed[segment_id]
+        )
+        with pytest.raises(TimeoutError):
+            elsewhere.accept()  # nobody ever connected there
+        with buffer.reader() as db:
+            row = uploads.upload_row(db, segment_id)
+        assert row is not None and row.quarantined  # set aside with a visible error
+        assert "redirect" in uploader.counters()["last_error"]
+    finally:
+        elsewhere.close()
+
+
+def test_the_bandwidth_cap_paces_the_upload(server, proxy, data_dir: Path) -> None:
+    buffer, [segment_id] = seed_approved(data_dir, 1, frames=2)
+    with buffer.reader() as db:
+        size = db.execute(
+            "SELECT package_bytes FROM segments WHERE id = ?", [segment_id]
+        ).fetchone()[0]
+    uploader = make_uploader(buffer, proxy, settings=Settings(upload_limit_kib_s=200))
+    started = time.monotonic()
+    assert uploader.sync_once(60).ok
+    # The last chunk may go at once; everything before it waits its turn.
+    assert time.monotonic() - started >= (size - 200 * 1024) / (200 * 1024)
