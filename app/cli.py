@@ -7,9 +7,7 @@ import json
 import logging
 import os
 import re
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -74,27 +72,19 @@ def _ask_consent(text: Any) -> bool:
 def cmd_record(args: argparse.Namespace) -> int:
     if not args.headless:
         return cmd_tray(args)
-    from app.core.control import ControlServer, InstanceLock
-    from app.core.recorder import Recorder
-    from app.core.service import handle_request
+    from app.core.runtime import Runtime
 
-    data_dir = ensure_private_dir(args.data_dir)
-    settings = _settings(data_dir)
-    lock = InstanceLock(data_dir)
-    lock.acquire()
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    recorder = Recorder(data_dir, settings)
+    runtime = Runtime(args.data_dir)
+    data_dir, recorder, stop = runtime.data_dir, runtime.recorder, runtime.stop_requested
+    runtime.install_signal_handlers()
     if recorder.consent_on_record() is None and _ask_consent(recorder.consent_text):
         recorder.accept_consent()
     if recorder.consent_on_record() is None:
-        lock.release()
+        runtime.lock.release()
         raise ConsentRequired(
             "nothing is recorded before you accept the consent text. Read it with "
             "`praxis consent` and accept it with `praxis consent --accept`."
         )
-    server = ControlServer(data_dir, lambda req: handle_request(recorder, req, stop))
     recorder.add_listener(
         on_status=lambda s: print(
             f"[{_fmt_time(time.time())}] {s.state.value} {s.reason}".rstrip(), flush=True
@@ -105,14 +95,13 @@ def cmd_record(args: argparse.Namespace) -> int:
     )
     try:
         recorder.start()
-        server.start()
+        runtime.serve()
+        runtime.start_uploads()
         print(f"Recording to {data_dir} (Ctrl-C to stop; `praxis pause` to pause)", flush=True)
         while not stop.wait(0.5):
             pass
     finally:
-        server.stop()
-        recorder.shutdown()
-        lock.release()
+        runtime.close()
     summary = recorder.status()
     print(
         f"Stopped. Pending: {summary.counters['pending_segments']} segments, "
@@ -170,10 +159,18 @@ def cmd_status(args: argparse.Namespace) -> int:
         if not (args.data_dir / "buffer.db").exists():
             return {"state": "not_running", "reason": "nothing recorded yet"}
         buffer = Buffer(args.data_dir, create=False)
+        from app.core.runtime import offline_upload_counters
+        from app.core.settings import Settings
+
+        try:
+            settings = _settings(args.data_dir)
+        except PraxisError:  # a broken policy stops recording, never the status
+            settings = Settings()
         return {
             "state": "not_running",
             "reason": "no recorder is running",
             **pending_summary(buffer),
+            **offline_upload_counters(buffer, settings),
         }
 
     status, _ = _remote_or_local(args.data_dir, {"cmd": "status"}, local)
@@ -200,9 +197,30 @@ def cmd_status(args: argparse.Namespace) -> int:
             if status.get("next_auto_approval"):
                 line += f"; the oldest approves itself at {_fmt_time(status['next_auto_approval'])}"
             print(f"Review:   {line}")
+        if status.get("upload"):
+            for line in _upload_lines(status["upload"]):
+                print(line)
         print(f"Dropped:  {status['dropped_events']} events, {status['dropped_frames']} frames")
         print(f"Buffer:   {status['buffer_bytes'] / 1e6:.1f} MB in {args.data_dir}")
     return 0
+
+
+def _upload_lines(upload: dict[str, Any]) -> list[str]:
+    waiting = upload["approved"] + upload["uploading"]
+    line = f"{waiting} segment(s) to send ({upload['bytes_pending'] / 1e6:.1f} MB)"
+    line += f", {upload['acknowledged'] + upload['purged']} uploaded"
+    if upload.get("quarantined"):
+        line += f", {upload['quarantined']} set aside"
+    if upload.get("percent") is not None and upload.get("state") == "uploading":
+        line += f"; uploading, {upload['percent']:.0f}%"
+    lines = [f"Upload:   {line}", f"          {upload.get('collector_text') or ''}".rstrip()]
+    if upload.get("waiting_reason") and upload["waiting_reason"] != upload.get("collector_text"):
+        lines.append(f"          {upload['waiting_reason']}")
+    if upload.get("erasures_pending"):
+        lines.append(f"Erasure:  {upload['erasures_pending']} waiting for the collector")
+    if upload.get("last_error"):
+        lines.append(f"Error:    {upload['last_error']}")
+    return [line for line in lines if line.strip()]
 
 
 def cmd_pause(args: argparse.Namespace) -> int:
@@ -495,6 +513,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_review_parser(sub, common)
     sub.choices["review"].set_defaults(func=cmd_review)
+
+    from app.upload_cli import add_parsers as add_upload_parsers
+
+    add_upload_parsers(sub, common)
 
     p = sub.add_parser("selftest", parents=[common], help="check that this machine can record")
     p.set_defaults(func=cmd_selftest)

@@ -76,8 +76,10 @@ def _private_folder_problem(folder: Path) -> str | None:
 class InstanceLock:
     """An exclusive lock on `<data dir>/recorder.lock`, released when the process dies."""
 
+    NAME = "recorder.lock"
+
     def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / "recorder.lock"
+        self.path = data_dir / self.NAME
         self._fh: BinaryIO | None = None
 
     def acquire(self) -> None:
@@ -88,16 +90,29 @@ class InstanceLock:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             fh.close()
-            raise AlreadyRunning(
-                f"another Praxis recorder is already using {self.path.parent}. "
-                "Use `praxis status` to talk to it."
-            ) from exc
+            raise AlreadyRunning(self._busy_message()) from exc
         self._fh = fh
+
+    def _busy_message(self) -> str:
+        return (
+            f"another Praxis recorder is already using {self.path.parent}. "
+            "Use `praxis status` to talk to it."
+        )
 
     def release(self) -> None:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+
+
+class UploadLock(InstanceLock):
+    """Held by whatever uploads from a data folder (the app, or `praxis sync`), so one
+    segment is never sent by two processes at once."""
+
+    NAME = "uploader.lock"
+
+    def _busy_message(self) -> str:
+        return f"another Praxis process is uploading from {self.path.parent}; try again later"
 
 
 def _peer_uid(conn: socket.socket) -> int | None:

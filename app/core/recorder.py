@@ -80,6 +80,7 @@ class Recorder:
         self._status = Status(RecorderState.STOPPED, "not started")
         self._status_listeners: list[StatusListener] = []
         self._notice_listeners: list[NoticeListener] = []
+        self._status_sources: list[Callable[[], dict[str, Any]]] = []
         self._loop: CaptureLoop | None = None
         self._session_id: str | None = None
         self._session_started: float | None = None
@@ -110,6 +111,16 @@ class Recorder:
         if on_notice:
             self._notice_listeners.append(on_notice)
 
+    def add_status_source(self, source: Callable[[], dict[str, Any]]) -> None:
+        """More counters for `status()` from parts the runtime adds (the uploader)."""
+        self._status_sources.append(source)
+
+    def announce(self) -> None:
+        """Tell the listeners again, e.g. after a status source changed its counters."""
+        status = self._status
+        for listener in list(self._status_listeners):
+            listener(status)
+
     @property
     def state(self) -> RecorderState:
         return self._status.state
@@ -128,6 +139,8 @@ class Recorder:
             "frames": self._frames.backlog,
             "writes": self.buffer.write_backlog,
         }
+        for source in self._status_sources:
+            counters.update(source())
         return replace(status, counters=counters)
 
     def _set(
