@@ -6,7 +6,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from app.core.paths import resources_dir
+from app.core.resources import resources_dir
 
 _VERSION = re.compile(r"<!--\s*consent-version:\s*(\d+)\s*-->")
 
