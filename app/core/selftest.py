@@ -11,6 +11,7 @@ import secrets
 import sqlite3
 import sys
 import tempfile
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from app.core.errors import PraxisError
 
 Check = tuple[str, bool, str]
 COLLECTOR_TIMEOUT_S = 5.0
+KEYRING_TIMEOUT_S = 20.0
 
 
 def _run(name: str, fn: Callable[[], str]) -> Check:
@@ -74,6 +76,32 @@ def _input() -> str:
 
 
 def _keyring() -> str:
+    """The round trip runs aside: a locked keyring may wait for a password prompt that nobody
+    at an SSH session or in a deployment script will ever see."""
+    result: list[str] = []
+    failure: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            result.append(_keyring_round_trip())
+        except BaseException as exc:  # reported below, on the caller's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=attempt, name="selftest-keyring", daemon=True)
+    worker.start()
+    worker.join(KEYRING_TIMEOUT_S)
+    if failure:
+        raise failure[0]
+    if not result:
+        raise PraxisError(
+            f"the keyring did not answer within {KEYRING_TIMEOUT_S:g} s; it may be locked "
+            "and waiting for its password. Unlock it in the desktop session and try again.",
+            title="Keyring",
+        )
+    return result[0]
+
+
+def _keyring_round_trip() -> str:
     import keyring
 
     from app.core.buffer.crypto import KEYRING_SERVICE, _backend_name, _check_backend

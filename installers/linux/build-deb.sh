@@ -48,9 +48,13 @@ if [ ! -x "$BUNDLE/praxis" ]; then
   exit 1
 fi
 
-# The themed icons in the layout the icon theme expects: hicolor/<size>x<size>/apps/praxis.png.
-STAGE=$(mktemp -d)
-trap 'rm -rf "$STAGE"' EXIT
+# What nfpm packs, at the fixed places nfpm.yaml names: the bundle (hard-linked where the file
+# system allows, so staging costs no copy) and the themed icons in the layout the icon theme
+# expects, hicolor/<size>x<size>/apps/praxis.png.
+STAGE=build/linux-package
+rm -rf "$STAGE"
+mkdir -p "$STAGE"
+cp -al "$BUNDLE" "$STAGE/praxis" 2>/dev/null || cp -a "$BUNDLE" "$STAGE/praxis"
 for png in resources/icons/png/recording-light-*.png; do
   size=${png##*-}
   size=${size%.png}
@@ -60,9 +64,7 @@ done
 
 mkdir -p "$OUT"
 export PRAXIS_VERSION="$VERSION"
-export PRAXIS_BUNDLE
-PRAXIS_BUNDLE=$(cd "$BUNDLE" && pwd)
-export PRAXIS_ICONS="$STAGE/icons"
 for format in "${FORMATS[@]}"; do
   "$NFPM" package --config installers/linux/nfpm.yaml --packager "$format" --target "$OUT/"
 done
+rm -rf "$STAGE"

@@ -7,6 +7,9 @@ import os
 
 import pytest
 
+# Measured by the packaging tests, printed at the end of the run: name -> figure.
+FIGURES: dict[str, str] = {}
+
 
 def packaging_tests_enabled() -> bool:
     return bool(os.environ.get("CI")) or os.environ.get("PRAXIS_PACKAGING_TESTS") == "1"
@@ -19,3 +22,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/packaging/" in item.nodeid:
             item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("packaging figures")
+        for name, figure in FIGURES.items():
+            terminalreporter.write_line(f"{name:<40} {figure}")

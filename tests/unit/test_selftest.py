@@ -143,3 +143,19 @@ def test_an_unreachable_collector_says_what_to_check(server: ThreadingHTTPServer
     server.server_close()
     with pytest.raises(PraxisError, match="cannot be reached"):
         probe_collector(f"http://127.0.0.1:{port}/")
+
+
+def test_a_keyring_that_never_answers_is_reported_not_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.core import selftest
+
+    never = threading.Event()
+    monkeypatch.setattr(selftest, "KEYRING_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(selftest, "_keyring_round_trip", lambda: str(never.wait(30)))
+    try:
+        name, ok, detail = selftest._run("keyring", selftest._keyring)
+    finally:
+        never.set()
+    assert (name, ok) == ("keyring", False)
+    assert "did not answer within 0.2 s" in detail and "Unlock it" in detail
