@@ -20,7 +20,8 @@ BUILD_CHECKS = (
     "encryption",
     "resources",
     "OCR models",
-    "settings and policy",
+    "policy",
+    "consent text",
     "buffer",
     "collector",
 )

@@ -155,6 +155,15 @@ def _resources() -> str:
     return f"consent text version {load_consent_text().version}, {len(icons)} icons in {folder}"
 
 
+def _consent(data_dir: Path) -> Callable[[], str]:
+    def check() -> str:
+        from app.core.consent import load_consent_text
+
+        return f"consent text version {load_consent_text(_settings(data_dir)).version} in force"
+
+    return check
+
+
 def _ocr_models() -> str:
     """Load the shipped PP-OCR models and run them once: a frame can only be stored when the
     reader works, so a missing model would mean no screenshots at all."""
@@ -177,22 +186,9 @@ def _ocr_model_dir() -> Path:
 
 
 def _settings(data_dir: Path) -> Any:
-    from app.core.settings import SETTINGS_FILE, default_policy_path, load_settings
+    from app.core.settings import load_effective_settings
 
-    return load_settings(data_dir / SETTINGS_FILE, default_policy_path())
-
-
-def _policy(data_dir: Path) -> Callable[[], str]:
-    def check() -> str:
-        from app.core.settings import default_policy_path
-
-        settings = _settings(data_dir)
-        policy = default_policy_path()
-        if policy is None or not policy.exists():
-            return "no managed policy; user settings apply"
-        return f"{policy} read; {len(settings.locked)} setting(s) locked by policy"
-
-    return check
+    return load_effective_settings(data_dir)
 
 
 def _buffer(data_dir: Path) -> Callable[[], str]:
@@ -218,7 +214,7 @@ def _collector(data_dir: Path) -> Callable[[], str]:
         url = str(getattr(settings, "collector_url", "") or "")
         if not url:
             return "no collector configured; recordings stay on this machine"
-        return probe_collector(url, getattr(settings, "collector_ca_bundle", None) or None)
+        return probe_collector(url, getattr(settings, "ca_bundle", "") or None)
 
     return check
 
@@ -252,7 +248,21 @@ def probe_collector(url: str, ca_bundle: str | None = None) -> str:
     return f"{url} reachable (tus {versions})"
 
 
+def _policy() -> str:
+    from app.core.policy import default_policy_source
+    from app.core.settings import load_settings
+
+    source = default_policy_source()
+    document = source.read()
+    if document is None:
+        return "no managed policy on this machine"
+    settings = load_settings(None, source)
+    keys = ", ".join(sorted(settings.locked)) or "no keys"
+    return f"{document.origin} sets {keys}"
+
+
 def run_selftest(data_dir: Path) -> Iterator[Check]:
+    yield _run("policy", _policy)
     display = _run("display", _display)
     yield display
     if display[1]:
@@ -265,8 +275,8 @@ def run_selftest(data_dir: Path) -> Iterator[Check]:
     yield _run("storage", _storage(data_dir))
     yield _run("encryption", _crypto)
     yield _run("resources", _resources)
+    yield _run("consent text", _consent(data_dir))
     yield _run("OCR models", _ocr_models)
-    yield _run("settings and policy", _policy(data_dir))
     yield _run("buffer", _buffer(data_dir))
     yield _run("collector", _collector(data_dir))
 

@@ -40,10 +40,10 @@ fi
 # 2. The payload as it lands on disk, and the component package around it.
 mkdir -p "$WORK/root/Applications" "$WORK/root/Library/LaunchAgents"
 ditto "$APP" "$WORK/root/Applications/Praxis.app"
-cp "$HERE/org.praxis.recorder.agent.plist" "$WORK/root/Library/LaunchAgents/"
+cp "$HERE/com.praxis.recorder.plist" "$WORK/root/Library/LaunchAgents/"
 pkgbuild --root "$WORK/root" \
   --scripts "$HERE/scripts" \
-  --identifier org.praxis.recorder \
+  --identifier com.praxis.recorder \
   --version "$VERSION" \
   --install-location / \
   "$WORK/praxis-component.pkg"

@@ -3,7 +3,7 @@
 # in ~/Library/Application Support/Praxis stay unless --remove-user-data is given.
 #   sudo sh uninstall.sh [--remove-user-data]
 set -eu
-AGENT=/Library/LaunchAgents/org.praxis.recorder.agent.plist
+AGENT=/Library/LaunchAgents/com.praxis.recorder.plist
 
 # Stop the tray app in every logged-in person's session.
 for uid in $(ps -axo uid=,comm= | awk '/Praxis.app\/Contents\/MacOS\/praxis$/ {print $1}' | sort -u); do
@@ -11,7 +11,7 @@ for uid in $(ps -axo uid=,comm= | awk '/Praxis.app\/Contents\/MacOS\/praxis$/ {p
 done
 rm -f "$AGENT"
 rm -rf /Applications/Praxis.app
-pkgutil --forget org.praxis.recorder >/dev/null 2>&1 || true
+pkgutil --forget com.praxis.recorder >/dev/null 2>&1 || true
 
 if [ "${1:-}" = "--remove-user-data" ]; then
   for home in /Users/*; do

@@ -186,7 +186,7 @@ def test_deb_installs_runs_and_leaves_only_user_data(
     code, checks, _ = _selftest([str(INSTALLED)], _session_env(home))
     assert code == 1 and not checks["display"]["ok"]
     assert "/opt/praxis/_internal/app/resources" in checks["resources"]["detail"]
-    assert checks["settings and policy"]["ok"], checks["settings and policy"]
+    assert checks["policy"]["ok"], checks["policy"]
 
     desktop = Desktop.start(tmp_path / "x")
     try:

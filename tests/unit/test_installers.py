@@ -17,6 +17,8 @@ import pytest
 import yaml
 
 import app
+from app.core.policy import MACOS_DOMAIN
+from app.platform.autostart import DESKTOP_NAME, MACOS_LABEL, WINDOWS_VALUE
 
 REPO = Path(app.__file__).resolve().parent.parent
 INSTALLERS = REPO / "installers"
@@ -77,8 +79,9 @@ def test_msi_installs_per_machine_with_a_start_menu_entry(msi: Path) -> None:
 
 def test_msi_autostart_is_a_feature_an_admin_can_leave_out(msi: Path) -> None:
     runs = [r for r in _msi_table(msi, "Registry") if r[2].endswith(r"CurrentVersion\Run")]
+    # The value the app's own login setting looks for to switch it off per person.
     assert [(r[1], r[3], r[4], r[5]) for r in runs] == [
-        ("2", "Praxis", '"[INSTALLDIR]praxis-tray.exe"', "Autostart")
+        ("2", WINDOWS_VALUE, '"[INSTALLDIR]praxis-tray.exe"', "Autostart")
     ]
     features = {row[0] for row in _msi_table(msi, "Feature")}
     assert features == {"Main", "Autostart"}
@@ -124,8 +127,10 @@ def test_macos_app_is_a_menu_bar_app_started_by_a_launch_agent() -> None:
     info = _plist("Info.plist")
     assert info["LSUIElement"] is True
     assert info["LSMinimumSystemVersion"] == "12.0"
-    agent = _plist("org.praxis.recorder.agent.plist")
-    assert agent["Label"] == "org.praxis.recorder.agent"
+    # The identifiers the app uses for managed preferences and for its login setting.
+    assert info["CFBundleIdentifier"] == MACOS_DOMAIN
+    agent = _plist(f"{MACOS_LABEL}.plist")
+    assert agent["Label"] == MACOS_LABEL
     assert agent["AssociatedBundleIdentifiers"] == info["CFBundleIdentifier"]
     assert agent["RunAtLoad"] is True
     assert agent["LimitLoadToSessionType"] == "Aqua"
@@ -142,7 +147,7 @@ def test_macos_package_scripts_agree() -> None:
     (ref,) = [r for r in distribution.iter("pkg-ref") if r.text]
     script = (INSTALLERS / "macos" / "build-pkg.sh").read_text()
     assert f'"$WORK/{ref.text}"' in script
-    assert "--identifier org.praxis.recorder" in script
+    assert "--identifier com.praxis.recorder" in script
     assert distribution.find("options").get("customize") == "never"
     for step in ("codesign", "--options runtime", "notarytool submit", "stapler staple"):
         assert step in script
@@ -173,6 +178,8 @@ def test_nfpm_config_names_files_that_exist() -> None:
         if item.get("type") == "symlink" or item["src"] in staged:
             continue
         assert (REPO / item["src"]).exists(), item["src"]
+    autostart = [i["dst"] for i in config["contents"] if "/autostart/" in i["dst"]]
+    assert autostart == [f"/etc/xdg/autostart/{DESKTOP_NAME}"]  # what the app's setting hides
     conffiles = {
         i["dst"] for i in config["contents"] if str(i.get("type", "")).startswith("config")
     }

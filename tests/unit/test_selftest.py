@@ -94,8 +94,8 @@ def test_an_unreadable_policy_fails_its_check(
     policy.write_text("capture_screen = maybe\n")
     monkeypatch.setenv("PRAXIS_POLICY_FILE", str(policy))
     _code, checks = _report(data_dir, capsys)
-    assert not checks["settings and policy"]["ok"]
-    assert "policy.toml" in checks["settings and policy"]["detail"]
+    assert not checks["policy"]["ok"]
+    assert "policy.toml" in checks["policy"]["detail"]
 
 
 class _Handler(BaseHTTPRequestHandler):
