@@ -23,6 +23,9 @@ import app
 from tests.packaging.conftest import FIGURES
 from tests.ui.xdesktop import Desktop, count_color, wait_for
 
+# Building the bundle takes one to three minutes of CPU; on a loaded machine much longer.
+pytestmark = pytest.mark.timeout(1800)
+
 REPO = Path(app.__file__).resolve().parent.parent
 INSTALLED = Path("/usr/bin/praxis")
 # Colours of the tray icons (resources/icons): the ring every state draws.

@@ -9,7 +9,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 import app
+
+pytestmark = pytest.mark.timeout(900)
 
 REPO = Path(app.__file__).resolve().parent.parent
 
