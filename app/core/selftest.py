@@ -220,16 +220,26 @@ def _collector(data_dir: Path) -> Callable[[], str]:
 
 
 def probe_collector(url: str, ca_bundle: str | None = None) -> str:
-    """A tus server answers OPTIONS with the protocol versions it speaks; nothing is sent."""
+    """A tus server answers OPTIONS with the protocol versions it speaks; nothing is uploaded
+    and no token is sent."""
     import ssl
 
-    context = ssl.create_default_context(cafile=ca_bundle) if url.startswith("https") else None
     request = urllib.request.Request(url, method="OPTIONS")
     try:
+        https = url.startswith("https")
+        context = ssl.create_default_context(cafile=ca_bundle) if https else None
         with urllib.request.urlopen(request, timeout=COLLECTOR_TIMEOUT_S, context=context) as r:
             versions = r.headers.get("Tus-Version")
             status = r.status
     except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            # The Praxis collector answers OPTIONS only with a device token, which this probe
+            # does not send: the server is there; whether this device may upload is the
+            # enrollment's question.
+            return (
+                f"{url} reachable (HTTP {exc.code} without a device token; "
+                "`praxis enroll --status` checks this device's enrollment)"
+            )
         raise PraxisError(
             f"{url} answered HTTP {exc.code}; check the collector URL in policy",
             title="Collector",

@@ -100,9 +100,10 @@ def test_an_unreadable_policy_fails_its_check(
 
 class _Handler(BaseHTTPRequestHandler):
     tus = True
+    status = 204
 
     def do_OPTIONS(self) -> None:  # noqa: N802 - the http.server naming
-        self.send_response(204)
+        self.send_response(self.status)
         if self.tus:
             self.send_header("Tus-Version", "1.0.0")
         self.end_headers()
@@ -135,6 +136,15 @@ def test_a_server_that_is_not_tus_is_named(
     monkeypatch.setattr(_Handler, "tus", False)
     with pytest.raises(PraxisError, match="not a tus upload endpoint"):
         probe_collector(f"http://127.0.0.1:{server.server_address[1]}/")
+
+
+def test_a_collector_that_wants_a_device_token_is_reachable(
+    server: ThreadingHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_Handler, "status", 401)
+    url = f"http://127.0.0.1:{server.server_address[1]}/files/"
+    detail = probe_collector(url)
+    assert detail.startswith(f"{url} reachable (HTTP 401 without a device token")
 
 
 def test_an_unreachable_collector_says_what_to_check(server: ThreadingHTTPServer) -> None:
