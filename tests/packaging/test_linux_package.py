@@ -102,6 +102,19 @@ def _selftest(command: list[str], env: dict[str, str]) -> tuple[int, dict, float
     return result.returncode, {c["check"]: c for c in report["checks"]}, elapsed
 
 
+def test_bundle_holds_the_app_only(bundle: Path) -> None:
+    from PyInstaller.archive.readers import CArchiveReader
+
+    modules = set(CArchiveReader(str(bundle / "praxis")).open_embedded_archive("PYZ.pyz").toc)
+    assert {"app.cli", "app.core.recorder", "app.ui.tray", "app.platform.linux"} <= modules
+    unwanted = ("tests", "bench", "collector", "pytest", "_pytest", "hypothesis", "keyrings")
+    assert sorted(m for m in modules if m.split(".")[0] in unwanted) == []
+    qt = {p.name.split(".")[0] for p in (bundle / "_internal" / "PySide6").glob("Qt*.so")}
+    assert qt == {"QtCore", "QtGui", "QtWidgets", "QtSvg"}
+    models = bundle / "_internal" / "rapidocr_onnxruntime" / "models"
+    assert len(list(models.glob("*.onnx"))) >= 2  # detection and recognition at least
+
+
 def test_frozen_selftest_reports_headless(bundle: Path, tmp_path: Path) -> None:
     code, checks, _ = _selftest([str(bundle / "praxis")], _session_env(tmp_path))
     assert code == 1, checks
