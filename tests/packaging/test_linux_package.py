@@ -179,9 +179,7 @@ def deb(bundle: Path, tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["dpkg", "--purge", "praxis"], capture_output=True, timeout=300)
 
 
-def test_deb_installs_runs_and_leaves_only_user_data(
-    deb: Path, tmp_path: Path, bundle: Path
-) -> None:
+def test_deb_installs_runs_and_leaves_only_user_data(deb: Path, tmp_path: Path) -> None:
     _dpkg("-i", str(deb))
     owned = _owned_files()
     for path in (
@@ -202,7 +200,9 @@ def test_deb_installs_runs_and_leaves_only_user_data(
     code, checks, _ = _selftest([str(INSTALLED)], _session_env(home))
     assert code == 1 and not checks["display"]["ok"]
     assert "/opt/praxis/_internal/app/resources" in checks["resources"]["detail"]
+    # The package's example policy is in force and, all comments, sets nothing.
     assert checks["policy"]["ok"], checks["policy"]
+    assert checks["policy"]["detail"] == "/etc/praxis/policy.toml sets no keys"
 
     desktop = Desktop.start(tmp_path / "x")
     try:
