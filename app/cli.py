@@ -414,13 +414,27 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
-    from app.core.selftest import run_selftest
+    from app.core.selftest import describe_build, run_selftest
 
-    ok = True
+    build = describe_build()
+    if not args.json:
+        print(build, flush=True)
+    checks = []
     for name, passed, detail in run_selftest(args.data_dir):
-        ok &= passed
-        print(f"{'ok  ' if passed else 'FAIL'}  {name:<22} {detail}")
-    return 0 if ok else 1
+        checks.append({"check": name, "ok": passed, "detail": detail})
+        if not args.json:
+            print(f"{'ok  ' if passed else 'FAIL'}  {name:<20} {detail}", flush=True)
+    failed = [c["check"] for c in checks if not c["ok"]]
+    if args.json:
+        print(json.dumps({"build": build, "checks": checks, "ok": not failed}, indent=2))
+    elif failed:
+        print(
+            f"{len(failed)} of {len(checks)} checks failed ({', '.join(failed)}): "
+            "Praxis cannot record on this machine until they pass."
+        )
+    else:
+        print(f"All {len(checks)} checks passed: this machine can record.")
+    return 1 if failed else 0
 
 
 # -- parser ------------------------------------------------------------------------
@@ -519,6 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_upload_parsers(sub, common)
 
     p = sub.add_parser("selftest", parents=[common], help="check that this machine can record")
+    p.add_argument("--json", action="store_true", help="the report as JSON, for scripts")
     p.set_defaults(func=cmd_selftest)
     return parser
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from pathlib import Path
 
 from platformdirs import user_config_dir, user_data_dir
@@ -24,14 +23,6 @@ def default_data_dir() -> Path:
 
 def default_config_dir() -> Path:
     return Path(user_config_dir(APP_NAME, appauthor=False))
-
-
-def resources_dir() -> Path:
-    """The shipped resources: beside the package in a checkout, inside the bundle when frozen."""
-    frozen_root = getattr(sys, "_MEIPASS", None)
-    if frozen_root:
-        return Path(frozen_root) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
 
 
 def ensure_private_dir(path: Path) -> Path:
