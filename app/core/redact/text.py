@@ -40,8 +40,8 @@ _EMAIL = re.compile(
     r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}"
     r"\.(?:[a-z]{2,24}|[A-Z]{2,24})(?![a-z])"
 )
-# Digits in groups separated by single spaces or dashes: the material card numbers are made of.
-_DIGIT_GROUPS = re.compile(r"(?<![\d-])\d+(?:[ -]\d+)*")
+# Digits in groups separated by single spaces, dashes or dots: what card numbers are made of.
+_DIGIT_GROUPS = re.compile(r"(?<![\d-])\d+(?:[ .\-]\d+)*")
 # Where a card's separators may fall (digits before each one): in fours, or Amex/Diners 4-6-x.
 # OCR drops spaces but does not invent them, so any subset of these positions is a grouping.
 _CARD_BREAKS = (frozenset({4, 8, 12, 16}), frozenset({4, 10}))
@@ -110,6 +110,31 @@ def _email(text: str) -> Iterable[Hit]:
         yield Hit("EMAIL", m.start(), m.end())
 
 
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _word_at(text: str, i: int) -> tuple[int, int]:
+    """The run of letters and digits around position i (bounded: digests are short)."""
+    a = i
+    while a > 0 and i - a < 128 and text[a - 1].isascii() and text[a - 1].isalnum():
+        a -= 1
+    b = i
+    while b < len(text) and b - i < 128 and text[b].isascii() and text[b].isalnum():
+        b += 1
+    return a, b
+
+
+def inside_digest(text: str, start: int, end: int) -> bool:
+    """Whether digits at [start, end) are part of a hexadecimal word (a commit or a checksum),
+    where any run of digits may occur by chance: "3f9c4111111111111111e0" holds no card."""
+    for i in (start, end - 1):
+        a, b = _word_at(text, i)
+        word = text[a:b]
+        if b - a > 1 and not word.isdigit() and all(c in _HEX for c in word):
+            return True
+    return False
+
+
 def _card_grouping(sizes: list[int], seps: str) -> bool:
     if len(set(seps)) > 1:
         return False  # "1234 5678-9012" mixes separators: not how cards are written
@@ -136,7 +161,7 @@ def _card_ok(digits: str, grouped: bool, text: str, start: int, end: int) -> boo
 
 def _cards(text: str) -> Iterable[Hit]:
     for m in _DIGIT_GROUPS.finditer(text):
-        parts = re.split(r"([ -])", m.group())
+        parts = re.split(r"([ .\-])", m.group())
         sizes = [len(g) for g in parts[0::2]]
         seps = parts[1::2]
         offsets = [m.start()]
@@ -159,8 +184,10 @@ def _cards(text: str) -> Iterable[Hit]:
                         break
                     if total >= 12 and _card_grouping(sizes[i : j + 1], "".join(seps[i:j])):
                         start, end = offsets[i], offsets[j] + sizes[j]
-                        digits = text[start:end].replace(" ", "").replace("-", "")
-                        if _card_ok(digits, j > i, text, start, end):
+                        digits = re.sub(r"\D", "", text[start:end])
+                        if _card_ok(digits, j > i, text, start, end) and not inside_digest(
+                            text, start, end
+                        ):
                             best, last = Hit("CARD", start, end), j
             if best is not None:
                 yield best
@@ -187,12 +214,12 @@ Detector = Callable[[str], Iterable[Hit]]
 PATTERN_DETECTORS: tuple[Detector, ...] = (_email, _cards, _secrets)
 
 
-def _default_detectors() -> tuple[Detector, ...]:
+def _default_detectors(phone_regions: tuple[str, ...] = ()) -> tuple[Detector, ...]:
     from app.core.redact import detectors
 
     return (
         *PATTERN_DETECTORS,
-        detectors.phones(detectors.default_region()),
+        detectors.phones(phone_regions),
         detectors.ibans,
         detectors.national_ids,
     )
@@ -209,7 +236,7 @@ class TextScrubber:
         from app.core.redact import detectors
 
         extra = (detectors.custom(settings.custom_terms, settings.custom_patterns),)
-        return cls((*_default_detectors(), *extra))
+        return cls((*_default_detectors(tuple(settings.phone_regions)), *extra))
 
     def find(self, text: str) -> list[Hit]:
         return find(text, self.detectors)
