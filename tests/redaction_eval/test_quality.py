@@ -2,8 +2,9 @@
 printed line by line, one Qt form, one Qt document, about
 a hundred typed sentences); the full set is `python bench/redaction_quality.py`.
 
-Targets: structured personal data on screen recall >= 0.99, in typed text >= 0.995; at most 2%
-of ordinary words on screen covered. A target the code meets is asserted as such. Where it
+Targets: structured personal data on screen recall >= 0.99, in typed text >= 0.995; at most 1%
+of ordinary words on screen covered; at most 2% of typed lines of code without secrets
+redacted. A target the code meets is asserted as such. Where it
 does not yet, the test asserts the level measured today as a floor, with the target beside
 it: a ratchet, to be raised as fixes land, never lowered to make a change pass.
 """
@@ -31,6 +32,7 @@ REDUCED = Plan(
     typed=99,
     negatives=100,
     paused=9,
+    code_negatives=100,
     seed=1729,
 )
 
@@ -83,3 +85,8 @@ def test_structured_pii_in_typed_text_is_redacted(results: Results) -> None:
 def test_typed_sentences_without_pii_are_kept(results: Results) -> None:
     rate = results.metrics()["typed_fp_rate"]
     assert rate <= FLOORS.get("typed_fp_rate", 0.02)
+
+
+def test_typed_code_without_secrets_is_kept(results: Results) -> None:
+    rate = results.metrics()["typed_code_fp_rate"]
+    assert rate <= FLOORS.get("typed_code_fp_rate", TARGETS["typed_code_fp_rate"])

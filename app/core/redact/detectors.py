@@ -94,7 +94,7 @@ DEFAULT_PHONE_REGIONS = (
 )  # fmt: skip
 # Digits with the separators phone numbers are written with: where the matcher is run.
 # Single separators only: columns of numbers in a table or `top` are not one number.
-_PHONE_CLUSTER = re.compile(r"\(?\d(?:(?:[ ./\-]|\) ?| ?\()?\d){6,16}")
+_PHONE_CLUSTER = re.compile(r"\(?\d(?:(?:[ ./\-]|\)[ \-]?| ?\()?\d){6,16}")
 MAX_CLUSTER_GROUPS = 8
 # Full checks (one region's matcher on one cluster) per text: digit-dense text cannot make
 # the check of one line cost more than a few milliseconds. Clusters past the budget are left
@@ -232,9 +232,14 @@ def phones(regions: Sequence[str] | str = ()) -> Callable[[str], Iterable[Hit]]:
         return found
 
     def national(chunk: str, start: int, end: int, budget: list[int]) -> Hit | None:
+        # One character either side, so the matcher sees a letter glued to the digits (the
+        # middle of a UUID or a hash is not a phone number).
+        start, end = max(0, start - 1), min(len(chunk), end + 1)
         for raw, a, b, usual in matches(chunk[start:end], budget):
             at = start + a
-            if (raw.isdigit() or not usual) and not _PHONE_WORD.search(chunk, max(0, at - 24), at):
+            if (len(_groups(raw)) == 1 or not usual) and not _PHONE_WORD.search(
+                chunk, max(0, at - 24), at
+            ):
                 continue  # as likely an order or ticket number
             return Hit("PHONE", at, start + b)
         return None
@@ -360,6 +365,12 @@ def ibans(text: str) -> Iterable[Hit]:
             pos = end
 
 
+def _part_of_identifier(text: str, start: int, end: int) -> bool:
+    """Digits joined to more of an identifier by a dash, an underscore or a slash: the last
+    group of a UUID, the tail of a reference such as INV-2024-123456789012."""
+    return (start > 0 and text[start - 1] in "-_/") or (end < len(text) and text[end] in "-_/")
+
+
 def national_ids(text: str) -> Iterable[Hit]:
     for m in _SSN.finditer(text):
         if ssn.is_valid(re.sub(r"\D", "", m.group())) and not inside_digest(
@@ -374,7 +385,7 @@ def national_ids(text: str) -> Iterable[Hit]:
             yield Hit("SSN", m.start(), m.end())
     for label, pattern, valid in _NATIONAL_IDS:
         for m in pattern.finditer(text):
-            if valid(m.group()):
+            if valid(m.group()) and not _part_of_identifier(text, m.start(), m.end()):
                 yield Hit(label, m.start(), m.end())
 
 

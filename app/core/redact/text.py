@@ -53,56 +53,6 @@ _CARD_WORD = re.compile(
     r"expir(?:y|es|ation)|exp|karte|carte|tarjeta)(?![a-z])"
 )
 CARD_WORD_WINDOW = 32  # characters on either side of a 12-digit number
-_URL_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]{0,15}://[^\s/:@]{1,128}:[^\s/@]{1,128}@")
-_PRIVATE_KEY = re.compile(
-    r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----"
-    r"(?:.{0,10000}?-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----|.{0,10000})",
-    re.DOTALL,
-)
-_TOKENS: list[tuple[str, re.Pattern[str]]] = [
-    # On screen, tokens are often glued to the words around them, so they are delimited by
-    # what they are made of rather than by \b. A key followed by a capitalised word
-    # ("...CFWLLanguage") still ends where the word begins.
-    (
-        "AWS_KEY",
-        re.compile(
-            r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}(?![0-9]|[A-Z](?![a-z]))"
-        ),
-    ),
-    # Prefixes distinctive enough to need no boundary on the left ("tokenghp_...").
-    (
-        "GITHUB_TOKEN",
-        re.compile(r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
-    ),
-    ("SLACK_TOKEN", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,250}\b")),
-    ("GOOGLE_API_KEY", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
-    ("STRIPE_KEY", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,247}\b")),
-    # "eyJ" is '{"' in base64: every JSON header and payload starts with it.
-    ("JWT", re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")),
-]
-# "password: hunter2", "DB_PASSWORD=...", "the password is x9y8".
-# Names may end identifiers (DB_PASSWORD); OCR may read o as 0 and s as 5.
-_SECRET_NAME = (
-    r"(?:pa[s5]{2}(?:w[o0]rd|wd|phrase)?|pwd|secret|token|api[_\-]?key|access[_\-]?key|"
-    r"client[_\-]?secret|credentials?)"
-)
-# Quotes end a value, typographic ones included (OCR reads ' as ’ or ′).
-_VALUE = r"[^\s\"'=`‘’′“”″´＇＂«»‹›„‚]"
-_KEYWORD_VALUE = re.compile(
-    rf"(?i)(?<![A-Za-z0-9]){_SECRET_NAME}(?![A-Za-z0-9])[\"']?\s{{0,3}}[:=]\s{{0,3}}[\"']?"
-    rf"((?:bearer|basic|token)\s+)?({_VALUE}{{4,256}})"
-)
-_KEYWORD_IS_VALUE = re.compile(
-    rf"(?i)(?<![A-Za-z0-9]){_SECRET_NAME}\s+(?:is|was)\s+[\"']?"
-    r"((?=[^\s\"']*[A-Za-z])(?=[^\s\"']*\d)[^\s\"']{4,128})"
-)
-# "Authorization: Bearer abc...": the scheme is always followed by its credentials, so a scheme
-# glued to them (OCR dropped the space) is still the scheme, not part of the secret.
-_AUTHORIZATION = re.compile(
-    r"(?i)(?<![A-Za-z0-9])(?:proxy-)?authorization[\"']?\s{0,3}[:=]\s{0,3}[\"']?"
-    rf"(?:(?:bearer|basic|token|digest|negotiate)\s*)?({_VALUE}{{4,256}})"
-)
-_BEARER = re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+([A-Za-z0-9._~+/\-]{12,}=*)")
 
 
 def _email(text: str) -> Iterable[Hit]:
@@ -195,30 +145,18 @@ def _cards(text: str) -> Iterable[Hit]:
             i = last + 1
 
 
-def _secrets(text: str) -> Iterable[Hit]:
-    for m in _PRIVATE_KEY.finditer(text):
-        yield Hit("PRIVATE_KEY", m.start(), m.end())
-    for m in _URL_CREDENTIALS.finditer(text):
-        yield Hit("URL_CREDENTIALS", m.start(), m.end())
-    for category, pattern in _TOKENS:
-        for m in pattern.finditer(text):
-            yield Hit(category, m.start(), m.end())
-    for m in _KEYWORD_VALUE.finditer(text):
-        yield Hit("SECRET", m.start(2), m.end(2))
-    for pattern in (_KEYWORD_IS_VALUE, _AUTHORIZATION, _BEARER):
-        for m in pattern.finditer(text):
-            yield Hit("SECRET", m.start(1), m.end(1))
-
-
 Detector = Callable[[str], Iterable[Hit]]
-PATTERN_DETECTORS: tuple[Detector, ...] = (_email, _cards, _secrets)
+# Hits of this category (a token that only looks random) give way to any other hit they overlap.
+WEAK_CATEGORY = "TOKEN"
+PATTERN_DETECTORS: tuple[Detector, ...] = (_email, _cards)
 
 
 def _default_detectors(phone_regions: tuple[str, ...] = ()) -> tuple[Detector, ...]:
-    from app.core.redact import detectors
+    from app.core.redact import detectors, secrets
 
     return (
         *PATTERN_DETECTORS,
+        secrets.secrets,
         detectors.phones(phone_regions),
         detectors.ibans,
         detectors.national_ids,
@@ -249,9 +187,16 @@ def find(text: str, detectors: Iterable[Detector] | None = None) -> list[Hit]:
     """All hits, overlaps merged so each character is covered at most once."""
     if detectors is None:
         detectors = _defaults()
-    hits = sorted(
-        (h for detect in detectors for h in detect(text)), key=lambda h: (h.start, -h.end)
-    )
+    found = [h for detect in detectors for h in detect(text)]
+    if any(h.category == WEAK_CATEGORY for h in found):
+        strong = [h for h in found if h.category != WEAK_CATEGORY]
+        found = strong + [
+            h
+            for h in found
+            if h.category == WEAK_CATEGORY
+            and not any(s.start < h.end and h.start < s.end for s in strong)
+        ]
+    hits = sorted(found, key=lambda h: (h.start, -h.end))
     merged: list[Hit] = []
     for hit in hits:
         if merged and hit.start < merged[-1].end:
