@@ -96,6 +96,8 @@ DEFAULT_PHONE_REGIONS = (
 # Single separators only: columns of numbers in a table or `top` are not one number.
 _PHONE_CLUSTER = re.compile(r"\(?\d(?:(?:[ ./\-]|\)[ \-]?| ?\()?\d){6,16}")
 MAX_CLUSTER_GROUPS = 8
+_DIGIT_RUN = re.compile(r"\d+")
+_NON_DIGIT = re.compile(r"\D")
 # Full checks (one region's matcher on one cluster) per text: digit-dense text cannot make
 # the check of one line cost more than a few milliseconds. Clusters past the budget are left
 # to the international check; the cache below makes repeated clusters free.
@@ -128,7 +130,7 @@ def phone_regions(preferred: Sequence[str] = ()) -> tuple[str, ...]:
 
 
 def _groups(text: str) -> list[int]:
-    return [len(g) for g in re.findall(r"\d+", text)]
+    return [len(g) for g in _DIGIT_RUN.findall(text)]
 
 
 def _cuts(groups: list[int]) -> set[int]:
@@ -186,7 +188,7 @@ def phones(regions: Sequence[str] | str = ()) -> Callable[[str], Iterable[Hit]]:
     def regions_for(piece: str) -> list[str]:
         """The regions in which some run of the piece's digit groups could be a number: a
         cheap test against the plan's pattern, before the full matcher runs."""
-        groups = re.findall(r"\d+", piece)[:MAX_CLUSTER_GROUPS]
+        groups = _DIGIT_RUN.findall(piece)[:MAX_CLUSTER_GROUPS]
         spans = []
         for i in range(len(groups)):
             digits = ""
@@ -267,7 +269,9 @@ def phones(regions: Sequence[str] | str = ()) -> Callable[[str], Iterable[Hit]]:
                         international.append(Hit("PHONE", start, match.end))
             yield from (Hit(h.category, offset + h.start, offset + h.end) for h in international)
             budget = [MAX_REGION_CHECKS]
-            for m in _PHONE_CLUSTER.finditer(chunk):
+            # Dates and amounts are blanked first (same length): "2024-05-01 42" is no number.
+            numbers = _DATE_OR_AMOUNT.sub(lambda d: " " * len(d.group()), chunk)
+            for m in _PHONE_CLUSTER.finditer(numbers):
                 if any(h.start < m.end() and m.start() < h.end for h in international):
                     continue
                 hit = national(chunk, m.start(), m.end(), budget)
@@ -373,7 +377,7 @@ def _part_of_identifier(text: str, start: int, end: int) -> bool:
 
 def national_ids(text: str) -> Iterable[Hit]:
     for m in _SSN.finditer(text):
-        if ssn.is_valid(re.sub(r"\D", "", m.group())) and not inside_digest(
+        if ssn.is_valid(_NON_DIGIT.sub("", m.group())) and not inside_digest(
             text, m.start(), m.end()
         ):
             yield Hit("SSN", m.start(), m.end())

@@ -42,6 +42,8 @@ _EMAIL = re.compile(
 )
 # Digits in groups separated by single spaces, dashes or dots: what card numbers are made of.
 _DIGIT_GROUPS = re.compile(r"(?<![\d-])\d+(?:[ .\-]\d+)*")
+_CARD_SEPARATOR = re.compile(r"([ .\-])")
+_NON_DIGIT = re.compile(r"\D")
 # Where a card's separators may fall (digits before each one): in fours, or Amex/Diners 4-6-x.
 # OCR drops spaces but does not invent them, so any subset of these positions is a grouping.
 _CARD_BREAKS = (frozenset({4, 8, 12, 16}), frozenset({4, 10}))
@@ -111,7 +113,7 @@ def _card_ok(digits: str, grouped: bool, text: str, start: int, end: int) -> boo
 
 def _cards(text: str) -> Iterable[Hit]:
     for m in _DIGIT_GROUPS.finditer(text):
-        parts = re.split(r"([ .\-])", m.group())
+        parts = _CARD_SEPARATOR.split(m.group())
         sizes = [len(g) for g in parts[0::2]]
         seps = parts[1::2]
         offsets = [m.start()]
@@ -134,7 +136,7 @@ def _cards(text: str) -> Iterable[Hit]:
                         break
                     if total >= 12 and _card_grouping(sizes[i : j + 1], "".join(seps[i:j])):
                         start, end = offsets[i], offsets[j] + sizes[j]
-                        digits = re.sub(r"\D", "", text[start:end])
+                        digits = _NON_DIGIT.sub("", text[start:end])
                         if _card_ok(digits, j > i, text, start, end) and not inside_digest(
                             text, start, end
                         ):
