@@ -214,7 +214,9 @@ def phones(regions: Sequence[str] | str = ()) -> Callable[[str], Iterable[Hit]]:
         if found is not None:
             return found
         found = []
-        candidates = regions_for(piece)[: max(0, budget[0])]
+        if budget[0] <= 0:
+            return found
+        candidates = regions_for(piece)[: budget[0]]
         if not candidates:
             return found
         for region in candidates:
