@@ -24,7 +24,20 @@ from stdnum import luhn
 from stdnum.us import ssn as stdnum_ssn
 
 # What the quality targets are measured on: data with a fixed shape that a detector can know.
-STRUCTURED = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "AWS_KEY", "GITHUB_TOKEN", "JWT")
+STRUCTURED = (
+    "EMAIL",
+    "PHONE",
+    "CARD",
+    "IBAN",
+    "SSN",
+    "AWS_KEY",
+    "GITHUB_TOKEN",
+    "JWT",
+    "TOKEN",  # a random token with no word beside it (a table cell, a dashboard)
+    "PRIVATE_KEY",  # the body rows of a PEM block, on screen only
+)
+# What is typed: a private key is pasted, not typed, and spans lines.
+TYPED_STRUCTURED = tuple(c for c in STRUCTURED if c != "PRIVATE_KEY")
 # Also generated, reported on their own rows: values behind a secret-naming word depend on the
 # word, and names have no detector at all (there is no named-entity step).
 CONTEXTUAL = ("SECRET",)
@@ -227,10 +240,30 @@ class Corpus:
             raw = json.dumps(obj, separators=(",", ":")).encode()
             return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
-        header = b64({"alg": "HS256", "typ": "JWT"})
-        payload = b64({"sub": str(self.rng.randrange(10**6)), "iat": 1700000000})
-        signature = "".join(self.rng.choices(_B64URL, k=43))
-        return Pii("JWT", f"{header}.{payload}.{signature}", "HS256")
+        style = self.rng.choice(("HS256", "HS256", "RS256 long"))
+        header = b64({"alg": style.split()[0], "typ": "JWT"})
+        claims: dict[str, object] = {"sub": str(self.rng.randrange(10**6)), "iat": 1700000000}
+        if style != "HS256":
+            # An identity token with claims and a 2048-bit signature: several rows long.
+            fake = self.faker()
+            claims |= {"name": fake.name(), "email": fake.email(), "scope": "openid profile"}
+        signature = "".join(self.rng.choices(_B64URL, k=43 if style == "HS256" else 342))
+        return Pii("JWT", f"{header}.{b64(claims)}.{signature}", style)
+
+    def token(self) -> Pii:
+        """A generated key with no prefix or word to know it by: base62 or base64url."""
+        style = self.rng.choice(("base62", "base64url"))
+        alphabet = _ALNUM if style == "base62" else _B64URL
+        while True:
+            text = "".join(self.rng.choices(alphabet, k=self.rng.choice((24, 32, 40))))
+            if text[0] not in "-_" and text[-1] not in "-_":
+                return Pii("TOKEN", text, style)
+
+    def private_key_rows(self, rows: int) -> list[str]:
+        """The base64 body of a PEM private key, 64 characters a row."""
+        raw = bytes(self.rng.randrange(256) for _ in range(48 * rows))
+        body = base64.b64encode(raw).decode()
+        return [body[i : i + 64] for i in range(0, len(body), 64)]
 
     def secret(self) -> Pii:
         style = self.rng.choice(("password", "hex"))
@@ -414,6 +447,14 @@ TERMINAL_TEMPLATES = (
     "{date} {time} INFO  {sentence} ({version}, {hash})",
     "Invoice {order_id} dated {date}: total {amount}, paid {date} at {time}",
     "{sentence} {count} {sentence} {date}",
+    "| {word} | {TOKEN} | {date} | active |",
+    "  {word}-api-key    {TOKEN}    created {date}",
+    "SECRET_KEY = '{SECRET}'",
+    "token = request.headers.get('X-{word}-Token')  # {sentence}",
+    "password = getpass.getpass('Password for {word}: ')",
+    "API_KEY = os.environ['API_KEY']",
+    "api_key: <redacted>   # set in {word}.env",
+    "$ git log --oneline -1 {hash}",
 )
 
 # Documents: sentences that carry personal data the way letters, tickets and notes do.
@@ -454,6 +495,7 @@ TYPED_TEMPLATES = {
     "AWS_KEY": ("export AWS_ACCESS_KEY_ID={AWS_KEY}", "{AWS_KEY}", "key {AWS_KEY} works"),
     "GITHUB_TOKEN": ("git push https://{GITHUB_TOKEN}@github.com/a/b", "{GITHUB_TOKEN}"),
     "JWT": ("Authorization: Bearer {JWT}", "{JWT}", "token is {JWT} for staging"),
+    "TOKEN": ("{TOKEN}", "the new key {TOKEN} works", "| prod | {TOKEN} |"),
     "SECRET": (
         "password: {SECRET}",
         "api_key={SECRET}",

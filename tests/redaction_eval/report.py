@@ -6,7 +6,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
-from tests.redaction_eval.corpus import NEGATIVE_KINDS, STRUCTURED
+from tests.redaction_eval.corpus import NEGATIVE_KINDS, STRUCTURED, TYPED_STRUCTURED
 from tests.redaction_eval.frames_eval import FALSE_HIT, NEXT_TO_PII, RAN_ON, ItemResult
 from tests.redaction_eval.suite import TARGETS, Results
 
@@ -154,7 +154,7 @@ def typing_tables(results: Results) -> str:
             _rate(sum(t.redacted for t in typos), len(typos)),
         ]
 
-    for category in (*STRUCTURED, "SECRET"):
+    for category in (*TYPED_STRUCTURED, "SECRET"):
         rows.append(row(category, [t for t in typing.positives if t.item.category == category]))
     rows.append(
         row("ALL STRUCTURED", [t for t in typing.positives if t.item.category in STRUCTURED])

@@ -20,9 +20,9 @@ from app.core.model import RawInput
 from app.core.redact.text import Hit
 from app.core.redact.typing import Staged, TypingRuns
 from tests.redaction_eval.corpus import (
-    STRUCTURED,
     TYPED_CODE_NEGATIVE_TEMPLATES,
     TYPED_NEGATIVE_TEMPLATES,
+    TYPED_STRUCTURED,
     TYPED_TEMPLATES,
     Corpus,
     Item,
@@ -198,7 +198,7 @@ def evaluate_typing(
     """`cases` sentences with personal data (spread over the categories, half with typos),
     `negatives` sentences without, `stress` cases with a pause inside the data, and
     `code_negatives` lines of code without secrets."""
-    categories = (*STRUCTURED, "SECRET")
+    categories = (*TYPED_STRUCTURED, "SECRET")
     positives = [
         typed_case(
             corpus,

@@ -108,7 +108,7 @@ _DATE_OR_AMOUNT = re.compile(
     r"(?<!\d)(?:\d{1,2}[./\-]\d{1,2}[./\-](?:19|20)\d\d|(?:19|20)\d\d[./\-]\d{1,2}[./\-]\d{1,2})"
     r"(?!\d)|\d{3,}\.\d{2}(?!\d)|\d,\d{3}\b"
 )
-_INTERNATIONAL_00 = re.compile(r"(?<![\d+])00(?=[1-9]\d(?:[ ()./\-]{0,3}\d){5,})")
+_INTERNATIONAL_00 = re.compile(r"(?<![\d+])00(?=[1-9](?:[ ()./\-]{0,2}\d){6,})")
 
 
 def default_region() -> str:

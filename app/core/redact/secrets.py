@@ -169,6 +169,7 @@ _TEMPLATE = re.compile(
     r"(?i)^(?:[$%]|\{|<[^>]*>|\[[^\]]*\]|process\.env|os\.(?:environ|getenv)|env\(|"
     r"(?:your|my|insert|enter|put|replace|add)[_\-]|.*_here$)"
 )
+_NUMBER_LITERAL = re.compile(r"^0[xob][0-9a-fA-F_]{1,16}$")
 _MASK = re.compile(r"^[x*•●·.#_\-]+$", re.IGNORECASE)
 # An identifier, a dotted path, then a call or a subscript: request.headers.get(, os.environ[
 _EXPRESSION = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:[(\[]|$)")
@@ -179,10 +180,12 @@ def is_literal(value: str, assignment: str = ":") -> bool:
     """Whether a value after a secret-naming word could be the secret: not a placeholder, a
     template, a mask, a call, a subscript or an attribute path. After "=" (code), a bare
     identifier without digits is a variable, not a password."""
-    core = value.rstrip(",;)")
+    core = value.rstrip(",;):")
     lowered = core.lower()
     if lowered in _PLACEHOLDERS or _MASK.match(core) or _TEMPLATE.match(core):
         return False
+    if _NUMBER_LITERAL.match(core):
+        return False  # ES_PASSWORD = 0x0020: a flag's value
     if _DOTTED.match(core):
         return False
     m = _EXPRESSION.match(core)
@@ -197,33 +200,40 @@ def is_literal(value: str, assignment: str = ":") -> bool:
 # -- random-looking tokens ----------------------------------------------------------------
 _TOKEN_RUN = re.compile(r"(?<![A-Za-z0-9+/_\-.])[A-Za-z0-9+/_\-]{20,512}={0,2}(?![A-Za-z0-9+/_\-])")
 _HEXISH = frozenset("0123456789abcdefABCDEF-")
-_WORDLIKE = re.compile(r"[A-Z]?[a-z]{4,}")
 # The category of a token found by its looks alone. It yields to any other hit it overlaps: a
 # random-looking run that holds a token of a known kind ("testkeyAKIA...", an IBAN glued to a
 # word) is that item and the word glued to it, not one long key.
 RANDOM_TOKEN = WEAK_CATEGORY
-MIN_TOKEN_ENTROPY = 3.6  # bits per character; 20 random base62 characters give about 4
+# Words and acronyms inside a run: camel-case identifiers (setHorizontalScrollBarPolicy) are
+# almost all words; in a random base62 key of 32 characters about a quarter of the characters
+# fall in such runs by chance, rarely more than half.
+_WORDLIKE = re.compile(r"[A-Z]?[a-z]{3,}")
+MAX_WORDLIKE_SHARE = 0.6
+# Identifiers seldom carry three digits: with them, more word-like runs are allowed.
+MAX_WORDLIKE_SHARE_WITH_DIGITS = 0.8
+MIN_TOKEN_ENTROPY = 3.6  # bits per character; random base62 of 20 gives 3.9 or more
 
 
 def looks_random(token: str) -> bool:
     """Whether a run of base64/base62 characters looks like a generated key: letters of both
-    cases and digits mixed through it, few runs that read as words, and high entropy.
-    Hexadecimal runs are digests (see the module notes), slashes in numbers are paths."""
+    cases (and digits in a short one), few runs that read as words, and high entropy.
+    Hexadecimal runs are digests (see the module notes); many slashes make a path."""
     body = token.rstrip("=")
-    if len(body) < 20 or all(c in _HEXISH for c in body):
+    n = len(body)
+    if n < 20 or all(c in _HEXISH for c in body):
         return False
-    upper = sum(c.isupper() for c in body)
-    lower = sum(c.islower() for c in body)
-    digits = sum(c.isdigit() for c in body)
-    if upper < 2 or lower < 2 or digits < 2:
+    if not any(c.isupper() for c in body) or not any(c.islower() for c in body):
         return False
-    if body.count("/") > len(body) // 16 + 1 or body.count("-") + body.count("_") > len(body) // 8:
+    if n < 24 and not any(c.isdigit() for c in body):
+        return False  # short and without digits: as likely a word run together
+    if body.count("/") > n // 16 + 1 or body.count("-") + body.count("_") > n // 8:
         return False  # a path or a long-winded identifier
-    words = sum(len(w) for w in _WORDLIKE.findall(body))
-    if words * 3 > len(body):
-        return False  # camel-case identifiers: getElementById2Value
+    digits = sum(c.isdigit() for c in body)
+    share = MAX_WORDLIKE_SHARE_WITH_DIGITS if digits >= 3 else MAX_WORDLIKE_SHARE
+    if sum(len(w) for w in _WORDLIKE.findall(body)) >= share * n:
+        return False
     counts = Counter(body)
-    entropy = -sum(n / len(body) * math.log2(n / len(body)) for n in counts.values())
+    entropy = -sum(k / n * math.log2(k / n) for k in counts.values())
     return entropy >= MIN_TOKEN_ENTROPY
 
 
