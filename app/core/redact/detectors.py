@@ -252,10 +252,10 @@ def phones(regions: Sequence[str] | str = ()) -> Callable[[str], Iterable[Hit]]:
         if not _PHONE_LEAD.search(text):
             return
         original = text
-        if "+" in text:
-            text = _unglue_international(text)
         if "00" in text:
             text = _as_plus(text)
+        if "+" in text:
+            text = _unglue_international(text)
         for offset in range(0, len(text), MAX_PHONE_TEXT):
             chunk = text[offset : offset + MAX_PHONE_TEXT + 64]
             international: list[Hit] = []
@@ -264,7 +264,9 @@ def phones(regions: Sequence[str] | str = ()) -> Callable[[str], Iterable[Hit]]:
                 for match in phonenumbers.PhoneNumberMatcher(
                     chunk, "US", leniency=phonenumbers.Leniency.VALID, max_tries=200
                 ):
-                    if match.raw_string.startswith("+"):
+                    if match.raw_string.startswith("+") and not inside_digest(
+                        original, offset + match.start, offset + match.end
+                    ):
                         start = match.start
                         if original[offset + start - 1 : offset + start + 1] == "00":
                             start -= 1  # read as " +": the box covers the "00"
