@@ -60,6 +60,10 @@ class Settings:
     # screenshots as they are (denied windows are still painted over).
     redact_screen_text: bool = True
     custom_patterns: tuple[str, ...] = ()
+    # Countries (ISO codes such as "DE", "FR") whose national phone formats are recognised in
+    # numbers written without +country code; empty: a broad default set. International numbers
+    # are recognised for every country whatever this says.
+    phone_regions: tuple[str, ...] = ()
     pause_hotkey: str = "<ctrl>+<alt>+p"
     # "after_review": nothing leaves before the person approves it. "auto" (or any
     # auto_after_hours > 0): a segment approves itself that many hours after it ended unless
@@ -126,6 +130,18 @@ class Settings:
                     re.compile(pattern)
                 except re.error as exc:
                     problems.append((name, f"{name}: {pattern!r} is not a valid pattern ({exc})"))
+        if self.phone_regions:
+            import phonenumbers
+
+            unknown = [
+                r for r in self.phone_regions if r.upper() not in phonenumbers.SUPPORTED_REGIONS
+            ]
+            check(
+                not unknown,
+                "phone_regions",
+                f"names {', '.join(map(repr, unknown))}, not a country code (use two letters "
+                "such as 'DE')",
+            )
         return problems
 
     def validate(self) -> None:

@@ -147,6 +147,14 @@ KEYS: dict[str, Key] = {
         "Regular expressions (Python syntax).",
         [r"\bACME-\d{6}\b"],
     ),
+    "phone_regions": Key(
+        "redaction",
+        "Countries whose phone number formats are recognised",
+        "Two-letter country codes (e.g. DE, FR) for numbers written without +country code; "
+        "empty: a broad set of countries. Numbers with +country code or 00 are recognised for "
+        "every country.",
+        ["DE", "AT", "CH"],
+    ),
     "upload": Key(
         "upload",
         "When recordings may leave the computer",
