@@ -170,6 +170,38 @@ KEYS: dict[str, Key] = {
         "0 with upload = after_review.",
         0.0,
     ),
+    "collector_url": Key(
+        "upload",
+        "Collector address",
+        "The tus endpoint approved recordings are sent to (https, except on this computer). "
+        "Empty: a collector on this computer when one is installed, else uploads wait.",
+        "https://praxis-collector.example.com/files/",
+    ),
+    "ca_bundle": Key(
+        "upload",
+        "Corporate CA bundle (PEM file)",
+        "Trusted for the collector instead of the system's certificates; empty: the system's.",
+        "/etc/praxis/corporate-ca.pem",
+    ),
+    "upload_limit_kib_s": Key("upload", "Upload bandwidth cap (KiB/s)", "0: no cap.", 2048),
+    "upload_on_ac_only": Key(
+        "upload",
+        "Upload only on mains power",
+        "Uploads wait while the computer runs on battery, where the system tells.",
+        True,
+    ),
+    "upload_on_metered": Key(
+        "upload",
+        "Upload on metered connections",
+        "Off: uploads wait while the connection is metered, where the system tells.",
+        False,
+    ),
+    "keep_uploaded_hours": Key(
+        "storage",
+        "Hours an uploaded recording stays on this computer",
+        "After the collector confirmed it; 0 removes it at once.",
+        24.0,
+    ),
     "segment_minutes": Key("storage", "Length of one recording part (minutes)", "Positive.", 5.0),
     "disk_budget_mb": Key(
         "storage",
