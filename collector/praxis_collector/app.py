@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import defaultdict
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -49,18 +50,42 @@ class Collector:
         self.store = store or open_store(config.data_dir, config.storage)
         self.index = UploadIndex(config.data_dir)
         # One writer per upload, and one completion per segment at a time, in this process.
-        self.upload_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self.segment_locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        # A lock lives as long as a request holds it, so idle ones cost nothing.
+        self._locks: weakref.WeakValueDictionary[tuple[str, ...], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        # The SHA-256 of each upload's bytes so far, kept as they arrive so completion need
+        # not read the package again; after a restart it is read from the partial file.
+        self.running: dict[str, tuple[int, Any]] = {}
+        self._stops: weakref.WeakValueDictionary[str, asyncio.Event] = weakref.WeakValueDictionary()
+
+    def stop_event(self, upload_id: str) -> asyncio.Event:
+        """Set to ask the request writing this upload to stop (see tus._patch)."""
+        event = self._stops.get(upload_id)
+        if event is None:
+            event = self._stops[upload_id] = asyncio.Event()
+        return event
+
+    def lock(self, *key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
 
     def expires_at(self, touched_at: float) -> float:
         return touched_at + self.config.upload_expiry_s
 
-    def sweep(self) -> int:
-        """Drop partial uploads that expired; how many."""
-        ids = self.index.expire(time.time() - self.config.upload_expiry_s)
+    def busy_uploads(self) -> frozenset[str]:
+        """Uploads a request is writing now (call on the event loop's thread)."""
+        locks = list(self._locks.items())
+        return frozenset(key[1] for key, lock in locks if key[0] == "upload" and lock.locked())
+
+    def sweep(self, busy: frozenset[str] = frozenset()) -> int:
+        """Drop partial uploads that expired, except busy ones; how many."""
+        ids = self.index.expire(time.time() - self.config.upload_expiry_s, keep=busy)
         for upload_id in ids:
             self.index.partial_path(upload_id).unlink(missing_ok=True)
-            self.upload_locks.pop(upload_id, None)
+            self.running.pop(upload_id, None)
         if ids:
             log_event("expired", uploads=len(ids))
         return len(ids)
@@ -70,7 +95,7 @@ async def _sweep_forever(collector: Collector) -> None:
     while True:
         await asyncio.sleep(collector.config.sweep_interval_s)
         try:
-            await run_in_threadpool(collector.sweep)
+            await run_in_threadpool(collector.sweep, collector.busy_uploads())
         except Exception as exc:  # a failed sweep is retried next round, never fatal
             log_event("sweep_failed", error=type(exc).__name__)
 

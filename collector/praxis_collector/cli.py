@@ -9,21 +9,28 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NoReturn
 
 from praxis_collector import __version__, catalog, ops, tokens
-from praxis_collector.app import ServerConfig
 from praxis_collector.errors import CollectorError
 from praxis_collector.storage import StorageSettings, Store, open_store
 
 MiB = 1 << 20
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are one line, not the whole usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
 def _env(name: str) -> str | None:
     return os.environ.get(f"PRAXIS_COLLECTOR_{name}") or None
 
 
-def _common() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
+def _common() -> _Parser:
+    parent = _Parser(add_help=False)
     where = parent.add_argument_group("data")
     where.add_argument(
         "--data-dir",
@@ -58,9 +65,7 @@ def _port(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     common = _common()
-    parser = argparse.ArgumentParser(
-        prog="praxis-collector", description="Receives Praxis recordings over tus."
-    )
+    parser = _Parser(prog="praxis-collector", description="Receives Praxis recordings over tus.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -110,6 +115,8 @@ def _when(ts: float | None) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # Imported here so token, ls, verify and export start without the web stack.
+    from praxis_collector.app import ServerConfig
     from praxis_collector.server import serve
 
     config = ServerConfig(

@@ -90,3 +90,15 @@ def validate(values: dict[str, str]) -> UploadMetadata:
 
 def parse(header: str | None) -> UploadMetadata:
     return validate(parse_header(header))
+
+
+def encode(meta: UploadMetadata) -> str:
+    """The Upload-Metadata header for these values (a HEAD answers it back)."""
+    values = {
+        "segment_id": meta.segment_id,
+        "device_id": meta.device_id,
+        "sha256": meta.sha256,
+        "format_version": str(meta.format_version),
+        "filename": meta.filename,
+    }
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())

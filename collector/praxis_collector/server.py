@@ -11,7 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
-from praxis_collector.accesslog import MAX_HEADER_BYTES
+from praxis_collector.accesslog import MAX_HEADER_BYTES, log_event
 from praxis_collector.app import ServerConfig, create_app
 from praxis_collector.errors import CollectorError
 from praxis_collector.storage import open_store
@@ -50,7 +50,10 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        if self._ready is not None and not self.should_exit:
+        if self.should_exit:
+            return
+        log_event("listening", url=_url(self._sock)[0])
+        if self._ready is not None:
             _write_ready(self._ready, self._sock)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import os
 import re
@@ -23,9 +24,11 @@ from praxis_collector import catalog, tokens
 from praxis_collector.accesslog import log_event
 from praxis_collector.app import Collector
 from praxis_collector.errors import StorageUnavailable
-from praxis_collector.metadata import MetadataError, UploadMetadata, parse
+from praxis_collector.metadata import MetadataError, UploadMetadata, encode, parse
 from praxis_collector.uploads import COMPLETE, GONE, PARTIAL, Upload
 
+FIRST = asyncio.FIRST_COMPLETED
+TAKEOVER_WAIT_S = 5.0  # how long a new PATCH waits for a stalled one to let go
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,checksum,termination,expiration"
 CHECKSUMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
@@ -256,6 +259,7 @@ async def _head(request: Request, token: tokens.TokenRecord, upload_id: str) -> 
     headers = {
         "Upload-Offset": str(found.offset),
         "Upload-Length": str(found.length),
+        "Upload-Metadata": encode(found.metadata),
         "Cache-Control": "no-store",
     }
     if found.state == COMPLETE:
@@ -278,19 +282,51 @@ def _chunk_checksum(request: Request) -> tuple[str, bytes] | None:
         raise Refusal(400, "bad_request", "Upload-Checksum is not base64") from None
 
 
-async def _body(request: Request, timeout: float) -> AsyncIterator[bytes]:
-    while True:
-        try:
-            message = await asyncio.wait_for(request.receive(), timeout)
-        except asyncio.TimeoutError:
-            raise _ClientGone from None
-        if message["type"] == "http.disconnect":
-            raise _ClientGone
-        body = message.get("body", b"")
-        if body:
-            yield body
-        if not message.get("more_body", False):
-            return
+async def _body(request: Request, timeout: float, stop: asyncio.Event) -> AsyncIterator[bytes]:
+    """The request body as it arrives; ends with _ClientGone when the client goes quiet for
+    `timeout`, disconnects, or a newer request for the same upload asks to take over."""
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        while True:
+            receiving = asyncio.ensure_future(request.receive())
+            await asyncio.wait({receiving, stopped}, timeout=timeout, return_when=FIRST)
+            if not receiving.done():
+                receiving.cancel()
+                raise _ClientGone
+            message = receiving.result()
+            if message["type"] == "http.disconnect":
+                raise _ClientGone
+            body = message.get("body", b"")
+            if body:
+                yield body
+            if not message.get("more_body", False):
+                return
+    finally:
+        stopped.cancel()
+
+
+@contextlib.asynccontextmanager
+async def _take_over(collector: Collector, upload_id: str) -> AsyncIterator[None]:
+    """Hold the upload's lock. An older request still holding it is most likely one whose
+    client gave up on a stalled connection and is now resuming or erasing: it is asked to stop
+    (keeping what it received) rather than blocking the upload until its body times out."""
+    lock = collector.lock("upload", upload_id)
+    if lock.locked():
+        collector.stop_event(upload_id).set()
+    acquiring = asyncio.ensure_future(lock.acquire())
+    await asyncio.wait({acquiring}, timeout=TAKEOVER_WAIT_S)
+    if not acquiring.done():
+        acquiring.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await acquiring
+        if not acquiring.cancelled():  # it got the lock just as it was given up on
+            lock.release()
+        raise Refusal(409, "upload_busy", "another request is writing this upload")
+    try:
+        collector.stop_event(upload_id).clear()
+        yield
+    finally:
+        lock.release()
 
 
 async def _patch(request: Request, token: tokens.TokenRecord, upload_id: str) -> Response:
@@ -300,10 +336,7 @@ async def _patch(request: Request, token: tokens.TokenRecord, upload_id: str) ->
         raise Refusal(415, "bad_content_type", "PATCH needs application/offset+octet-stream")
     offset = _number(request, "upload-offset")
     checksum = _chunk_checksum(request)
-    lock = collector.upload_locks[upload_id]
-    if lock.locked():
-        raise Refusal(409, "upload_busy", "another request is writing this upload")
-    async with lock:
+    async with _take_over(collector, upload_id):
         found = await _find(collector, token, upload_id)  # it may have changed while waiting
         if found.state == COMPLETE or offset != found.offset:
             raise Refusal(
@@ -328,12 +361,17 @@ async def _write_body(
     path = collector.index.partial_path(found.id)
     room = found.length - found.offset
     digest = CHECKSUMS[checksum[0]]() if checksum else None
+    covered, whole = collector.running.get(found.id, (0, None))
+    whole = whole.copy() if whole is not None and covered == found.offset else None
+    if whole is None and found.offset == 0:
+        whole = hashlib.sha256()
     received = 0
     with open(path, "rb+") as fh:
         fh.seek(found.offset)
         fh.truncate()
         try:
-            async for chunk in _body(request, collector.config.body_timeout_s):
+            stop = collector.stop_event(found.id)
+            async for chunk in _body(request, collector.config.body_timeout_s, stop):
                 received += len(chunk)
                 if received > room:
                     fh.truncate(found.offset)
@@ -341,6 +379,8 @@ async def _write_body(
                 fh.write(chunk)
                 if digest:
                     digest.update(chunk)
+                if whole is not None:
+                    whole.update(chunk)
         except _ClientGone:
             # Without a checksum the bytes that arrived are good as far as anyone can know.
             kept = 0 if digest else received
@@ -348,11 +388,17 @@ async def _write_body(
             fh.flush()
             if kept:
                 collector.index.set_offset(found.id, found.offset + kept)
+                if whole is not None:
+                    collector.running[found.id] = (found.offset + kept, whole)
             raise Refusal(408, "body_incomplete", "the body broke off") from None
         if checksum and digest and digest.digest() != checksum[1]:
             fh.truncate(found.offset)
             raise Refusal(460, "checksum_mismatch", "the body does not match Upload-Checksum")
         fh.flush()
+    if whole is not None:
+        collector.running[found.id] = (found.offset + received, whole)
+    else:
+        collector.running.pop(found.id, None)
     return received
 
 
@@ -367,22 +413,25 @@ async def _complete(collector: Collector, found: Upload) -> str:
         _log("discarded", meta, reason=code)
         return Refusal(status, code, message)
 
+    covered, whole = collector.running.pop(found.id, (0, None))
+    known = whole.hexdigest() if whole is not None and covered == found.length else None
+
     def check() -> dict[str, Any]:
         with open(path, "rb") as fh:
             os.fsync(fh.fileno())
-        if catalog.file_sha256(path) != meta.sha256:
+        if (known or catalog.file_sha256(path)) != meta.sha256:
             raise discard(
                 460, "package_checksum_mismatch", "the package's SHA-256 is not the one declared"
             )
         try:
-            manifest = catalog.read_manifest(path)
+            manifest = catalog.read_manifest(path, check_members=False)
             catalog.check_manifest(manifest, meta, found.length)
         except catalog.PackageInvalid as exc:
             raise discard(400, "package_invalid", exc.message) from None
         return manifest
 
     manifest = await run_in_threadpool(check)
-    async with collector.segment_locks[(meta.device_id, meta.segment_id)]:
+    async with collector.lock("segment", meta.device_id, meta.segment_id):
         stored = await run_in_threadpool(
             catalog.get_record, collector.store, meta.device_id, meta.segment_id
         )
@@ -403,20 +452,20 @@ async def _complete(collector: Collector, found: Upload) -> str:
             _log("stored", meta, sha256=meta.sha256, bytes=found.length)
     collector.index.set_state(found.id, COMPLETE, offset=found.length)
     path.unlink(missing_ok=True)
-    collector.upload_locks.pop(found.id, None)
+    collector.running.pop(found.id, None)
     return meta.sha256
 
 
 async def _delete(request: Request, token: tokens.TokenRecord, upload_id: str) -> Response:
     collector = _collector(request)
     found = await _find(collector, token, upload_id)
-    async with collector.upload_locks[upload_id]:
+    async with _take_over(collector, upload_id):
         meta = found.metadata
-        async with collector.segment_locks[(meta.device_id, meta.segment_id)]:
+        async with collector.lock("segment", meta.device_id, meta.segment_id):
             await run_in_threadpool(catalog.erase, collector.store, meta.device_id, meta.segment_id)
             for other in collector.index.of_segment(meta.device_id, meta.segment_id):
                 collector.index.set_state(other.id, GONE)
                 collector.index.partial_path(other.id).unlink(missing_ok=True)
-    collector.upload_locks.pop(upload_id, None)
+                collector.running.pop(other.id, None)
     _log("erased", meta)
     return _answer(204)

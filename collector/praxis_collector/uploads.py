@@ -148,14 +148,16 @@ class UploadIndex:
             ).fetchone()
         return int(row[0])
 
-    def expire(self, before: float) -> list[str]:
-        """Mark partial uploads last touched before `before` gone; their ids."""
+    def expire(self, before: float, keep: set[str] | frozenset[str] = frozenset()) -> list[str]:
+        """Mark partial uploads last touched before `before` gone, except those in `keep`
+        (a request is writing them right now); their ids."""
         with self._tx() as db:
             ids = [
                 r[0]
                 for r in db.execute(
                     "SELECT id FROM uploads WHERE state = ? AND touched_at < ?", [PARTIAL, before]
                 )
+                if r[0] not in keep
             ]
             db.executemany("UPDATE uploads SET state = ? WHERE id = ?", [(GONE, i) for i in ids])
         return ids

@@ -12,8 +12,10 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -51,6 +53,7 @@ class Collector:
     process: subprocess.Popen | None = None
     url: str = ""
     log_path: Path | None = None
+    store_factory: Callable[[], Any] | None = None
 
     def start(self) -> Collector:
         ready = self.data_dir.parent / f"{self.data_dir.name}.ready"
@@ -94,10 +97,19 @@ class Collector:
         where = ["--data-dir", str(self.data_dir), *self.storage_args]
         return collector_cli(*args, *where, env=self.env)
 
-    def token(self, name: str = "device", *extra: str) -> str:
-        done = self.cli("token", "create", "--name", name, *extra)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
+    def store(self) -> Any:
+        if self.store_factory is not None:
+            return self.store_factory()
+        from praxis_collector.storage.filesystem import FilesystemStore
+
+        return FilesystemStore(self.data_dir / "store")
+
+    def token(self, name: str = "device", quota_bytes: int | None = None) -> str:
+        """A new device token, made in this process (the CLI path has its own tests)."""
+        from praxis_collector import tokens
+
+        secret, _ = tokens.create(self.store(), name, quota_bytes)
+        return secret
 
 
 def random_id(prefix: str) -> str:

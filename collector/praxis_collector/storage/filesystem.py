@@ -15,6 +15,10 @@ _TMP = ".tmp-"
 
 
 def _fsync_dir(path: Path) -> None:
+    """Make a rename in this folder durable. Windows has no such call (NTFS journals the
+    rename itself), so there it does nothing."""
+    if os.name == "nt":
+        return
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -52,9 +56,9 @@ class FilesystemStore(Store):
         target = self._path(key)
         try:
             temp = self._temp_for(target)
-            if path.stat().st_dev == target.parent.stat().st_dev:
+            try:
                 os.link(path, temp)  # same filesystem: no copy, and the source stays
-            else:
+            except OSError:  # another filesystem, or one without hard links (FAT, exFAT)
                 shutil.copyfile(path, temp)
             with open(temp, "rb+") as fh:
                 os.fsync(fh.fileno())
@@ -102,10 +106,13 @@ class FilesystemStore(Store):
         _fsync_dir(path.parent)
 
     def list(self, prefix: str) -> Iterator[StoredObject]:
-        if not self.root.is_dir():
+        # Walk only the folder the prefix names, not the whole store.
+        folder, _, _ = prefix.rpartition("/")
+        start = self.root.joinpath(*check_key(folder).split("/")) if folder else self.root
+        if not start.is_dir():
             return
         found = []
-        for dirpath, _dirs, files in os.walk(self.root):
+        for dirpath, _dirs, files in os.walk(start):
             for name in files:
                 if name.startswith(_TMP):
                     continue
