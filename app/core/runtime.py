@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from app.core.upload.target import LOCAL_COLLECTOR, NO_COLLECTOR, Target, config
 from app.core.upload.worker import Uploader
 
 log = logging.getLogger(__name__)
+_COUNTERS_TTL_S = 0.5
 Handler = Callable[[dict[str, Any]], Any]
 
 
@@ -46,13 +48,19 @@ class Uploads:
         self._upload_lock = UploadLock(buffer.data_dir)
         self._closing = threading.Event()
         self.problem: str | None = None  # why no collector could be reached, in words
+        self._on_change = on_change
+        self._counted: tuple[float, dict[str, Any]] | None = None
         self.uploader = Uploader(
             buffer,
             settings,
             self.target,
-            on_change=on_change,
+            on_change=self._changed,
             renew_local_token=self.renew_local_token,
         )
+
+    def _changed(self) -> None:
+        self._counted = None
+        self._on_change()
 
     def target(self) -> Target | None:
         """Where to send; found (and the local collector started) the first time the uploader
@@ -127,6 +135,11 @@ class Uploads:
             self._target = None
 
     def counters(self) -> dict[str, Any]:
+        """For every status request. Kept for half a second unless the uploader reports a
+        change, so a client polling the status does not cost the recorder database reads."""
+        counted = self._counted
+        if counted is not None and time.monotonic() - counted[0] < _COUNTERS_TTL_S:
+            return counted[1]
         upload = self.uploader.counters()
         target = self._target
         upload["collector"] = None if target is None else target.files_url
@@ -134,6 +147,7 @@ class Uploads:
         upload["collector_text"] = self.problem or (
             _where(self._settings) if target is None else target.description
         )
+        self._counted = (time.monotonic(), {"upload": upload})
         return {"upload": upload}
 
     def stop(self) -> None:

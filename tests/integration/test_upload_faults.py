@@ -293,3 +293,25 @@ def test_the_bandwidth_cap_paces_the_upload(server, proxy, data_dir: Path) -> No
     assert uploader.sync_once(60).ok
     # The last chunk may go at once; everything before it waits its turn.
     assert time.monotonic() - started >= (size - 200 * 1024) / (200 * 1024)
+
+
+def test_an_erasure_stays_queued_until_the_collector_confirms_it(
+    server, proxy, data_dir: Path
+) -> None:
+    buffer, [segment_id] = seed_approved(data_dir, 1, frames=1, session_id="ses_erase")
+    uploader = make_uploader(buffer, proxy)
+    assert uploader.sync_once(30).ok
+    assert len(server.stored(buffer.device_id)) == 1
+    assert buffer.write(lambda tx: tx.delete_session("ses_erase")).erasures == 1
+    # The collector cannot be reached, then does not know the upload: not a confirmation.
+    proxy.queue(fp.status(503, retry_after=0), fp.status(404), method="DELETE")
+    uploader.run_pass()
+    uploader.retry_now()
+    uploader.run_pass()
+    upload = uploader.counters()
+    assert upload["erasures_pending"] == 1 and "does not know" in upload["erasure_error"]
+    assert len(server.stored(buffer.device_id)) == 1
+    uploader.retry_now()
+    uploader.run_pass()
+    assert uploader.counters()["erasures_pending"] == 0
+    assert server.stored(buffer.device_id) == []

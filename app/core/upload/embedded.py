@@ -7,6 +7,7 @@ data folder's `collector/`; its token, like any other, in the OS keyring.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import json
 import os
@@ -28,6 +29,7 @@ class EmbeddedCollectorError(PraxisError):
     title = "Collector on this computer not started"
 
 
+@functools.cache
 def available() -> bool:
     """Whether the collector package is installed next to the app (never in the bundle)."""
     return (

@@ -236,15 +236,16 @@ class TusClient:
         return Head(int(new_offset), None, response.headers)
 
     def terminate(self, url: str) -> str:
-        """Remove an upload and say how the server confirmed it. 410 (already erased) and 404
-        (the server holds nothing at that address) both mean nothing is left there."""
+        """Remove an upload and say how the server confirmed it (204, or 410: already gone).
+        A 404 is not a confirmation (the server does not know the upload, so it cannot say
+        what it holds): the erasure stays queued and is asked again, failing closed."""
         response = self._request("DELETE", url)
         if response.status_code in (204, 200):
             return "erased"
         if response.status_code == 410:
             return "already erased"
         if response.status_code == 404:
-            return "the collector holds nothing at that address"
+            raise Retryable(f"erasing the upload: the collector does not know it {_body(response)}")
         self._check(response, "erasing the upload", ())
         raise Refused(f"erasing the upload: unexpected answer {response.status_code}")
 

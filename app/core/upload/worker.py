@@ -36,7 +36,7 @@ from app.core.upload.tus import (
 )
 
 log = logging.getLogger(__name__)
-POLL_S = 5.0  # how often newly approved segments are looked for when nothing wakes us
+POLL_S = 2.0  # how often newly approved segments and erasures are looked for (a cheap read)
 
 
 @dataclass
