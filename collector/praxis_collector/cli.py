@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--body-timeout", type=_positive, default=60, help="seconds to wait for body bytes"
     )
+    serve.add_argument(
+        "--max-connections", type=_positive, default=1000, help="more are answered 503"
+    )
 
     token = sub.add_parser("token", help="device tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
@@ -128,6 +131,7 @@ def _serve(args: argparse.Namespace) -> int:
         device_quota_bytes=int(args.device_quota_mb * MiB),
         upload_expiry_s=args.upload_expiry,
         body_timeout_s=args.body_timeout,
+        max_connections=int(args.max_connections),
     )
     serve(config, args.host, args.port, args.ready_file, args.tls_cert, args.tls_key)
     return 0

@@ -98,6 +98,7 @@ def serve(
             log_level="warning",
             server_header=False,
             timeout_graceful_shutdown=10,
+            limit_concurrency=config.max_connections,
             ssl_certfile=None if tls_cert is None else str(tls_cert),
             ssl_keyfile=None if tls_key is None else str(tls_key),
         ),
