@@ -443,3 +443,23 @@ def test_a_resuming_client_takes_over_from_a_stalled_request(collector, client):
         assert time.monotonic() - started < 30
         done = patch(client, url, token, sent, package.data[sent:])
         assert done.status_code == 204 and done.headers[CONFIRM] == package.sha256
+
+
+def test_connections_over_the_limit_are_answered_503(fresh_dir, client):
+    from tests.collector.helpers import Collector
+
+    server = Collector(fresh_dir, [], ["--max-connections", "2"]).start()
+    try:
+        host, port = server.origin.removeprefix("http://").split(":")
+        # The limit counts open connections, this test's client's own included.
+        with socket.create_connection((host, int(port)), timeout=10) as held:
+            held.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert held.recv(100).startswith(b"HTTP/1.1 200")  # and it stays open
+
+            def refused():
+                return client.get(server.origin + "/healthz").status_code == 503
+
+            wait_for(refused, 30, "a second connection to be refused")
+        wait_for(lambda: client.get(server.origin + "/healthz").status_code == 200, 30, "room")
+    finally:
+        assert server.stop() == 0
