@@ -35,6 +35,7 @@ class ServerConfig:
     upload_expiry_s: float = 24 * 3600
     body_timeout_s: float = 60.0
     retry_after_s: int = 5
+    max_connections: int = 1000  # beyond it new requests get 503, not a slower server
 
     @property
     def sweep_interval_s(self) -> float:

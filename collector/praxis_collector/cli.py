@@ -73,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8080, help="0 picks a free port")
     serve.add_argument("--ready-file", type=Path, help="written with the URL once listening")
+    serve.add_argument("--tls-cert", type=Path, help="PEM certificate (chain) to serve https")
+    serve.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
     serve.add_argument("--max-upload-mb", type=_positive, default=4096)
     serve.add_argument("--device-quota-mb", type=_positive, default=51200)
     serve.add_argument(
@@ -80,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--body-timeout", type=_positive, default=60, help="seconds to wait for body bytes"
+    )
+    serve.add_argument(
+        "--max-connections", type=_positive, default=1000, help="more are answered 503"
     )
 
     token = sub.add_parser("token", help="device tokens")
@@ -126,8 +131,9 @@ def _serve(args: argparse.Namespace) -> int:
         device_quota_bytes=int(args.device_quota_mb * MiB),
         upload_expiry_s=args.upload_expiry,
         body_timeout_s=args.body_timeout,
+        max_connections=int(args.max_connections),
     )
-    serve(config, args.host, args.port, args.ready_file)
+    serve(config, args.host, args.port, args.ready_file, args.tls_cert, args.tls_key)
     return 0
 
 

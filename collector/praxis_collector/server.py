@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 from pathlib import Path
 
 import uvicorn
@@ -29,14 +30,14 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _url(sock: socket.socket) -> tuple[str, int]:
+def _url(sock: socket.socket, tls: bool) -> tuple[str, int]:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/files/", port
+    return f"{'https' if tls else 'http'}://{shown}:{port}/files/", port
 
 
-def _write_ready(path: Path, sock: socket.socket) -> None:
-    url, port = _url(sock)
+def _write_ready(path: Path, sock: socket.socket, tls: bool) -> None:
+    url, port = _url(sock, tls)
     temp = path.with_name(f".{path.name}.tmp")
     temp.write_text(json.dumps({"url": url, "port": port, "pid": os.getpid()}) + "\n")
     os.replace(temp, path)
@@ -47,17 +48,40 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self._sock = sock
         self._ready = ready
+        self._tls = config.ssl_certfile is not None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.should_exit:
             return
-        log_event("listening", url=_url(self._sock)[0])
+        log_event("listening", url=_url(self._sock, self._tls)[0])
         if self._ready is not None:
-            _write_ready(self._ready, self._sock)
+            _write_ready(self._ready, self._sock, self._tls)
 
 
-def serve(config: ServerConfig, host: str, port: int, ready_file: Path | None) -> None:
+def _check_tls(cert: Path | None, key: Path | None) -> None:
+    if (cert is None) != (key is None):
+        raise CollectorError("TLS needs both --tls-cert and --tls-key")
+    if cert is None or key is None:
+        return
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise CollectorError(
+            f"cannot use the certificate {cert} with key {key}: {reason}"
+        ) from None
+
+
+def serve(
+    config: ServerConfig,
+    host: str,
+    port: int,
+    ready_file: Path | None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+) -> None:
+    _check_tls(tls_cert, tls_key)
     store = open_store(config.data_dir, config.storage)
     store.check()
     if ready_file is not None:
@@ -74,6 +98,9 @@ def serve(config: ServerConfig, host: str, port: int, ready_file: Path | None) -
             log_level="warning",
             server_header=False,
             timeout_graceful_shutdown=10,
+            limit_concurrency=config.max_connections,
+            ssl_certfile=None if tls_cert is None else str(tls_cert),
+            ssl_keyfile=None if tls_key is None else str(tls_key),
         ),
         sock,
         ready_file,

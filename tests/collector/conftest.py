@@ -25,7 +25,7 @@ def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
 def client() -> Iterator:
     import httpx
 
-    with httpx.Client(timeout=10) as c:
+    with httpx.Client(timeout=30) as c:
         yield c
 
 

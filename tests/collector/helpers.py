@@ -71,7 +71,7 @@ class Collector:
                 raise AssertionError(f"collector exited: {self.log_path.read_text()}")
             return ready.exists()
 
-        wait_for(up, 30, "the collector's ready file")
+        wait_for(up, 60, "the collector's ready file")
         self.url = json.loads(ready.read_text())["url"]
         return self
 
@@ -90,7 +90,9 @@ class Collector:
         return self.url.removesuffix("/files/")
 
     def log_lines(self) -> list[dict]:
-        return [json.loads(line) for line in self.log_path.read_text().splitlines() if line]
+        # Only whole lines: the collector may be writing the last one right now.
+        whole = self.log_path.read_text().split("\n")[:-1]
+        return [json.loads(line) for line in whole if line]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """A praxis-collector command on this collector's data."""

@@ -137,3 +137,70 @@ def test_the_collector_needs_nothing_from_the_desktop_app():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def _self_signed(folder):
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    import datetime
+    import ipaddress
+
+    import pytest
+
+    x509 = pytest.importorskip("cryptography.x509", reason="cryptography is not installed")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_serves_https_with_a_certificate(fresh_dir, tmp_path):
+    import ssl
+
+    import httpx
+
+    cert, key = _self_signed(tmp_path)
+    server = Collector(fresh_dir, [], ["--tls-cert", str(cert), "--tls-key", str(key)]).start()
+    try:
+        assert server.url.startswith("https://127.0.0.1:")
+        token = server.token()
+        trust = ssl.create_default_context(cafile=str(cert))
+        with httpx.Client(verify=trust, timeout=30) as tls_client:
+            answer = tls_client.options(server.url, headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 204 and answer.headers["Tus-Version"] == "1.0.0"
+    finally:
+        assert server.stop() == 0
+    missing = collector_cli("serve", "--data-dir", str(fresh_dir), "--tls-cert", str(cert))
+    assert missing.returncode == 1 and "--tls-key" in missing.stderr
+    wrong = collector_cli(
+        "serve", "--data-dir", str(fresh_dir), "--tls-cert", str(cert), "--tls-key", str(cert)
+    )
+    assert wrong.returncode == 1 and "cannot use the certificate" in wrong.stderr
+    assert wrong.stderr.count("\n") == 1

@@ -64,7 +64,7 @@ def s3_endpoint(s3_env) -> Iterator[str]:
             return False
 
     try:
-        wait_for(listening, 30, "the S3 server")
+        wait_for(listening, 60, "the S3 server")
         yield endpoint
     finally:
         process.terminate()
