@@ -198,29 +198,13 @@ def cmd_status(args: argparse.Namespace) -> int:
                 line += f"; the oldest approves itself at {_fmt_time(status['next_auto_approval'])}"
             print(f"Review:   {line}")
         if status.get("upload"):
-            for line in _upload_lines(status["upload"]):
+            from app.upload_cli import upload_lines
+
+            for line in upload_lines(status["upload"]):
                 print(line)
         print(f"Dropped:  {status['dropped_events']} events, {status['dropped_frames']} frames")
         print(f"Buffer:   {status['buffer_bytes'] / 1e6:.1f} MB in {args.data_dir}")
     return 0
-
-
-def _upload_lines(upload: dict[str, Any]) -> list[str]:
-    waiting = upload["approved"] + upload["uploading"]
-    line = f"{waiting} segment(s) to send ({upload['bytes_pending'] / 1e6:.1f} MB)"
-    line += f", {upload['acknowledged'] + upload['purged']} uploaded"
-    if upload.get("quarantined"):
-        line += f", {upload['quarantined']} set aside"
-    if upload.get("percent") is not None and upload.get("state") == "uploading":
-        line += f"; uploading, {upload['percent']:.0f}%"
-    lines = [f"Upload:   {line}", f"          {upload.get('collector_text') or ''}".rstrip()]
-    if upload.get("waiting_reason") and upload["waiting_reason"] != upload.get("collector_text"):
-        lines.append(f"          {upload['waiting_reason']}")
-    if upload.get("erasures_pending"):
-        lines.append(f"Erasure:  {upload['erasures_pending']} waiting for the collector")
-    if upload.get("last_error"):
-        lines.append(f"Error:    {upload['last_error']}")
-    return [line for line in lines if line.strip()]
 
 
 def cmd_pause(args: argparse.Namespace) -> int:

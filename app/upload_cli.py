@@ -32,6 +32,25 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_sync)
 
 
+def upload_lines(upload: dict[str, Any]) -> list[str]:
+    """The upload part of `praxis status`."""
+    waiting = upload["approved"] + upload["uploading"]
+    line = f"{waiting} segment(s) to send ({upload['bytes_pending'] / 1e6:.1f} MB)"
+    line += f", {upload['acknowledged'] + upload['purged']} uploaded"
+    if upload.get("quarantined"):
+        line += f", {upload['quarantined']} set aside"
+    if upload.get("percent") is not None and upload.get("state") == "uploading":
+        line += f"; uploading, {upload['percent']:.0f}%"
+    lines = [f"Upload:   {line}", f"          {upload.get('collector_text') or ''}".rstrip()]
+    if upload.get("waiting_reason") and upload["waiting_reason"] != upload.get("collector_text"):
+        lines.append(f"          {upload['waiting_reason']}")
+    if upload.get("erasures_pending"):
+        lines.append(f"Erasure:  {upload['erasures_pending']} waiting for the collector")
+    if upload.get("last_error"):
+        lines.append(f"Error:    {upload['last_error']}")
+    return [line for line in lines if line.strip()]
+
+
 def _tell_running_app(data_dir: Path) -> bool:
     from app.core import control
 
@@ -90,7 +109,8 @@ def _progress_line(upload: dict[str, Any]) -> str:
 
 def _summary(report: dict[str, Any]) -> int:
     uploaded, failed, stopped = report["uploaded"], report["failed"], report["stopped"]
-    print(f"\rUploaded {len(uploaded)} segment(s).{' ' * 30}")
+    clear = f"\r{' ' * 60}\r" if sys.stdout.isatty() else ""  # over the progress line
+    print(f"{clear}Uploaded {len(uploaded)} segment(s).")
     for segment_id, error in failed.items():
         print(f"  failed: {segment_id}: {error}", file=sys.stderr)
     if stopped:

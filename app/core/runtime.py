@@ -24,6 +24,7 @@ from app.core.upload.worker import Uploader
 
 log = logging.getLogger(__name__)
 _COUNTERS_TTL_S = 0.5
+_LOCAL_RETRY_S = 60.0
 Handler = Callable[[dict[str, Any]], Any]
 
 
@@ -50,6 +51,7 @@ class Uploads:
         self.problem: str | None = None  # why no collector could be reached, in words
         self._on_change = on_change
         self._counted: tuple[float, dict[str, Any]] | None = None
+        self._retry_local_at = 0.0  # a local collector that failed to start is tried again later
         self.uploader = Uploader(
             buffer,
             settings,
@@ -65,7 +67,11 @@ class Uploads:
     def target(self) -> Target | None:
         """Where to send; found (and the local collector started) the first time the uploader
         has something to send, so an app with nothing approved starts no collector."""
-        if self._target is None and not self._closing.is_set():
+        if (
+            self._target is None
+            and not self._closing.is_set()
+            and time.monotonic() >= self._retry_local_at
+        ):
             self.resolve()
         return self._target
 
@@ -105,6 +111,7 @@ class Uploads:
             except PraxisError as exc:
                 self._local = None
                 self._target, self.problem = None, f"{exc.title}: {exc.message}"
+                self._retry_local_at = time.monotonic() + _LOCAL_RETRY_S
 
     def renew_local_token(self) -> None:
         with self._lock:
@@ -129,6 +136,7 @@ class Uploads:
         self.uploader.retry_now()
 
     def _forget_target(self) -> None:
+        self._retry_local_at = 0.0
         with self._lock:
             if self._settings.collector_url:
                 self._stop_local()

@@ -173,32 +173,38 @@ KEYS: dict[str, Key] = {
     "collector_url": Key(
         "upload",
         "Collector address",
-        "The tus endpoint approved recordings are sent to (https, except on this computer). "
-        "Empty: a collector on this computer when one is installed, else uploads wait.",
-        "https://praxis-collector.example.com/files/",
+        "The tus server approved recordings go to (https, except on this computer). Empty: the "
+        "collector on this computer when it is installed, else uploads wait. The device token "
+        "is set with `praxis enroll`, never here.",
+        "https://collector.example.com/files/",
     ),
     "ca_bundle": Key(
         "upload",
-        "Corporate CA bundle (PEM file)",
-        "Trusted for the collector instead of the system's certificates; empty: the system's.",
-        "/etc/praxis/corporate-ca.pem",
+        "Certificate authorities for the collector (PEM file)",
+        "Trusted for the collector's certificate, e.g. a corporate CA. Empty: the system's.",
+        "/etc/ssl/certs/corp-ca.pem",
     ),
-    "upload_limit_kib_s": Key("upload", "Upload bandwidth cap (KiB/s)", "0: no cap.", 2048),
+    "upload_limit_kib_s": Key(
+        "upload",
+        "Upload bandwidth cap (KiB/s)",
+        "0: no cap.",
+        2048,
+    ),
     "upload_on_ac_only": Key(
         "upload",
-        "Upload only on mains power",
-        "Uploads wait while the computer runs on battery, where the system tells.",
+        "Upload only on AC power",
+        "Uploads wait while the computer runs on battery (where the system tells).",
         True,
     ),
     "upload_on_metered": Key(
         "upload",
         "Upload on metered connections",
-        "Off: uploads wait while the connection is metered, where the system tells.",
+        "Off: uploads wait while the network connection is metered (where the system tells).",
         False,
     ),
     "keep_uploaded_hours": Key(
-        "storage",
-        "Hours an uploaded recording stays on this computer",
+        "upload",
+        "Hours an uploaded recording stays on the computer",
         "After the collector confirmed it; 0 removes it at once.",
         24.0,
     ),

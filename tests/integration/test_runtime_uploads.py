@@ -64,6 +64,11 @@ def test_runtime_uploads_to_the_collector_it_starts(data_dir: Path) -> None:
         # A segment approved while the app runs goes without being asked.
         _, [later] = seed_approved(data_dir, 1, frames=1, seed=3)
         wait_for(lambda: (stored / f"{later}.zip").exists())
+        # `praxis sync --once` with the app running asks the app to send now.
+        _, [asked] = seed_approved(data_dir, 1, frames=1, seed=4)
+        report = send(data_dir, {"cmd": "sync", "timeout": 60}, timeout=120)
+        assert report["failed"] == {} and report["stopped"] is None
+        assert (stored / f"{asked}.zip").exists()
         child = runtime.uploads._local.pid  # type: ignore[union-attr]
         assert child is not None
     finally:

@@ -16,6 +16,7 @@ import pytest
 from support import faultproxy as fp
 from support.seed import seed_approved, seed_segment
 from support.servers import UploadServer, tusnode_available
+from support.tlscert import make_ca_and_server
 from support.uploadcheck import check_invariant, segment_states
 
 from app.core.buffer import uploads
@@ -315,3 +316,22 @@ def test_an_erasure_stays_queued_until_the_collector_confirms_it(
     uploader.run_pass()
     assert uploader.counters()["erasures_pending"] == 0
     assert server.stored(buffer.device_id) == []
+
+
+def test_tls_with_the_ca_bundle_from_settings(server, data_dir: Path, tmp_path: Path) -> None:
+    ca_file, context = make_ca_and_server(tmp_path / "tls")
+    proxy = fp.FaultProxy(server.port, tls=context)
+    token = server.new_token()
+    try:
+        buffer, ids = seed_approved(data_dir, 1, frames=1)
+        untrusted = Uploader(buffer, Settings(), lambda: Target(proxy.url, token))
+        report = untrusted.sync_once(5)
+        assert not report.ok and "certificate" in " ".join(report.failed.values())
+        settings = Settings(collector_url=proxy.url, ca_bundle=str(ca_file))
+        trusted = Uploader(
+            buffer, settings, lambda: Target(proxy.url, token, ca_bundle=settings.ca_bundle)
+        )
+        assert trusted.sync_once(30).ok
+        assert check_invariant(buffer, server.stored(buffer.device_id)) == []
+    finally:
+        proxy.close()

@@ -13,6 +13,7 @@ import contextlib
 import http.client
 import random
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -58,6 +59,7 @@ class FaultProxy:
     injected: Counter[str] = field(default_factory=Counter)
     requests: Counter[str] = field(default_factory=Counter)
     last_fault_at: float = 0.0  # time.monotonic() of the latest injected fault
+    tls: ssl.SSLContext | None = None  # serve https (as "localhost") with this context
 
     def __post_init__(self) -> None:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -73,6 +75,8 @@ class FaultProxy:
 
     @property
     def url(self) -> str:
+        if self.tls is not None:
+            return f"https://localhost:{self.port}/files/"
         return f"http://127.0.0.1:{self.port}/files/"
 
     def queue(self, *faults: Fault, method: str | None = None) -> None:
@@ -105,7 +109,20 @@ class FaultProxy:
                 return
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
-    def _serve(self, client: socket.socket) -> None:
+    def _handshake(self, client: socket.socket) -> socket.socket | None:
+        if self.tls is None:
+            return client
+        try:
+            client.settimeout(10)
+            return self.tls.wrap_socket(client, server_side=True)
+        except (OSError, ssl.SSLError):
+            client.close()  # a client that does not trust our certificate
+            return None
+
+    def _serve(self, plain: socket.socket) -> None:
+        client = self._handshake(plain)
+        if client is None:
+            return
         client.settimeout(30)
         reader = client.makefile("rb")
         try:
