@@ -132,6 +132,13 @@ def _open_window(args: argparse.Namespace) -> int:
         return 0
     except (NotRunning, PraxisError):
         pass
+    from app.platform.display import display_problem
+
+    problem = display_problem(
+        hint="Review from a terminal with `praxis review --list`, `--approve ID` and `--delete ID`."
+    )
+    if problem:  # before Qt, which would abort the process instead
+        raise PraxisError(problem, title="No usable display")
     try:
         from app.ui.review_window import run_review_window
     except ImportError as exc:

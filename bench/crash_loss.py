@@ -164,14 +164,14 @@ def main() -> None:
     base_cpu = statistics.mean(results["before"][1])
     print(f"{args.kills} SIGKILLs per configuration, {args.rate:.0f} clicks/s (2 events each)")
     print(
-        f"{'config':<8} {'flush s':>7} {'batch s':>7} {'lost clicks/kill':>17} {'max':>5}"
+        f"{'config':<8} {'flush s':>7} {'batch s':>7} {'lost events/kill':>17} {'max':>5}"
         f" {'lost s':>7} {'CPU %core':>9} {'CPU ratio':>9}"
     )
     for name, (flush, batch) in configs.items():
         lost, cpu = results[name]
         print(
-            f"{name:<8} {flush:>7.2f} {batch:>7.2f} {statistics.mean(lost):>17.1f}"
-            f" {max(lost):>5} {statistics.mean(lost) / args.rate:>7.3f}"
+            f"{name:<8} {flush:>7.2f} {batch:>7.2f} {2 * statistics.mean(lost):>17.1f}"
+            f" {2 * max(lost):>5} {statistics.mean(lost) / args.rate:>7.3f}"
             f" {100 * statistics.mean(cpu):>9.2f} {statistics.mean(cpu) / base_cpu:>9.2f}"
         )
 

@@ -13,6 +13,7 @@ import os
 import socket
 import stat
 import struct
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -100,11 +101,27 @@ class InstanceLock:
             self._fh = None
 
 
+# macOS and the BSDs: getsockopt(SOL_LOCAL, LOCAL_PEERCRED) gives a `struct xucred`
+# (u_int cr_version; uid_t cr_uid; short cr_ngroups; gid_t cr_groups[16]). Python names
+# neither constant; their values are fixed in <sys/un.h>.
+_SOL_LOCAL, _LOCAL_PEERCRED, _XUCRED_SIZE = 0, 0x001, 76
+
+
 def _peer_uid(conn: socket.socket) -> int | None:
-    if not hasattr(socket, "SO_PEERCRED"):
-        return None
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return int(struct.unpack("3i", creds)[1])
+    """The user id of the process at the other end, or None where the system cannot say."""
+    if hasattr(socket, "SO_PEERCRED"):
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        return int(struct.unpack("3i", creds)[1])
+    if sys.platform == "darwin" or "bsd" in sys.platform:
+        return xucred_uid(conn.getsockopt(_SOL_LOCAL, _LOCAL_PEERCRED, _XUCRED_SIZE))
+    return None
+
+
+def xucred_uid(raw: bytes) -> int:
+    version, uid = struct.unpack_from("=II", raw)
+    if version != 0:  # XUCRED_VERSION
+        raise PraxisError("the peer credentials of the control socket are unreadable")
+    return int(uid)
 
 
 class ControlServer:

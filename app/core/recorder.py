@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app import __version__
 from app.core import review
@@ -38,6 +38,7 @@ from app.platform import Platform, get_platform
 log = logging.getLogger(__name__)
 StatusListener = Callable[[Status], None]
 NoticeListener = Callable[[str, str], None]
+T = TypeVar("T")
 # Below this much free space a resumed recording would fail again within seconds.
 MIN_FREE_BYTES = 16 * 1024 * 1024
 HEADROOM_PROBE_BYTES = 256 * 1024
@@ -229,8 +230,8 @@ class Recorder:
         """Stop capture and delete everything not yet uploaded."""
         with self._lock:
             self._end_capture("consent withdrawn")
-            self._flush()
-            report = self.buffer.write(lambda tx: tx.withdraw_consent())
+            self._flush_or_revive()
+            report = self._in_words(lambda: self.buffer.write(lambda tx: tx.withdraw_consent()))
             if self._started:
                 self._set(RecorderState.NEEDS_CONSENT, "consent withdrawn")
             return report
@@ -275,6 +276,21 @@ class Recorder:
                 title="Busy",
             )
         self.buffer.write(lambda tx: None, timeout)
+
+    def _flush_or_revive(self) -> None:
+        """Before deleting: commit what was captured, or, when a fault stopped the writer
+        (a full disk), start a new one. Deleting must work then too: it is the person's
+        right, and it is what makes room."""
+        if self.buffer.writer_failure is None:
+            self._flush()
+        else:
+            self.buffer.start_writer(self._fail)
+
+    def _in_words(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except sqlite3.Error as exc:
+            raise PraxisError(describe_fault(exc), title="Could not delete") from exc
 
     def flush_to_disk(self) -> None:
         """Seal the current segment and commit everything, then go on recording."""
@@ -387,8 +403,8 @@ class Recorder:
             was_recording = self._status.state == RecorderState.RECORDING
             # Seal first, so nothing in flight lands after the deletion.
             self._end_capture("deletion requested")
-            self._flush()
-            report = run_deletion(self.buffer, request, asked_at)
+            self._flush_or_revive()
+            report = self._in_words(lambda: run_deletion(self.buffer, request, asked_at))
             if was_recording:
                 self._begin(log=False)
         self._notify("Deleted", report.describe()[0].upper() + report.describe()[1:] + ".")

@@ -11,7 +11,7 @@ HEADLESS_HINT = "To record on a machine without a desktop, run `praxis record --
 
 
 def display_problem(
-    env: Mapping[str, str] = os.environ, platform: str = sys.platform
+    env: Mapping[str, str] = os.environ, platform: str = sys.platform, hint: str = HEADLESS_HINT
 ) -> str | None:
     """Why no window can be shown here, or None when it can (or cannot be told)."""
     if not platform.startswith("linux"):
@@ -22,13 +22,13 @@ def display_problem(
     display, wayland = env.get("DISPLAY", ""), env.get("WAYLAND_DISPLAY", "")
     if not display and not wayland:
         return (
-            "there is no display to show the Praxis window and tray icon on (DISPLAY and "
-            f"WAYLAND_DISPLAY are not set). {HEADLESS_HINT}"
+            "there is no display to show Praxis windows on (DISPLAY and "
+            f"WAYLAND_DISPLAY are not set). {hint}"
         )
     if display and not wayland:
         reason = _x_unreachable(display)
         if reason:
-            return f"the X display {display!r} cannot be reached ({reason}). {HEADLESS_HINT}"
+            return f"the X display {display!r} cannot be reached ({reason}). {hint}"
     return None
 
 

@@ -233,3 +233,10 @@ def test_redact_refuses_an_unknown_suffix_and_a_giant_image(
     out = blocker / "x.png"
     assert main(["redact", "--image", str(small), "--out", str(out)]) == 2
     assert "Cannot write the image" in capsys.readouterr().err
+
+
+def test_status_on_a_damaged_buffer_says_so_in_one_line(data_dir: Path) -> None:
+    data_dir.mkdir(mode=0o700)
+    (data_dir / "buffer.db").write_bytes(os.urandom(8192))
+    line = one_line(run_cli("status", "--data-dir", str(data_dir)))
+    assert line.startswith("praxis: Local buffer problem: ") and "was moved to" in line

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -131,3 +132,10 @@ def test_the_client_refuses_a_server_of_another_user(capsys: pytest.CaptureFixtu
     out = capsys.readouterr()
     assert "Paused" not in out.out
     assert "answered by another user" in out.err and f"uid {OTHER_UID}" in out.err
+
+
+def test_macos_peer_credentials_are_read_from_an_xucred() -> None:
+    raw = struct.pack("=IIh", 0, 501, 1) + b"\0" * 70
+    assert control.xucred_uid(raw) == 501
+    with pytest.raises(PraxisError):
+        control.xucred_uid(struct.pack("=II", 7, 501))

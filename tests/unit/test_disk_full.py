@@ -117,3 +117,11 @@ def test_disk_full_is_told_apart_from_a_damaged_buffer(data_dir: Path) -> None:
     conn.close()
     assert not store._really_corrupt(buffer.path, full)
     assert "full" in store._unusable(buffer.path, full).message
+
+
+def test_deleting_works_while_the_disk_is_full(recorder: Recorder, disk: Disk) -> None:
+    _record_until_the_disk_is_full(recorder, disk)
+    report = recorder.delete_pending()  # no "writer not running": the person may always delete
+    assert report.events > 0
+    assert recorder.status().counters["pending_events"] == 0
+    assert recorder.state == RecorderState.ERROR  # deleting does not start recording

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import keyring
+import keyring.errors
 import pytest
 from keyring.backend import KeyringBackend
 
@@ -61,3 +62,23 @@ def test_selftest_reports_the_keyring_line_instead_of_hanging(
     _name, ok, detail = selftest._run("keyring", selftest._keyring)  # the line that hung
     assert time.monotonic() - started < 5
     assert not ok and "did not answer" in detail and "gnome-keyring-daemon" in detail
+
+
+class NoPromptKeyring(PromptingKeyring):
+    """gnome-keyring on a session with no desktop: the password prompt is dismissed."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise keyring.errors.InitError("Failed to create the collection: Prompt dismissed..")
+
+
+def test_a_dismissed_keyring_prompt_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = NoPromptKeyring()
+    backend.release.set()  # reads answer at once: nothing is stored
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        with pytest.raises(KeyringUnavailable, match="prompt that cannot be shown here") as err:
+            crypto.load_or_create_key("dev_test", create=True)
+    finally:
+        keyring.set_keyring(previous)
+    assert "gnome-keyring-daemon --unlock" in err.value.message

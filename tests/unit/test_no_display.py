@@ -52,3 +52,25 @@ def test_a_chosen_qt_platform_or_another_os_needs_no_display() -> None:
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
     assert display_problem({}, "win32") is None
     assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11 and Wayland only")
+def test_the_review_window_without_a_display_points_to_the_terminal_review(
+    data_dir: Path,
+) -> None:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "review", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=base,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("praxis: No usable display: ")
+    assert "praxis review --list" in result.stderr

@@ -118,3 +118,38 @@ def test_x11_names_the_owner_of_the_window_under_a_point(
     finally:
         proc.kill()
         proc.wait(5)
+
+
+def test_windows_and_macos_name_the_owner_of_the_window_under_a_point() -> None:
+    from app.platform.darwin import DarwinPlatform
+    from app.platform.win32 import RawWindow, Win32Platform
+
+    menu = RawWindow(7, "", "#32768", (100, 100, 300, 400), 321, "C:\\praxis.exe", True, False)
+
+    class WinApi:
+        def window_at(self, x: int, y: int) -> int:
+            return 7 if 100 <= x < 300 and 100 <= y < 400 else 0
+
+        def describe(self, hwnd: int) -> RawWindow | None:
+            return menu if hwnd == 7 else None
+
+    win = Win32Platform(api=WinApi())  # type: ignore[arg-type]
+    assert (win.window_owner_at(150, 150), win.window_owner_at(500, 500)) == (321, None)
+
+    class MacApi:
+        def windows_front_to_back(self) -> list[dict]:
+            return [
+                {  # the menu-bar item, above every app window
+                    "kCGWindowLayer": 25,
+                    "kCGWindowOwnerPID": 321,
+                    "kCGWindowBounds": {"X": 1200, "Y": 0, "Width": 24, "Height": 24},
+                },
+                {
+                    "kCGWindowLayer": 0,
+                    "kCGWindowOwnerPID": 99,
+                    "kCGWindowBounds": {"X": 0, "Y": 0, "Width": 1440, "Height": 900},
+                },
+            ]
+
+    mac = DarwinPlatform(api=MacApi())  # type: ignore[arg-type]
+    assert (mac.window_owner_at(1210, 10), mac.window_owner_at(500, 500)) == (321, 99)

@@ -104,8 +104,30 @@ def _call(fn: Callable[[], T], what: str) -> T:
         )
     ok, value = box[0]
     if not ok:
-        raise value
+        raise _in_words(value) from value
     return cast(T, value)
+
+
+_UNLOCK_HINT = (
+    "Unlock it (log in again or open your keyring app; without a desktop: `printf PASSWORD | "
+    "gnome-keyring-daemon --unlock --components=secrets`) and try again."
+)
+
+
+def _in_words(exc: BaseException) -> BaseException:
+    """A keyring library error as a KeyringUnavailable a person can act on."""
+    if isinstance(exc, keyring.errors.KeyringLocked):
+        return KeyringUnavailable(f"the OS keyring is locked. {_UNLOCK_HINT}")
+    if isinstance(exc, keyring.errors.InitError):
+        # Secret Service with no unlocked collection asks for a password in a prompt; where
+        # none can be shown (no desktop), the prompt is dismissed and this is what is left.
+        return KeyringUnavailable(
+            f"the OS keyring could not open its keyring ({exc}); it needs a password typed "
+            f"into a prompt that cannot be shown here. {_UNLOCK_HINT}"
+        )
+    if isinstance(exc, keyring.errors.KeyringError):
+        return KeyringUnavailable(f"the OS keyring refused access: {exc}. {_UNLOCK_HINT}")
+    return exc
 
 
 def _backend_name() -> str:
@@ -173,9 +195,5 @@ def load_or_create_key(device_id: str, *, create: bool) -> bytes:
         if get_secret(username) is None:
             raise KeyringUnavailable("the keyring accepted the key but did not return it")
         return key
-    except keyring.errors.KeyringLocked as exc:
-        raise KeyringUnavailable(
-            "the OS keyring is locked. Unlock it (log in again or open your keyring app) and retry."
-        ) from exc
     except keyring.errors.KeyringError as exc:
-        raise KeyringUnavailable(f"the OS keyring refused access: {exc}") from exc
+        raise _in_words(exc) from exc

@@ -149,7 +149,7 @@ def _unusable(path: Path, exc: BaseException) -> StorageError:
     )
 
 
-def quarantine(path: Path, reason: str) -> Path:
+def quarantine(path: Path) -> Path:
     """Move a damaged buffer (and its log files) aside under a time-stamped name, owner-only,
     so a fresh buffer can start and the damaged one stays for whoever wants to inspect it."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -165,9 +165,6 @@ def quarantine(path: Path, reason: str) -> Path:
             os.replace(source, moved)
             if os.name == "posix":
                 os.chmod(moved, 0o600)
-    log.warning(
-        "%s was damaged (%s) and was moved to %s; a new buffer was started", path, reason, target
-    )
     return target
 
 
@@ -205,7 +202,7 @@ class Buffer:
         except sqlite3.DatabaseError as exc:
             if not _really_corrupt(self.path, exc):
                 raise _unusable(self.path, exc) from exc
-            self.quarantined = quarantine(self.path, str(exc))
+            self.quarantined = quarantine(self.path)
             # The new buffer starts now, whichever command found the damage, so that its
             # activity log says what happened to the old one.
             device_id = self._open()
@@ -221,6 +218,12 @@ class Buffer:
                     "A new buffer starts with the next recording; the damaged file is kept "
                     "for inspection."
                 ) from exc
+            log.warning(
+                "%s was damaged (%s) and was moved to %s; a new buffer was started",
+                self.path,
+                exc,
+                self.quarantined,
+            )
         except OSError as exc:
             raise _unusable(self.path, exc) from exc
         self.device_id = device_id
