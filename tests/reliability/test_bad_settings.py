@@ -110,7 +110,7 @@ def load_or_explain(user: Path | None, policy: Path | None) -> Settings | Praxis
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(user=documents, policy=documents)
 def test_generated_settings_and_policy_give_sane_settings_or_a_clear_error(
@@ -126,7 +126,7 @@ def test_generated_settings_and_policy_give_sane_settings_or_a_clear_error(
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=raw_bytes, as_policy=st.booleans())
 def test_bytes_that_are_not_toml_are_refused_clearly(

@@ -203,19 +203,9 @@ class Buffer:
             if not _really_corrupt(self.path, exc):
                 raise _unusable(self.path, exc) from exc
             self.quarantined = quarantine(self.path)
-            if not create:
-                raise StorageError(
-                    f"{self.path} was damaged ({exc}) and was moved to {self.quarantined}. "
-                    "A new buffer starts with the next recording; the damaged file is kept "
-                    "for inspection."
-                ) from exc
+            # The new buffer starts now, whichever command found the damage, so that its
+            # activity log says what happened to the old one.
             device_id = self._open()
-            log.warning(
-                "%s was damaged (%s) and was moved to %s; a new buffer was started",
-                self.path,
-                exc,
-                self.quarantined,
-            )
             with self.reader() as db:
                 Tx(db, _NO_KEY).log(
                     "recovery",
@@ -225,9 +215,15 @@ class Buffer:
             if not create:
                 raise StorageError(
                     f"{self.path} was damaged ({exc}) and was moved to {self.quarantined}. "
-                    "A new buffer starts with the next recording; the damaged file is kept "
+                    "A new, empty buffer was started; the damaged file is kept "
                     "for inspection."
                 ) from exc
+            log.warning(
+                "%s was damaged (%s) and was moved to %s; a new buffer was started",
+                self.path,
+                exc,
+                self.quarantined,
+            )
         except OSError as exc:
             raise _unusable(self.path, exc) from exc
         self.device_id = device_id
