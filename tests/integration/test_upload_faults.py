@@ -335,3 +335,27 @@ def test_tls_with_the_ca_bundle_from_settings(server, data_dir: Path, tmp_path: 
         assert check_invariant(buffer, server.stored(buffer.device_id)) == []
     finally:
         proxy.close()
+
+
+def test_a_changed_segment_is_sent_again_only_after_its_old_upload_was_erased(
+    server, proxy, data_dir: Path
+) -> None:
+    from app.core import review
+
+    buffer, [segment_id] = seed_approved(data_dir, 1, frames=3)
+    uploader = make_uploader(buffer, proxy)
+    proxy.queue(fp.status(400), method="PATCH")  # the upload exists there, nothing stored yet
+    assert segment_id in uploader.run_pass().failed
+    buffer.write(lambda tx: tx.delete_in_segment(segment_id, frame_seqs=[3]))
+    package = review.approve(buffer, segment_id)
+    # The old upload's erasure does not get through: the new content must wait for it, since
+    # the collector erases all it holds for the segment when the old upload is deleted.
+    proxy.queue(fp.status(503, retry_after=0), method="DELETE")
+    report = uploader.run_pass()
+    assert report.uploaded == [] and segment_states(buffer)[segment_id] == "approved"
+    assert server.stored(buffer.device_id) == []
+    uploader.retry_now()
+    assert uploader.sync_once(30).ok
+    assert uploader.counters()["erasures_pending"] == 0
+    [stored] = server.stored(buffer.device_id)
+    assert stored == package.data

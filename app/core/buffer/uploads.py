@@ -188,15 +188,35 @@ def upload_row(db: Any, segment_id: str) -> UploadRow | None:
     return None if values is None else _row(values)
 
 
-def due_segments(db: Any, now: float) -> list[str]:
-    """Approved or uploading segments whose next attempt is due, oldest approval first."""
+def due_segments(db: Any, now: float, collector: str | None = None) -> list[str]:
+    """Approved or uploading segments whose next attempt is due, oldest approval first.
+
+    Given the collector, a segment whose earlier upload there still waits for its erasure is
+    left out: that collector erases everything it holds for the segment when the old upload is
+    deleted, so a new upload finished before the erasure would be erased with it."""
+    waiting_erasure = (
+        " AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.segment_id = s.id"
+        " AND e.collector = ? AND e.confirmed_at IS NULL)"
+        if collector is not None
+        else ""
+    )
     rows = db.execute(
         "SELECT s.id FROM segments s LEFT JOIN uploads u ON u.segment_id = s.id"
         " WHERE s.state IN (?, ?) AND coalesce(u.quarantined, 0) = 0"
-        " AND coalesce(u.next_attempt_at, 0) <= ? ORDER BY s.approved_at, s.started_at",
-        [*_SENDABLE, now],
+        f" AND coalesce(u.next_attempt_at, 0) <= ?{waiting_erasure}"
+        " ORDER BY s.approved_at, s.started_at",
+        [*_SENDABLE, now, *([] if collector is None else [collector])],
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def erasure_pending(db: Any, segment_id: str, collector: str) -> bool:
+    """Whether an earlier upload of the segment on that collector still waits for erasure."""
+    row = db.execute(
+        "SELECT 1 FROM erasures WHERE segment_id = ? AND collector = ? AND confirmed_at IS NULL",
+        [segment_id, collector],
+    ).fetchone()
+    return row is not None
 
 
 def due_erasures(db: Any, now: float) -> list[Erasure]:

@@ -67,6 +67,11 @@ class Sender:
                 tx, package.segment_id, self.target.key, package.size, package.sha256
             )
         )
+        with self.buffer.reader() as db:
+            if uploads.erasure_pending(db, package.segment_id, self.target.key):
+                # The collector erases all it holds for the segment when the old upload is
+                # deleted: a new upload must not be stored there before that happened.
+                raise Retryable("the earlier upload of this segment is erased first")
         url = urljoin(self.target.files_url, row.url) if row.url else None
         for _ in range(_MAX_NEW_UPLOADS):
             try:

@@ -221,7 +221,7 @@ class Uploader:
         self, client: TusClient, target: Target, report: SyncReport, now: float | None
     ) -> None:
         with self.buffer.reader() as db:
-            due = uploads.due_segments(db, time.time() if now is None else now)
+            due = uploads.due_segments(db, time.time() if now is None else now, target.key)
         for segment_id in due:
             if self._stop.is_set() or self.auth_error:
                 return
