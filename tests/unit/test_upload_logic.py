@@ -23,7 +23,9 @@ from app.core.upload.endpoint import (
     relative_path,
     same_origin_url,
 )
+from app.core.upload.target import Target
 from app.core.upload.tus import encode_metadata, parse_retry_after
+from app.core.upload.worker import Uploader
 from app.platform.connectivity import metered_from_nm, read_on_battery
 from tests.support.seed import seed_approved
 
@@ -222,3 +224,63 @@ def test_metered_and_battery_conditions_block_only_when_the_os_says_so() -> None
         False,
         None,
     ]
+
+
+# -- the worker's pace while nothing can be sent ------------------------------------------------
+class _Counting:
+    """Counts how often the worker asks where to send or whether it may."""
+
+    def __init__(self, target: Target | None, blocked: str | None = None) -> None:
+        self.calls = 0
+        self._target = target
+        self._blocked = blocked
+
+    def target(self) -> Target | None:
+        self.calls += 1
+        return self._target
+
+    def blocked(self, settings: Settings) -> str | None:
+        return self._blocked
+
+
+def _calls_in_one_second(data_dir: Path, counting: _Counting) -> int:
+    buffer = Buffer(data_dir)
+    uploader = Uploader(buffer, Settings(), counting.target, conditions=counting)
+    uploader.start()
+    try:
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:  # the measured span itself: calls in one second
+            time.sleep(0.05)
+    finally:
+        uploader.stop()
+    return counting.calls
+
+
+def _started_once(data_dir: Path) -> None:
+    """An approved segment whose upload began earlier: its next attempt is due at once."""
+    buffer, [segment_id] = seed_approved(data_dir, 1, frames=1)
+    buffer.write(lambda tx: uploads.begin(tx, segment_id, "this-computer", 10, "f" * 64))
+
+
+def test_the_worker_waits_the_poll_interval_when_no_collector_is_there(data_dir: Path) -> None:
+    _started_once(data_dir)
+    assert _calls_in_one_second(data_dir, _Counting(None)) <= 2
+
+
+def test_the_worker_waits_the_poll_interval_while_conditions_block(data_dir: Path) -> None:
+    _started_once(data_dir)
+    counting = _Counting(Target("http://127.0.0.1:9/files/", "t"), blocked="on battery")
+    assert _calls_in_one_second(data_dir, counting) <= 2
+
+
+def test_an_erasure_for_another_collector_does_not_keep_the_worker_busy(data_dir: Path) -> None:
+    buffer, [segment_id] = seed_approved(data_dir, 1, frames=1, session_id="ses_other")
+    buffer.write(lambda tx: uploads.begin(tx, segment_id, "https://old.example:443", 10, "f" * 64))
+    buffer.write(lambda tx: uploads.set_url(tx, segment_id, "/files/old"))
+    buffer.write(lambda tx: tx.delete_session("ses_other"))
+    with buffer.reader() as db:
+        assert uploads.due_erasures(db, time.time(), "this-computer") == []
+        assert uploads.next_attempt(db, "this-computer") is None
+        assert uploads.next_attempt(db) == 0
+    counting = _Counting(Target("http://127.0.0.1:9/files/", "t", embedded=True))
+    assert _calls_in_one_second(data_dir, counting) <= 2

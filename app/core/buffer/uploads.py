@@ -219,22 +219,26 @@ def erasure_pending(db: Any, segment_id: str, collector: str) -> bool:
     return row is not None
 
 
-def due_erasures(db: Any, now: float) -> list[Erasure]:
+def due_erasures(db: Any, now: float, collector: str | None = None) -> list[Erasure]:
+    """Erasures whose next attempt is due; given the collector, only those meant for it."""
+    only = "" if collector is None else " AND collector = ?"
     rows = db.execute(
         "SELECT id, segment_id, collector, url, attempts FROM erasures"
-        " WHERE confirmed_at IS NULL AND next_attempt_at <= ? ORDER BY id",
-        [now],
+        f" WHERE confirmed_at IS NULL AND next_attempt_at <= ?{only} ORDER BY id",
+        [now, *([] if collector is None else [collector])],
     ).fetchall()
     return [Erasure(*r) for r in rows]
 
 
-def next_attempt(db: Any) -> float | None:
-    """When the earliest waiting upload or erasure may be tried again, if any waits."""
+def next_attempt(db: Any, collector: str | None = None) -> float | None:
+    """When the earliest waiting upload or erasure may be tried again, if any waits. Given the
+    collector in use, erasures meant for another one do not count: they wait for it."""
+    only = "" if collector is None else " AND collector = ?"
     value = db.execute(
         "SELECT min(t) FROM (SELECT u.next_attempt_at AS t FROM uploads u JOIN segments s"
         " ON s.id = u.segment_id WHERE s.state IN (?, ?) AND u.quarantined = 0"
-        " UNION ALL SELECT next_attempt_at FROM erasures WHERE confirmed_at IS NULL)",
-        list(_SENDABLE),
+        f" UNION ALL SELECT next_attempt_at FROM erasures WHERE confirmed_at IS NULL{only})",
+        [*_SENDABLE, *([] if collector is None else [collector])],
     ).fetchone()[0]
     return None if value is None else float(value)
 

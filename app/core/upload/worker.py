@@ -79,6 +79,8 @@ class Uploader:
         self._pass_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._info: tuple[Target, ServerInfo] | None = None
+        self._collector: str | None = None  # the key of the collector last sent to
+        self._held = False  # the last pass could not send (no collector, or conditions)
         self._progress: tuple[str, int, int] | None = None
         self._last_notified = 0.0
         self.waiting_reason: str | None = None  # why nothing is sent now, for status and tray
@@ -132,9 +134,11 @@ class Uploader:
             self._wake.clear()
 
     def _sleep_s(self) -> float:
+        if self._held or self.auth_error:
+            return POLL_S  # what holds uploads back is looked at again after the poll interval
         with self.buffer.reader() as db:
-            due = uploads.next_attempt(db)
-        if due is None or self.auth_error:
+            due = uploads.next_attempt(db, self._collector)
+        if due is None:
             return POLL_S
         return max(0.05, min(POLL_S, due - time.time()))
 
@@ -176,6 +180,7 @@ class Uploader:
     def run_pass(self, *, now: float | None = None) -> SyncReport:
         """Erase what waits for erasure, send every due segment, purge what may go."""
         report = SyncReport()
+        self._held = False
         when = time.time() if now is None else now
         with self.buffer.reader() as db:
             idle = not uploads.due_segments(db, when) and not uploads.due_erasures(db, when)
@@ -185,6 +190,7 @@ class Uploader:
         with self._pass_lock:
             target = self._target()
             if target is None:
+                self._held = True
                 self.waiting_reason = NO_COLLECTOR
                 report.stopped = NO_COLLECTOR
                 return report
@@ -192,7 +198,9 @@ class Uploader:
             self.waiting_reason = blocked or (
                 self.auth_error if self.auth_error else target.description
             )
+            self._collector = target.key
             if blocked or self.auth_error:
+                self._held = True
                 report.stopped = blocked or self.auth_error
                 self._changed(force=True)
                 return report
@@ -308,10 +316,11 @@ class Uploader:
     # -- erasures and retention --------------------------------------------------------------
     def _erase_due(self, client: TusClient, target: Target, now: float | None) -> None:
         with self.buffer.reader() as db:
-            due = uploads.due_erasures(db, time.time() if now is None else now)
+            # An erasure for another collector waits until that one is configured again.
+            due = uploads.due_erasures(db, time.time() if now is None else now, target.key)
         for erasure in due:
-            if self._stop.is_set() or erasure.collector != target.key:
-                continue  # an erasure for another collector waits until it is configured again
+            if self._stop.is_set():
+                return
             try:
                 how = client.terminate(_absolute(target, erasure.url))
                 self.buffer.write(partial(_confirmed, erasure, how))
@@ -354,7 +363,7 @@ class Uploader:
                 return total
             with self.buffer.reader() as db:
                 left = uploads.summary(db)
-                due = uploads.next_attempt(db)
+                due = uploads.next_attempt(db, self._collector)
             waiting = left["approved"] + left["uploading"] - left["quarantined"]
             if waiting <= 0 or self._stop.is_set():
                 return total
