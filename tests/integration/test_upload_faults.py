@@ -359,3 +359,27 @@ def test_a_changed_segment_is_sent_again_only_after_its_old_upload_was_erased(
     assert uploader.counters()["erasures_pending"] == 0
     [stored] = server.stored(buffer.device_id)
     assert stored == package.data
+
+
+def test_a_segment_that_cannot_be_read_is_set_aside_and_the_others_go(
+    server, proxy, data_dir: Path
+) -> None:
+    import sqlite3
+
+    buffer, [damaged, fine] = seed_approved(data_dir, 2, frames=1)
+    conn = sqlite3.connect(data_dir / "buffer.db")
+    with conn:  # one stored frame damaged on disk: the first segment cannot be read back
+        seq, blob = conn.execute(
+            "SELECT seq, blob FROM frames WHERE segment_id = ?", [damaged]
+        ).fetchone()
+        blob = bytes(blob[:40]) + bytes(b ^ 0xFF for b in blob[40:48]) + bytes(blob[48:])
+        conn.execute(
+            "UPDATE frames SET blob = ? WHERE segment_id = ? AND seq = ?", [blob, damaged, seq]
+        )
+    conn.close()
+    uploader = make_uploader(buffer, proxy)
+    report = uploader.sync_once(30)
+    assert report.uploaded == [fine] and list(report.failed) == [damaged]
+    assert "could not be built" in report.failed[damaged]
+    assert uploader.counters()["quarantined"] == 1
+    assert len(server.stored(buffer.device_id)) == 1

@@ -24,7 +24,7 @@ from app.core.upload.endpoint import (
     same_origin_url,
 )
 from app.core.upload.target import Target
-from app.core.upload.tus import encode_metadata, parse_retry_after
+from app.core.upload.tus import encode_metadata, header_number, parse_retry_after
 from app.core.upload.worker import Uploader
 from app.platform.connectivity import metered_from_nm, read_on_battery
 from tests.support.seed import seed_approved
@@ -284,3 +284,11 @@ def test_an_erasure_for_another_collector_does_not_keep_the_worker_busy(data_dir
         assert uploads.next_attempt(db) == 0
     counting = _Counting(Target("http://127.0.0.1:9/files/", "t", embedded=True))
     assert _calls_in_one_second(data_dir, counting) <= 2
+
+
+def test_header_numbers_and_ports_that_cannot_be_read_are_errors_not_crashes() -> None:
+    assert header_number("²") is None and header_number(" 42 ") == 42
+    assert header_number("-1") is None and header_number(None) is None
+    assert parse_retry_after("²") is None
+    with pytest.raises(EndpointError):
+        same_origin_url("https://c.example/files/", "https://c.example:99999/files/x")

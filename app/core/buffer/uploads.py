@@ -93,6 +93,19 @@ def record_failure(
     )
 
 
+def set_aside_unsent(tx: Tx, segment_id: str, collector: str, error: str) -> bool:
+    """Set aside a segment whose package could not even be built (nothing was sent), so the
+    others go first and `praxis status` names it; retrying builds it again."""
+    if upload_row(tx.db, segment_id) is not None:
+        return record_failure(tx, segment_id, error, time.time(), quarantine=True)
+    tx.db.execute(
+        "INSERT INTO uploads(segment_id, collector, length, sha256, started_at, attempts,"
+        " last_error, quarantined) VALUES (?, ?, 0, '', ?, 1, ?, 1)",
+        [segment_id, collector, time.time(), error],
+    )
+    return True
+
+
 def record_progress(tx: Tx, segment_id: str, offset: int) -> bool:
     """Bytes went through: the next failure starts its backoff from the beginning."""
     return _update(

@@ -24,7 +24,10 @@ def _is_loopback(host: str) -> bool:
 
 def origin(url: str) -> str:
     parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:  # a port that is not a number, or out of range
+        raise EndpointError(f"{url!r} has no usable port ({exc})") from None
     return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import email.utils
 import hashlib
+import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -69,13 +70,22 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    seconds = header_number(value)
+    if seconds is not None:
+        return float(seconds)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def header_number(value: str | None) -> int | None:
+    """A non-negative whole number from a header, or None: ASCII digits only (str.isdigit
+    also accepts "²", which int() refuses)."""
+    if value is None or not re.fullmatch(r"[0-9]{1,20}", value.strip()):
+        return None
+    return int(value)
 
 
 def encode_metadata(metadata: Mapping[str, str]) -> str:
@@ -189,7 +199,7 @@ class TusClient:
             version=headers.get("Tus-Version", ""),
             extensions=_csv(headers.get("Tus-Extension")),
             checksum_algorithms=_csv(headers.get("Tus-Checksum-Algorithm")),
-            max_size=int(max_size) if max_size and max_size.isdigit() else None,
+            max_size=header_number(max_size),
         )
 
     def create(self, length: int, metadata: Mapping[str, str]) -> tuple[str, Head]:
@@ -208,17 +218,17 @@ class TusClient:
             url = same_origin_url(self.files_url, location)
         except EndpointError as exc:
             raise Refused(exc.message) from exc
-        offset = response.headers.get("Upload-Offset", "0")
-        return url, Head(int(offset) if offset.isdigit() else 0, length, response.headers)
+        offset = header_number(response.headers.get("Upload-Offset"))
+        return url, Head(offset or 0, length, response.headers)
 
     def head(self, url: str) -> Head:
         response = self._request("HEAD", url, {"Cache-Control": "no-store"})
         self._check(response, "asking where the upload stands", (200, 204))
-        offset = response.headers.get("Upload-Offset", "")
-        if not offset.isdigit():
+        offset = header_number(response.headers.get("Upload-Offset"))
+        if offset is None:
             raise Retryable("the collector gave no Upload-Offset")
-        length = response.headers.get("Upload-Length", "")
-        return Head(int(offset), int(length) if length.isdigit() else None, response.headers)
+        length = header_number(response.headers.get("Upload-Length"))
+        return Head(offset, length, response.headers)
 
     def patch(self, url: str, offset: int, chunk: bytes, *, checksum: bool) -> Head:
         headers = {
@@ -230,10 +240,10 @@ class TusClient:
             headers["Upload-Checksum"] = f"sha256 {digest}"
         response = self._request("PATCH", url, headers, chunk)
         self._check(response, _SENDING, (204, 200))
-        new_offset = response.headers.get("Upload-Offset", "")
-        if not new_offset.isdigit():
+        new_offset = header_number(response.headers.get("Upload-Offset"))
+        if new_offset is None:
             raise Retryable("the collector gave no Upload-Offset after a chunk")
-        return Head(int(new_offset), None, response.headers)
+        return Head(new_offset, None, response.headers)
 
     def terminate(self, url: str) -> str:
         """Remove an upload and say how the server confirmed it (204, or 410: already gone).

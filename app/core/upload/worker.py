@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 from app.core.buffer import uploads
 from app.core.buffer.store import Buffer
 from app.core.egress import EgressRefused, release_for_upload
+from app.core.errors import PraxisError
 from app.core.lifecycle import LifecycleError
 from app.core.settings import Settings
 from app.core.upload.backoff import Backoff
@@ -245,6 +246,15 @@ class Uploader:
             package = release_for_upload(self.buffer, segment_id)
         except EgressRefused:
             return ""  # the gate logged why; the segment is no longer ours to send
+        except (PraxisError, ValueError) as exc:  # its content cannot be read back intact
+            message = f"its package could not be built: {_said(exc)}"
+
+            def aside(tx: Any) -> None:
+                if uploads.set_aside_unsent(tx, segment_id, target.key, message):
+                    tx.log("upload", f"upload of {segment_id} set aside: {message}")
+
+            self.buffer.write(aside)
+            return message
         sender = Sender(
             self.buffer,
             client,
@@ -282,6 +292,12 @@ class Uploader:
         except TusError as exc:  # an upload gone again and again, a conflict that persists
             self._fail(segment_id, exc.message)
             return exc.message
+        except (PraxisError, ValueError, TimeoutError) as exc:
+            # Anything else about this one segment (an address or answer that cannot be used,
+            # bookkeeping that took too long) waits its turn again; the others go on.
+            message = _said(exc)
+            self._fail(segment_id, message)
+            return message
 
     def _fail(
         self,
@@ -327,10 +343,10 @@ class Uploader:
             except AuthFailed as exc:
                 self._stop_for_auth(exc.message)
                 return
-            except TusError as exc:
+            except (PraxisError, ValueError) as exc:  # this erasure waits; the others go on
                 delay = self.backoff.delay(erasure.attempts + 1, getattr(exc, "retry_after", None))
                 self.buffer.write(
-                    partial(_erasure_failed, erasure, exc.message, time.time() + delay)
+                    partial(_erasure_failed, erasure, _said(exc), time.time() + delay)
                 )
 
     def purge_due(self, now: float | None = None) -> list[str]:
@@ -371,6 +387,10 @@ class Uploader:
             if time.monotonic() + pause > deadline:
                 return total
             self._stop.wait(pause)
+
+
+def _said(exc: Exception) -> str:
+    return exc.message if isinstance(exc, PraxisError) else str(exc) or type(exc).__name__
 
 
 def _absolute(target: Target, path: str) -> str:
