@@ -292,3 +292,37 @@ def test_header_numbers_and_ports_that_cannot_be_read_are_errors_not_crashes() -
     assert parse_retry_after("²") is None
     with pytest.raises(EndpointError):
         same_origin_url("https://c.example/files/", "https://c.example:99999/files/x")
+
+
+def test_a_loop_outliving_stop_ends_instead_of_running_next_to_the_new_one(
+    data_dir: Path,
+) -> None:
+    import threading
+
+    _started_once(data_dir)
+    asked, release = threading.Event(), threading.Event()
+
+    def slow_target() -> Target | None:  # a request that outlasts stop()'s wait
+        asked.set()
+        release.wait(10)
+        return None
+
+    uploader = Uploader(Buffer(data_dir), Settings(), slow_target)
+
+    def loops() -> int:
+        return sum(t.name == "praxis-uploader" and t.is_alive() for t in threading.enumerate())
+
+    uploader.start()
+    try:
+        assert asked.wait(10)
+        uploader.stop(timeout=0.1)
+        uploader.start()
+        release.set()
+        deadline = time.monotonic() + 10
+        while loops() > 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert loops() == 1
+    finally:
+        release.set()
+        uploader.stop()
+    assert loops() == 0

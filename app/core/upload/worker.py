@@ -89,10 +89,14 @@ class Uploader:
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive() and not self._stop.is_set():
             return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="praxis-uploader", daemon=True)
+        # Each run has its own stop event: a loop still finishing a request after stop()
+        # keeps its event set and ends, instead of running on next to the new one.
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(self._stop,), name="praxis-uploader", daemon=True
+        )
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -101,7 +105,8 @@ class Uploader:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-            self._thread = None
+            if not self._thread.is_alive():
+                self._thread = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -123,8 +128,8 @@ class Uploader:
         self.buffer.write(run)
         self.wake()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             try:
                 self.run_pass()
             except Exception as exc:  # reported, and the worker keeps going after a pause
@@ -181,6 +186,7 @@ class Uploader:
     def run_pass(self, *, now: float | None = None) -> SyncReport:
         """Erase what waits for erasure, send every due segment, purge what may go."""
         report = SyncReport()
+        stop = self._stop  # this pass ends when the run it belongs to is stopped
         self._held = False
         when = time.time() if now is None else now
         with self.buffer.reader() as db:
@@ -212,8 +218,8 @@ class Uploader:
                 read_timeout=self._read_timeout,
             )
             try:
-                self._erase_due(client, target, now)
-                self._send_due(client, target, report, now)
+                self._erase_due(client, target, now, stop)
+                self._send_due(client, target, report, now, stop)
             finally:
                 client.close()
                 self._progress = None
@@ -227,20 +233,27 @@ class Uploader:
         return self._info[1]
 
     def _send_due(
-        self, client: TusClient, target: Target, report: SyncReport, now: float | None
+        self,
+        client: TusClient,
+        target: Target,
+        report: SyncReport,
+        now: float | None,
+        stop: threading.Event,
     ) -> None:
         with self.buffer.reader() as db:
             due = uploads.due_segments(db, time.time() if now is None else now, target.key)
         for segment_id in due:
-            if self._stop.is_set() or self.auth_error:
+            if stop.is_set() or self.auth_error:
                 return
-            error = self._send_one(client, target, segment_id)
+            error = self._send_one(client, target, segment_id, stop)
             if error is None:
                 report.uploaded.append(segment_id)
             elif error:
                 report.failed[segment_id] = error
 
-    def _send_one(self, client: TusClient, target: Target, segment_id: str) -> str | None:
+    def _send_one(
+        self, client: TusClient, target: Target, segment_id: str, stop: threading.Event
+    ) -> str | None:
         """None when delivered, "" when there was nothing to do, else the error."""
         try:
             package = release_for_upload(self.buffer, segment_id)
@@ -260,7 +273,7 @@ class Uploader:
             client,
             target,
             ServerInfo("", frozenset(), frozenset(), None),
-            self._stop,
+            stop,
             self._set_progress,
             limit_bytes_s=self.settings.upload_limit_kib_s * 1024,
             chunk_bytes=self.chunk_bytes,
@@ -330,12 +343,14 @@ class Uploader:
         self.waiting_reason = message
 
     # -- erasures and retention --------------------------------------------------------------
-    def _erase_due(self, client: TusClient, target: Target, now: float | None) -> None:
+    def _erase_due(
+        self, client: TusClient, target: Target, now: float | None, stop: threading.Event
+    ) -> None:
         with self.buffer.reader() as db:
             # An erasure for another collector waits until that one is configured again.
             due = uploads.due_erasures(db, time.time() if now is None else now, target.key)
         for erasure in due:
-            if self._stop.is_set():
+            if stop.is_set():
                 return
             try:
                 how = client.terminate(_absolute(target, erasure.url))
