@@ -383,3 +383,20 @@ def test_a_segment_that_cannot_be_read_is_set_aside_and_the_others_go(
     assert "could not be built" in report.failed[damaged]
     assert uploader.counters()["quarantined"] == 1
     assert len(server.stored(buffer.device_id)) == 1
+
+
+def test_a_locked_upload_is_retried_and_endless_offset_conflicts_end(
+    server, proxy, data_dir: Path
+) -> None:
+    buffer, [segment_id] = seed_approved(data_dir, 1, frames=1)
+    uploader = make_uploader(buffer, proxy)
+    proxy.queue(fp.status(423), method="PATCH")  # tusd and @tus/server: busy, not refused
+    assert segment_id in uploader.run_pass().failed
+    assert uploader.counters()["quarantined"] == 0
+    uploader.retry_now()
+    proxy.queue(*[fp.status(409)] * 7, method="PATCH")
+    report = uploader.run_pass()
+    assert "keeps reporting another offset" in report.failed[segment_id]
+    assert uploader.counters()["quarantined"] == 0
+    uploader.retry_now()
+    assert uploader.sync_once(30).ok and len(server.stored(buffer.device_id)) == 1

@@ -36,6 +36,7 @@ from app.core.upload.tus import (
 CHUNK_BYTES = 4 * 1024 * 1024
 _MAX_CHECKSUM_RESENDS = 3
 _RECORD_EVERY_S = 1.0
+_MAX_OFFSET_CONFLICTS = 5  # per attempt: the server keeps disagreeing, so try again later
 _MAX_NEW_UPLOADS = 2  # per attempt: an upload that vanishes twice in a row is a server problem
 
 Progress = Callable[[str, int, int], None]  # segment id, bytes on the server, package bytes
@@ -111,6 +112,7 @@ class Sender:
         pending: Future[bool] | None = None
         next_record = 0.0
         resends = 0
+        conflicts = 0
         self.progress(package.segment_id, offset, package.size)
         while offset < package.size:
             if self.stop.is_set():
@@ -128,6 +130,9 @@ class Sender:
                     raise Retryable("chunks keep arriving damaged at the collector") from None
                 continue
             except OffsetConflict:
+                conflicts += 1
+                if conflicts > _MAX_OFFSET_CONFLICTS:
+                    raise Retryable("the collector keeps reporting another offset") from None
                 last = self.client.head(url)
                 offset = last.offset
                 continue

@@ -36,7 +36,7 @@ class TusError(PraxisError):
 
 
 class Retryable(TusError):
-    """Network trouble, 408, 429 or 5xx: try again later (`retry_after` if the server said)."""
+    """Network trouble, 408, 423, 429 or 5xx: try again later (`retry_after` if the server said)."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -182,7 +182,7 @@ class TusClient:
             raise ChecksumMismatch(detail)
         if code == 409 and error != "segment_conflict" and what == _SENDING:
             raise OffsetConflict(detail)
-        if code in (408, 429) or code >= 500:
+        if code in (408, 423, 429) or code >= 500:  # 423: the upload is busy (locked) there
             retry = parse_retry_after(response.headers.get("Retry-After"))
             raise Retryable(detail, retry)
         if 300 <= code < 400:
