@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 from app.core.errors import NotRunning, PraxisError
+
+TOKEN_ENV = "PRAXIS_ENROLL_TOKEN"
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -20,7 +24,12 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     what.add_argument("--server", metavar="URL", help="the collector's address (https://…)")
     what.add_argument("--status", action="store_true", help="show and check the enrollment")
     what.add_argument("--leave", action="store_true", help="forget the collector and the token")
-    p.add_argument("--token", metavar="T", help="this device's token (kept in the OS keyring)")
+    p.add_argument(
+        "--token",
+        metavar="T",
+        help=f"this device's token (kept in the OS keyring): `-` reads it from standard input; "
+        f"omitted, it comes from ${TOKEN_ENV} or is asked for",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_enroll)
 
@@ -87,15 +96,41 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             else "This device was not enrolled."
         )
         return 0
-    if not args.token:
-        raise PraxisError("give the token IT sent with --token", title="Missing --token")
+    token = _enroll_token(args.token)
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    result = enrollment.enroll(settings_file(data_dir), settings, args.server, args.token)
+    result = enrollment.enroll(settings_file(data_dir), settings, args.server, token)
     running = _tell_running_app(data_dir)
     print(f"Enrolled with {args.server}: {result.message}.")
     if running:
         print("The running Praxis uploads there from now on.")
     return 0
+
+
+def _enroll_token(given: str | None) -> str:
+    """The token from standard input (`--token -`), the environment, or a prompt. A token
+    typed on the command line is accepted but shows in the process list and shell history."""
+    if given == "-":
+        token = sys.stdin.readline().strip()
+    elif given:
+        print(
+            f"Note: a token on the command line can be seen by other programs; next time use "
+            f"`--token -` (standard input) or ${TOKEN_ENV}.",
+            file=sys.stderr,
+        )
+        token = given
+    elif os.environ.get(TOKEN_ENV):
+        token = os.environ[TOKEN_ENV].strip()
+    elif sys.stdin.isatty():
+        token = getpass.getpass("Token from IT (not shown): ").strip()
+    else:
+        token = ""
+    if not token:
+        raise PraxisError(
+            f"give the token IT sent: type it when asked, pipe it in with `--token -`, "
+            f"or set {TOKEN_ENV}",
+            title="Missing token",
+        )
+    return token
 
 
 def _progress_line(upload: dict[str, Any]) -> str:

@@ -173,3 +173,23 @@ def test_status_says_when_no_collector_can_be_used(data_dir: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["upload"]["collector_text"] == NO_COLLECTOR
+
+
+def test_the_enroll_token_comes_from_stdin_or_the_environment_not_the_command_line(
+    praxis, server: UploadServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.delenv("PRAXIS_ENROLL_TOKEN", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # not a terminal, nothing piped in
+    missing = praxis(data_dir, "enroll", "--server", server.url, check=False)
+    assert missing.returncode != 0 and "--token -" in missing.stderr
+    monkeypatch.setattr("sys.stdin", io.StringIO("pxc_wrong\n"))
+    refused = praxis(data_dir, "enroll", "--server", server.url, "--token", "-", check=False)
+    assert refused.returncode != 0 and "Nothing was changed" in refused.stderr
+    monkeypatch.setattr("sys.stdin", io.StringIO(server.token + "\n"))
+    praxis(data_dir, "enroll", "--server", server.url, "--token", "-")
+    assert json.loads(praxis(data_dir, "enroll", "--status", "--json").stdout)["check_ok"]
+    monkeypatch.setenv("PRAXIS_ENROLL_TOKEN", server.token)
+    again = praxis(data_dir, "enroll", "--server", server.url)
+    assert "Enrolled with" in again.stdout and server.token not in again.stdout + again.stderr

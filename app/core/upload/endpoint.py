@@ -38,7 +38,7 @@ def check_collector_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise EndpointError(f"{url!r} is not an http(s) address, e.g. https://collector.example/")
     if parts.username or parts.password:
-        raise EndpointError("put the token in `praxis enroll --token`, not in the address")
+        raise EndpointError("give the token when `praxis enroll` asks for it, not in the address")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise EndpointError(
             f"{url} is not encrypted; a collector on another machine must use https://"

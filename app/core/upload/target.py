@@ -15,7 +15,7 @@ from app.core.errors import KeyringUnavailable
 from app.core.upload.endpoint import files_endpoint, origin
 
 ENROLLED_TOKEN = "collector-token"
-NO_COLLECTOR = "no collector is configured; uploads wait (`praxis enroll --server URL --token T`)"
+NO_COLLECTOR = "no collector is configured; uploads wait (`praxis enroll --server URL`)"
 LOCAL_COLLECTOR = "uploads go to this computer (no collector configured)"
 
 

@@ -27,7 +27,7 @@ _SENDING = "sending a chunk"
 ACK_HEADER = "Praxis-Package-Sha256"  # our collector's acknowledgement of the whole package
 TOKEN_REVOKED = (
     "this device's token was revoked or is missing; ask IT to enroll it again "
-    "(`praxis enroll --server URL --token T`)"
+    "(`praxis enroll --server URL`)"
 )
 
 
