@@ -66,7 +66,13 @@ class Uploads:
 
     def target(self) -> Target | None:
         """Where to send; found (and the local collector started) the first time the uploader
-        has something to send, so an app with nothing approved starts no collector."""
+        has something to send, so an app with nothing approved starts no collector. A local
+        collector that died is started again."""
+        with self._lock:
+            if self._local is not None and not self._local.alive():
+                log.warning("the collector on this computer exited; it is started again")
+                self._local.stop()
+                self._local, self._target = None, None
         if (
             self._target is None
             and not self._closing.is_set()

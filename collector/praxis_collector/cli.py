@@ -86,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--max-connections", type=_positive, default=1000, help="more are answered 503"
     )
+    serve.add_argument(
+        "--exit-with-stdin",
+        action="store_true",
+        help="stop when standard input closes (the process that started it has ended)",
+    )
 
     token = sub.add_parser("token", help="device tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
@@ -133,7 +138,15 @@ def _serve(args: argparse.Namespace) -> int:
         body_timeout_s=args.body_timeout,
         max_connections=int(args.max_connections),
     )
-    serve(config, args.host, args.port, args.ready_file, args.tls_cert, args.tls_key)
+    serve(
+        config,
+        args.host,
+        args.port,
+        args.ready_file,
+        args.tls_cert,
+        args.tls_key,
+        exit_with_stdin=args.exit_with_stdin,
+    )
     return 0
 
 

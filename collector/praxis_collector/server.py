@@ -3,11 +3,14 @@ works and the bound port can be announced in a ready file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import ssl
+import sys
+import threading
 from pathlib import Path
 
 import uvicorn
@@ -73,6 +76,15 @@ def _check_tls(cert: Path | None, key: Path | None) -> None:
         ) from None
 
 
+def _exit_at_eof(server: uvicorn.Server) -> None:
+    """The parent holds our standard input open; when it ends, even killed, the pipe closes
+    and the collector stops gracefully instead of outliving it."""
+    with contextlib.suppress(OSError, ValueError):
+        while sys.stdin.buffer.read(4096):
+            pass
+    server.should_exit = True
+
+
 def serve(
     config: ServerConfig,
     host: str,
@@ -80,6 +92,8 @@ def serve(
     ready_file: Path | None,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
+    *,
+    exit_with_stdin: bool = False,
 ) -> None:
     _check_tls(tls_cert, tls_key)
     store = open_store(config.data_dir, config.storage)
@@ -109,6 +123,8 @@ def serve(
     # was there before: make that one a no-op so a requested stop exits with status 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
+    if exit_with_stdin:
+        threading.Thread(target=_exit_at_eof, args=(server,), daemon=True).start()
     try:
         server.run(sockets=[sock])
     finally:

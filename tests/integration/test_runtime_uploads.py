@@ -88,3 +88,37 @@ def _alive(pid: int) -> bool:
             return fh.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_local_collector_that_died_is_started_again(data_dir: Path) -> None:
+    import signal
+
+    buffer, [segment_id] = seed_approved(data_dir, 1, frames=1)
+    runtime = Runtime(data_dir, recorder_factory=recorder)
+    try:
+        assert runtime.uploads.target() is not None, runtime.uploads.problem
+        first = runtime.uploads._local.pid  # type: ignore[union-attr]
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: not runtime.uploads._local.alive(), timeout=15)  # type: ignore[union-attr]
+        report = runtime.uploads.uploader.sync_once(60)
+        assert report.ok and report.uploaded == [segment_id]
+        second = runtime.uploads._local.pid  # type: ignore[union-attr]
+        assert second is not None and second != first and _alive(second)
+    finally:
+        runtime.close()
+
+
+def test_the_local_collector_stops_when_the_app_is_gone(data_dir: Path) -> None:
+    seed_approved(data_dir, 1, frames=1)
+    runtime = Runtime(data_dir, recorder_factory=recorder)
+    try:
+        assert runtime.uploads.target() is not None
+        local = runtime.uploads._local
+        assert local is not None and local.pid is not None
+        child = local.pid
+        # What the end of the app (even a crash) does to the pipe it holds to the child.
+        local._process.stdin.close()  # type: ignore[union-attr]
+        wait_for(lambda: not _alive(child), timeout=20)
+    finally:
+        runtime.close()

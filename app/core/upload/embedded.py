@@ -67,8 +67,11 @@ class EmbeddedCollector:
                     "0",
                     "--ready-file",
                     str(ready),
+                    "--exit-with-stdin",
                 ),
-                stdin=subprocess.DEVNULL,
+                # Held open and never written: when this process ends, even killed, the pipe
+                # closes and the collector stops, so no orphan serves the folder afterwards.
+                stdin=subprocess.PIPE,
                 stdout=log,
                 stderr=log,
                 start_new_session=True,  # Ctrl-C in the terminal reaches the app, which stops it
@@ -123,9 +126,17 @@ class EmbeddedCollector:
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
 
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        if process is None:
+            return
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+        if process.poll() is not None:
             return
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.pid, signal.SIGTERM)
