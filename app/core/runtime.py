@@ -4,11 +4,12 @@ socket. Views add their own handling of control requests and of signals on top."
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ class Uploads:
             self.target,
             on_change=self._changed,
             renew_local_token=self.renew_local_token,
+            local_collector=self._local_for_erasures,
         )
 
     def _changed(self) -> None:
@@ -118,6 +120,25 @@ class Uploads:
                 self._local = None
                 self._target, self.problem = None, f"{exc.title}: {exc.message}"
                 self._retry_local_at = time.monotonic() + _LOCAL_RETRY_S
+
+    @contextlib.contextmanager
+    def _local_for_erasures(self) -> Iterator[Target | None]:
+        """The collector on this computer, started for a moment while another one is the
+        target (or None when it cannot run here)."""
+        if not embedded.available() or self._closing.is_set():
+            yield None
+            return
+        local = embedded.EmbeddedCollector(self._buffer.data_dir, self._buffer.device_id)
+        try:
+            target = local.start()
+        except PraxisError as exc:
+            log.warning("the collector on this computer did not start: %s", exc.message)
+            yield None
+            return
+        try:
+            yield target
+        finally:
+            local.stop()
 
     def renew_local_token(self) -> None:
         with self._lock:

@@ -122,3 +122,31 @@ def test_the_local_collector_stops_when_the_app_is_gone(data_dir: Path) -> None:
         wait_for(lambda: not _alive(child), timeout=20)
     finally:
         runtime.close()
+
+
+def test_erasures_reach_this_computers_collector_after_enrolling_elsewhere(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    from support.servers import UploadServer
+
+    from app.core.runtime import load_app_settings, settings_file
+    from app.core.upload import enrollment
+
+    buffer, [segment_id] = seed_approved(data_dir, 1, frames=1, session_id="ses_local")
+    (data_dir / "settings.toml").write_text("keep_uploaded_hours = 1.0\n")
+    runtime = Runtime(data_dir, recorder_factory=recorder)
+    server = UploadServer("collector", tmp_path / "elsewhere").start()
+    try:
+        assert runtime.uploads.uploader.sync_once(60).uploaded == [segment_id]
+        stored = data_dir / "collector" / "store" / "packages" / buffer.device_id
+        assert [p.stem for p in stored.glob("*.zip")] == [segment_id]
+        enrollment.enroll(settings_file(data_dir), runtime.settings, server.url, server.token)
+        runtime.apply_settings(load_app_settings(data_dir), enrolled=True)
+        assert buffer.write(lambda tx: tx.delete_session("ses_local")).erasures == 1
+        runtime.uploads.uploader.run_pass()
+        assert runtime.uploads.uploader.counters()["erasures_pending"] == 0
+        assert list(stored.glob("*.zip")) == []
+        assert runtime.uploads._local is None  # started for the erasure only
+    finally:
+        runtime.close()
+        server.stop()

@@ -7,6 +7,7 @@ backoff, start a new upload, set a segment aside, or stop everything when the to
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -37,6 +38,8 @@ from app.core.upload.tus import (
 )
 
 log = logging.getLogger(__name__)
+LOCAL_KEY = "this-computer"  # Target.key of the collector on this computer
+LOCAL_DOWN = "the collector on this computer could not be started to erase it"
 POLL_S = 2.0  # how often newly approved segments and erasures are looked for (a cheap read)
 
 
@@ -64,6 +67,8 @@ class Uploader:
         read_timeout: float = READ_TIMEOUT_S,
         renew_local_token: Callable[[], None] | None = None,
         chunk_bytes: int = CHUNK_BYTES,
+        local_collector: Callable[[], contextlib.AbstractContextManager[Target | None]]
+        | None = None,
     ) -> None:
         self.buffer = buffer
         self.settings = settings
@@ -74,6 +79,9 @@ class Uploader:
         self._read_timeout = read_timeout
         self._renew_local_token = renew_local_token
         self.chunk_bytes = chunk_bytes
+        # Starts the collector on this computer for a moment, for erasures of what was sent
+        # there before another collector was configured.
+        self._local_collector = local_collector
         self._renewed = False  # once per refusal: a token that fails again stops uploads
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -219,6 +227,7 @@ class Uploader:
             )
             try:
                 self._erase_due(client, target, now, stop)
+                self._erase_on_this_computer(target, now, stop)
                 self._send_due(client, target, report, now, stop)
             finally:
                 client.close()
@@ -349,6 +358,41 @@ class Uploader:
         with self.buffer.reader() as db:
             # An erasure for another collector waits until that one is configured again.
             due = uploads.due_erasures(db, time.time() if now is None else now, target.key)
+        self._erase_list(client, target, due, stop)
+
+    def _erase_on_this_computer(
+        self, target: Target, now: float | None, stop: threading.Event
+    ) -> None:
+        """Erasures of uploads that went to the collector on this computer, while another one
+        is configured: that collector is started just for them, so nothing deleted stays in
+        the data folder's collector store."""
+        if target.embedded or self._local_collector is None or stop.is_set():
+            return
+        with self.buffer.reader() as db:
+            due = uploads.due_erasures(db, time.time() if now is None else now, LOCAL_KEY)
+        if not due:
+            return
+        with self._local_collector() as local:
+            if local is None:
+                for erasure in due:
+                    delay = self.backoff.delay(erasure.attempts + 1)
+                    self.buffer.write(
+                        partial(_erasure_failed, erasure, LOCAL_DOWN, time.time() + delay)
+                    )
+                return
+            client = TusClient(local.files_url, local.token, read_timeout=self._read_timeout)
+            try:
+                self._erase_list(client, local, due, stop)
+            finally:
+                client.close()
+
+    def _erase_list(
+        self,
+        client: TusClient,
+        target: Target,
+        due: list[uploads.Erasure],
+        stop: threading.Event,
+    ) -> None:
         for erasure in due:
             if stop.is_set():
                 return
