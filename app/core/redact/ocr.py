@@ -1,6 +1,7 @@
 """Reading text off the screen. The engine is PP-OCR run by ONNX Runtime with the models that
 ship inside the rapidocr-onnxruntime wheel: nothing is downloaded, and the models load on
-first use (in the frame thread), so starting the app stays fast."""
+first use. The recorder runs the engine in a worker process (ocr_pool, ocr_worker) and never
+imports ONNX Runtime or OpenCV itself."""
 
 from __future__ import annotations
 
@@ -64,6 +65,15 @@ class TextBox:
 
 class OcrEngine(Protocol):
     def read(self, rgb: np.ndarray) -> list[TextBox]: ...
+
+
+def read_at_scale(engine: OcrEngine, rgb: np.ndarray, scale: int) -> list[TextBox]:
+    """The lines of `rgb` read `scale` times enlarged, in `rgb`'s coordinates. An engine that
+    enlarges by itself (one in another process, where OpenCV lives) is handed the crop as it is."""
+    read_scaled = getattr(engine, "read_scaled", None)
+    if read_scaled is not None:
+        return list(read_scaled(rgb, scale))
+    return [box.shrunk(scale) for box in engine.read(enlarged(rgb, scale))]
 
 
 def enlarged(rgb: np.ndarray, factor: int) -> np.ndarray:
@@ -150,6 +160,9 @@ class RapidOcrEngine:
         self._cancelled = True
         if self._run_options is not None:
             self._run_options.terminate = True
+
+    def read_scaled(self, rgb: np.ndarray, scale: int) -> list[TextBox]:
+        return [box.shrunk(scale) for box in self.read(enlarged(rgb, scale))]
 
     def read(self, rgb: np.ndarray) -> list[TextBox]:
         with self._lock:
