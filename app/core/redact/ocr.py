@@ -5,6 +5,7 @@ imports ONNX Runtime or OpenCV itself."""
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -91,6 +92,16 @@ def enlarged(rgb: np.ndarray, factor: int) -> np.ndarray:
     )
 
 
+# ONNX Runtime's telemetry (a persistent device id and an event queue under ~/.cache/Microsoft,
+# a DNS lookup of Microsoft's collector as soon as it loads) stays off only when this variable
+# is set before the library loads; disable_telemetry_events() stops neither.
+TELEMETRY_OFF = {"ORT_DISABLE_TELEMETRY": "1"}
+
+
+def keep_engine_offline() -> None:
+    os.environ.update(TELEMETRY_OFF)
+
+
 class OcrUnavailable(RuntimeError):
     pass
 
@@ -127,6 +138,7 @@ class RapidOcrEngine:
 
     def _load(self) -> Any:
         if self._engine is None:
+            keep_engine_offline()
             try:
                 import onnxruntime
                 from rapidocr_onnxruntime import RapidOCR

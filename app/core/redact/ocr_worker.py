@@ -16,11 +16,6 @@ import os
 import sys
 from typing import Any
 
-# ONNX Runtime's telemetry (a device id and an event queue under ~/.cache/Microsoft, a DNS
-# lookup of Microsoft's collector at start) is off when this is set before the library loads;
-# disable_telemetry_events() does not stop either. Set here, in the only process that loads it.
-TELEMETRY_OFF = {"ORT_DISABLE_TELEMETRY": "1"}
-
 
 def rss_bytes() -> int:
     """Resident memory of this process (0 where it cannot be read)."""
@@ -40,10 +35,10 @@ def rss_bytes() -> int:
 
 def serve(conn: Any, threads: int = 1) -> None:
     """Answer read requests until the pipe closes. Runs in the worker process."""
-    os.environ.update(TELEMETRY_OFF)
-    import numpy as np
+    from app.core.redact.ocr import RapidOcrEngine, keep_engine_offline
 
-    from app.core.redact.ocr import RapidOcrEngine
+    keep_engine_offline()  # before anything can load ONNX Runtime (see ocr)
+    import numpy as np
 
     engine = RapidOcrEngine(threads=threads)
     while True:
