@@ -67,6 +67,14 @@ def traced(tmp: Path, args: list[str], env: dict[str, str] | None = None) -> tup
     return log.read_text(), data
 
 
+def network_use(call: str) -> bool:
+    if call.startswith("socket("):
+        return "AF_UNIX" not in call and "AF_NETLINK" not in call
+    return call.startswith(("connect(", "sendto(", "sendmsg(")) and (
+        "AF_INET" in call or "nscd" in call
+    )
+
+
 def findings(trace: str, tmp: Path) -> list[str]:
     """Network use (any socket but a local one, a DNS lookup through nscd) and files written
     anywhere but the data folder. Scratch files in TMPDIR count only if they are left behind
@@ -75,11 +83,7 @@ def findings(trace: str, tmp: Path) -> list[str]:
     found = []
     for line in trace.splitlines():
         call = line.split(" ", 1)[-1].strip()
-        if call.startswith("socket(") and "AF_UNIX" not in call and "AF_NETLINK" not in call:
-            found.append(call)
-        elif call.startswith(("connect(", "sendto(", "sendmsg(")) and (
-            "AF_INET" in call or "nscd" in call
-        ):
+        if network_use(call):
             found.append(call)
         elif " = -1 " in call:
             continue  # refused or absent: nothing was written
