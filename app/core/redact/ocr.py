@@ -126,11 +126,23 @@ class _SharedRunOptions:
         return getattr(self._session, name)
 
 
-class RapidOcrEngine:
-    """One thread of ONNX Runtime: the recorder must never compete with the person's work."""
+# Crops at least this large (half a 1080p screen) are read with the detection network.
+WHOLE_SCREEN_PIXELS = 1920 * 1080 // 2
 
-    def __init__(self, threads: int = 1) -> None:
+
+class RapidOcrEngine:
+    """One thread of ONNX Runtime: the recorder must never compete with the person's work.
+
+    How lines are found: `"network"` runs the engine's whole pipeline, detection network
+    included; `"ink"` finds lines from their ink and runs only the recognition network,
+    remembering each line's reading by its pixels (line_reader); `"auto"` (the default) reads
+    crops of what changed from their ink and whole screens with the network, whose reading of
+    a whole screen the redaction evaluation measures (bench/redaction_quality.py)."""
+
+    def __init__(self, threads: int = 1, find_lines: str = "auto") -> None:
         self._threads = threads
+        self.find_lines = find_lines
+        self.lines: Any = None  # the LineReader, once loaded
         self._engine: Any = None
         self._lock = threading.Lock()
         self._run_options: Any = None
@@ -163,6 +175,10 @@ class RapidOcrEngine:
                 session = getattr(holder, "session", None)
                 if holder is not None and hasattr(session, "run"):
                     holder.session = _SharedRunOptions(session, self._run_options)
+            if self.find_lines in ("ink", "auto"):
+                from app.core.redact.line_reader import LineReader
+
+                self.lines = LineReader(engine)
             self._engine = engine
         return self._engine
 
@@ -173,19 +189,31 @@ class RapidOcrEngine:
         if self._run_options is not None:
             self._run_options.terminate = True
 
+    def _by_ink(self, rgb: np.ndarray) -> bool:
+        if self.find_lines == "auto":
+            return int(rgb.shape[0]) * int(rgb.shape[1]) < WHOLE_SCREEN_PIXELS
+        return self.find_lines == "ink"
+
     def read_scaled(self, rgb: np.ndarray, scale: int) -> list[TextBox]:
-        return [box.shrunk(scale) for box in self.read(enlarged(rgb, scale))]
+        if self._by_ink(rgb):
+            return self._read(rgb, scale, by_ink=True)
+        return [box.shrunk(scale) for box in self._read(enlarged(rgb, scale), 1, by_ink=False)]
 
     def read(self, rgb: np.ndarray) -> list[TextBox]:
+        return self.read_scaled(rgb, 1)
+
+    def _read(self, rgb: np.ndarray, scale: int, by_ink: bool) -> list[TextBox]:
         with self._lock:
             if self._cancelled:
                 raise OcrCancelled("the OCR engine was stopped")
             engine = self._load()
             try:
-                # PP-OCR models take BGR, like OpenCV.
-                result, _elapsed = engine(
-                    np.ascontiguousarray(rgb[:, :, ::-1]), return_word_box=True
-                )
+                if by_ink:
+                    result = self.lines.read(rgb, scale)
+                else:  # PP-OCR models take BGR, like OpenCV.
+                    result, _elapsed = engine(
+                        np.ascontiguousarray(rgb[:, :, ::-1]), return_word_box=True
+                    )
             except Exception as exc:
                 if self._cancelled:
                     raise OcrCancelled("the OCR engine was stopped during a read") from exc
@@ -204,4 +232,8 @@ class RapidOcrEngine:
                 )
             w, h = int(max(xs)) - x0 + 1, int(max(ys)) - y0 + 1
             boxes.append(TextBox(x0, y0, w, h, text, score, chars))
+        if by_ink:
+            from app.core.redact.line_reader import joined_rows
+
+            return joined_rows(boxes)
         return boxes
