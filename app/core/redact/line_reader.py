@@ -111,12 +111,16 @@ def _relative(engine: Any, crop: np.ndarray, result: Any) -> tuple[str, float, l
     """Text, score and character quads in the crop's own coordinates, as fractions of its
     width and height (so they hold for the crop as read, enlarged or not)."""
     text, score = str(result[0]), float(result[1])
-    if not text:
-        return text, score, []
+    if not text.strip():
+        return "", score, []
     h, w = crop.shape[:2]
     quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     boxed = engine.cal_rec_boxes([crop], [quad], [result])[0]
     chars = [[[p[0] / w, p[1] / h] for p in q] for q in boxed[2]]
+    if text != text.strip():  # a blank read at an end: no character of the line is there
+        lead = len(text) - len(text.lstrip())
+        text = text.strip()
+        chars = chars[lead : lead + len(text)] if len(chars) >= lead + len(text) else []
     return text, score, chars
 
 
