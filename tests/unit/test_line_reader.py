@@ -31,7 +31,7 @@ def test_lines_are_found_between_blank_rows_and_apart_from_borders() -> None:
     boxes = find_lines(np.asarray(image))
     assert len(boxes) == 4
     assert boxes == sorted(boxes, key=lambda b: (b[1], b[0]))  # top to bottom, left to right
-    for x, y, w, h in boxes:
+    for x, _y, w, h in boxes:
         assert 8 <= h <= 24, "one line's ink, not a block"
         assert not (x <= 450 < x + w), "the border is not part of a line"
 

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 MEMORY_CEILING = 300 * 1024 * 1024
 IDLE_SECONDS = 30.0  # without a read for this long, the worker ends
 START_TIMEOUT = 60.0  # from start to the first reply includes loading the models
-READ_TIMEOUT = 120.0  # a whole 1080p screen of small text reads in well under this
+READ_TIMEOUT = 600.0  # a whole 1080p screen takes ~40 CPU-s; a busy machine stretches that
 STOP_GRACE = 0.5  # a worker asked to end gets this long before it is killed
 
 
