@@ -133,13 +133,14 @@ WHOLE_SCREEN_PIXELS = 1920 * 1080 // 2
 class RapidOcrEngine:
     """One thread of ONNX Runtime: the recorder must never compete with the person's work.
 
-    How lines are found: `"network"` runs the engine's whole pipeline, detection network
-    included; `"ink"` finds lines from their ink and runs only the recognition network,
-    remembering each line's reading by its pixels (line_reader); `"auto"` (the default) reads
-    crops of what changed from their ink and whole screens with the network, whose reading of
-    a whole screen the redaction evaluation measures (bench/redaction_quality.py)."""
+    How lines are found: `"network"` (the default) runs the engine's whole pipeline, detection
+    network included; `"ink"` finds lines from their ink and runs only the recognition
+    network, remembering each line's reading by its pixels (line_reader), several times
+    cheaper; `"auto"` reads crops of what changed from their ink and whole screens with the
+    network. Reading by ink is not the default yet: on small bitmap fonts it loses recall and
+    lets matches run on into the next word (bench/README.md, "Choosing how to read")."""
 
-    def __init__(self, threads: int = 1, find_lines: str = "auto") -> None:
+    def __init__(self, threads: int = 1, find_lines: str = "network") -> None:
         self._threads = threads
         self.find_lines = find_lines
         self.lines: Any = None  # the LineReader, once loaded
