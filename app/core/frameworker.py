@@ -76,6 +76,11 @@ class FrameWorker:
         (ending its OCR worker) once it is done with the frame in hand."""
         self.redactor = redactor
 
+    @property
+    def backlog(self) -> int:
+        """Screenshots waiting to be redacted and stored."""
+        return self._backlog
+
     def submit(self, job: FrameJob) -> bool:
         with self._lock:
             if self._backlog >= MAX_BACKLOG:
