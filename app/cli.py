@@ -43,9 +43,9 @@ def _fmt_time(ts: float | None) -> str:
 
 # -- commands ----------------------------------------------------------------------
 def _settings(data_dir: Path) -> Any:
-    from app.core.settings import default_policy_path, load_settings
+    from app.core.settings import load_effective_settings
 
-    return load_settings(data_dir / "settings.toml", default_policy_path())
+    return load_effective_settings(data_dir)
 
 
 def _ask_consent(text: Any) -> bool:
@@ -224,9 +224,16 @@ def cmd_delete(args: argparse.Namespace) -> int:
 def cmd_consent(args: argparse.Namespace) -> int:
     from app.core.buffer.store import Buffer
     from app.core.consent import load_consent_text
+    from app.core.errors import PolicyError
     from app.core.service import consent_direct
 
-    text = load_consent_text()
+    try:
+        text = load_consent_text(_settings(args.data_dir))
+    except PolicyError:
+        if not args.withdraw:
+            raise
+        # Withdrawing stops recording and deletes unsent data whatever policy says.
+        text = load_consent_text()
     if not (args.accept or args.withdraw):
         print(text.body)
         print(f"\n(consent version {text.version}; accept with `praxis consent --accept`)")
@@ -340,9 +347,17 @@ def _redact_image(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
+    from app.core.errors import PolicyError
+    from app.core.settings import Settings
     from app.review_cli import cmd_review as run
 
-    return run(args, _settings(args.data_dir))
+    try:
+        settings = _settings(args.data_dir)
+    except PolicyError as exc:
+        # A broken policy keeps recording off; it never takes review away from the person.
+        print(f"{exc} (reviewing with default settings)", file=sys.stderr)
+        settings = Settings()
+    return run(args, settings)
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:

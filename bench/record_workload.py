@@ -122,8 +122,9 @@ class Recorder:
             PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
             XDG_DATA_HOME=str(tmp / "xdg-data"),
             XDG_CONFIG_HOME=str(tmp / "xdg-config"),
-            PRAXIS_POLICY_FILE=str(tmp / "no-such-policy.toml"),
+            PRAXIS_POLICY_FILE=str(tmp / "empty-policy.toml"),
         )
+        (tmp / "empty-policy.toml").write_text("")
         self.cli("consent", "--accept")
         if settings:
             shutil.copy(settings, self.data / "settings.toml")

@@ -18,7 +18,10 @@ def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keyring entries, settings and policy of one test never reach another."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("PRAXIS_POLICY_FILE", str(tmp_path / "no-policy.toml"))
+    # An empty policy file: no managed keys. (Naming a file that does not exist is an error.)
+    empty_policy = tmp_path / "empty-policy.toml"
+    empty_policy.write_text("")
+    monkeypatch.setenv("PRAXIS_POLICY_FILE", str(empty_policy))
     monkeypatch.delenv("PRAXIS_DATA_DIR", raising=False)
 
 

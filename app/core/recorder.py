@@ -68,7 +68,7 @@ class Recorder:
         self.settings = settings or Settings()
         self.buffer = Buffer(data_dir)
         self.buffer.unlock()  # fail before anything is captured if the keyring is unusable
-        self.consent_text = consent_text or load_consent_text()
+        self.consent_text = consent_text or load_consent_text(settings)
         self._platform_factory = platform_factory
         self._input_factory = input_factory
         self._lock = threading.RLock()

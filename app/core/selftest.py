@@ -104,7 +104,21 @@ def _consent() -> str:
     return f"consent text version {load_consent_text().version}"
 
 
+def _policy() -> str:
+    from app.core.policy import default_policy_source
+    from app.core.settings import load_settings
+
+    source = default_policy_source()
+    document = source.read()
+    if document is None:
+        return "no managed policy on this machine"
+    settings = load_settings(None, source)
+    keys = ", ".join(sorted(settings.locked)) or "no keys"
+    return f"{document.origin} sets {keys}"
+
+
 def run_selftest(data_dir: Path) -> Iterator[Check]:
+    yield _run("policy", _policy)
     yield _run("display", _display)
     yield _run("screenshot", _screenshot)
     yield _run("input", _input)

@@ -1,7 +1,8 @@
 """Settings: one typed object, built from defaults, the user's file and IT's managed policy.
 
-Policy wins over the user and marks its keys as locked. A policy file that cannot be read is
-an error, not a shrug: policy may narrow what is recorded, so ignoring it would record more.
+Policy (app.core.policy: a file, the registry or managed preferences, one schema) wins over the
+user and marks its keys as locked. A policy that cannot be read is an error, not a shrug:
+policy may narrow what is recorded, so ignoring it would record more.
 """
 
 from __future__ import annotations
@@ -10,18 +11,19 @@ import dataclasses
 import os
 import re
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.core.errors import PolicyError, PraxisError
+from app.core.policy import PolicyDocument, PolicySource, TomlPolicyFile, protected_control_message
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-POLICY_ENV = "PRAXIS_POLICY_FILE"
 SETTINGS_FILE = "settings.toml"
 
 
@@ -63,34 +65,45 @@ class Settings:
     # the person deleted it first; the tray says when the next one will.
     upload: str = "after_review"
     auto_after_hours: float = 0.0
+    # Policy only. Start Praxis at login: when policy sets it, the app keeps the login entry
+    # as policy says and the person cannot change it; otherwise the person's choice stands.
+    start_at_login: bool = False
+    # Policy only. The organisation's own consent text (Markdown with a
+    # `<!-- consent-version: N -->` marker) instead of the one shipped with the app, and the
+    # version that text must carry, so a rollout that pairs the wrong file fails visibly.
+    consent_text_file: str = ""
+    consent_version: int = 0
     locked: frozenset[str] = field(default=frozenset(), compare=False)
 
-    def validate(self) -> None:
-        problems = []
-        if self.min_frame_gap_s < 0.05:
-            problems.append("min_frame_gap_s must be at least 0.05")
-        if self.idle_frame_interval_s < 1:
-            problems.append("idle_frame_interval_s must be at least 1")
-        if not 1 <= self.mouse_move_hz <= 120:
-            problems.append("mouse_move_hz must be between 1 and 120")
-        if self.segment_minutes <= 0:
-            problems.append("segment_minutes must be positive")
-        if self.disk_budget_mb < 16:
-            problems.append("disk_budget_mb must be at least 16")
-        if self.frame_codec not in ("png", "webp"):
-            problems.append("frame_codec must be 'png' or 'webp'")
-        if self.upload not in ("after_review", "auto"):
-            problems.append("upload must be 'after_review' or 'auto'")
-        if self.auto_after_hours < 0:
-            problems.append("auto_after_hours must not be negative")
+    def problems(self) -> list[tuple[str, str]]:
+        """(key, what is wrong) for every value out of range."""
+        problems: list[tuple[str, str]] = []
+
+        def check(ok: bool, key: str, text: str) -> None:
+            if not ok:
+                problems.append((key, f"{key} {text}"))
+
+        check(self.min_frame_gap_s >= 0.05, "min_frame_gap_s", "must be at least 0.05")
+        check(self.idle_frame_interval_s >= 1, "idle_frame_interval_s", "must be at least 1")
+        check(1 <= self.mouse_move_hz <= 120, "mouse_move_hz", "must be between 1 and 120")
+        check(self.segment_minutes > 0, "segment_minutes", "must be positive")
+        check(self.disk_budget_mb >= 16, "disk_budget_mb", "must be at least 16")
+        check(self.frame_codec in ("png", "webp"), "frame_codec", "must be 'png' or 'webp'")
+        check(self.upload in ("after_review", "auto"), "upload", "must be 'after_review' or 'auto'")
+        check(self.auto_after_hours >= 0, "auto_after_hours", "must not be negative")
+        check(self.consent_version >= 0, "consent_version", "must not be negative")
         for name in ("excluded_title_patterns", "custom_patterns"):
             for pattern in getattr(self, name):
                 try:
                     re.compile(pattern)
                 except re.error as exc:
-                    problems.append(f"{name}: {pattern!r} is not a valid pattern ({exc})")
+                    problems.append((name, f"{name}: {pattern!r} is not a valid pattern ({exc})"))
+        return problems
+
+    def validate(self) -> None:
+        problems = self.problems()
         if problems:
-            raise SettingsError("; ".join(problems))
+            raise SettingsError("; ".join(text for _, text in problems))
 
 
 _TYPES: dict[str, type] = {
@@ -101,14 +114,14 @@ _TYPES: dict[str, type] = {
     "tuple[str, ...]": tuple,
 }
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "locked"}
+# Keys only IT may set: they change what the person agreed to or how the app is installed.
+POLICY_ONLY = frozenset({"start_at_login", "consent_text_file", "consent_version"})
 
 
-def default_policy_path() -> Path | None:
-    if os.environ.get(POLICY_ENV):
-        return Path(os.environ[POLICY_ENV])
-    if sys.platform.startswith("linux"):
-        return Path("/etc/praxis/policy.toml")
-    return None
+def schema() -> dict[str, type]:
+    """Every settings key and its type: the one schema for the user's file and every policy
+    source (docs/POLICY.md lists them)."""
+    return {name: _TYPES[str(spec.type)] for name, spec in _FIELDS.items()}
 
 
 def _read_toml(path: Path, error: type[PraxisError]) -> dict[str, Any]:
@@ -122,22 +135,51 @@ def _read_toml(path: Path, error: type[PraxisError]) -> dict[str, Any]:
     return data
 
 
-def _coerce(path: Path, data: dict[str, Any], error: type[PraxisError]) -> dict[str, Any]:
+def _coerce(
+    data: Mapping[str, Any],
+    where: Callable[[str], str],
+    error: type[PraxisError],
+    *,
+    loose_types: bool = False,
+    is_policy: bool = False,
+) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in data.items():
         spec = _FIELDS.get(key)
         if spec is None:
-            raise error(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(_FIELDS))})")
+            protected = protected_control_message(key, where(key)) if is_policy else None
+            raise error(
+                protected
+                or f"{where(key)}: unknown setting {key!r} (known: {', '.join(sorted(_FIELDS))})"
+            )
+        if key in POLICY_ONLY and not is_policy:
+            raise error(f"{where(key)}: only IT policy can set {key}; remove it from this file")
         expected = _TYPES[str(spec.type)]
+        if loose_types:
+            value = _loosen(value, expected)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if expected is tuple and isinstance(value, list) and all(isinstance(v, str) for v in value):
             value = tuple(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             kind = "a list of strings" if expected is tuple else expected.__name__
-            raise error(f"{path}: {key} must be {kind}, not {value!r}")
+            raise error(f"{where(key)}: {key} must be {kind}, not {value!r}")
         values[key] = value
     return values
+
+
+def _loosen(value: Any, expected: type) -> Any:
+    """Registry values: 0/1 for a switch, text for a decimal, one string for a one-item list."""
+    if expected is bool and isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if expected is float and isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return value
+    if expected is tuple and isinstance(value, str):
+        return (value,) if value else ()
+    return value
 
 
 def _toml_value(value: Any) -> str:
@@ -167,18 +209,47 @@ def save_user_settings(path: Path, settings: Settings) -> None:
     os.replace(tmp, path)
 
 
-def load_settings(user_file: Path | None, policy_file: Path | None = None) -> Settings:
+def load_settings(user_file: Path | None, policy: PolicySource | Path | None = None) -> Settings:
+    """The settings in force: defaults, then the user's file, then policy (which locks its
+    keys). A Path for `policy` is a policy.toml that may be absent."""
     user = (
-        _coerce(user_file, _read_toml(user_file, SettingsError), SettingsError) if user_file else {}
-    )
-    policy = (
-        _coerce(policy_file, _read_toml(policy_file, PolicyError), PolicyError)
-        if policy_file
+        _coerce(
+            _read_toml(user_file, SettingsError),
+            lambda _key, p=user_file: str(p),  # type: ignore[misc]
+            SettingsError,
+        )
+        if user_file
         else {}
     )
-    settings = Settings(**{**user, **policy}, locked=frozenset(policy))
-    try:
-        settings.validate()
-    except SettingsError as exc:
-        raise (PolicyError(exc.message) if set(policy) else exc) from exc
+    source = TomlPolicyFile(policy) if isinstance(policy, Path) else policy
+    document: PolicyDocument | None = source.read() if source is not None else None
+    managed = (
+        _coerce(
+            document.values,
+            document.where,
+            PolicyError,
+            loose_types=document.loose_types,
+            is_policy=True,
+        )
+        if document is not None
+        else {}
+    )
+    settings = Settings(**{**user, **managed}, locked=frozenset(managed))
+    problems = settings.problems()
+    if problems:
+        key, _ = problems[0]
+        text = "; ".join(text for _, text in problems)
+        if document is not None and any(k in managed for k, _ in problems):
+            bad = next(k for k, _ in problems if k in managed)
+            raise PolicyError(f"{document.where(bad)}: {text}; recording stays off")
+        where = f"{user_file}: " if user_file and key in user else ""
+        raise SettingsError(where + text)
     return settings
+
+
+def load_effective_settings(data_dir: Path, policy: PolicySource | None = None) -> Settings:
+    """What every entry point uses: the user's settings.toml in the data folder under this
+    machine's managed policy."""
+    from app.core.policy import default_policy_source
+
+    return load_settings(data_dir / SETTINGS_FILE, policy or default_policy_source())

@@ -19,7 +19,7 @@ from app.core.errors import AlreadyRunning, NotRunning, PraxisError
 from app.core.paths import ensure_private_dir
 from app.core.recorder import Recorder
 from app.core.service import handle_request
-from app.core.settings import Settings, default_policy_path, load_settings
+from app.core.settings import Settings, load_effective_settings
 from app.core.state import RecorderState
 from app.ui.activity_window import ActivityWindow
 from app.ui.bridge import Bridge
@@ -170,6 +170,16 @@ class TrayApp(QObject):
         self.recorder.shutdown()
 
 
+def _apply_login_policy(settings: Settings) -> None:
+    from app.platform import autostart
+
+    try:
+        autostart.apply_policy(settings)
+    except OSError as exc:
+        # Recording does not depend on the login entry; say so and carry on.
+        print(f"Praxis: could not set start at login as policy asks: {exc}", file=sys.stderr)
+
+
 def run_tray(data_dir: Path) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Praxis")
@@ -184,7 +194,8 @@ def run_tray(data_dir: Path) -> int:
     try:
         ensure_private_dir(data_dir)
         settings_file = data_dir / "settings.toml"
-        settings = load_settings(settings_file, default_policy_path())
+        settings = load_effective_settings(data_dir)
+        _apply_login_policy(settings)
         lock = InstanceLock(data_dir)
         lock.acquire()
         recorder = Recorder(data_dir, settings)

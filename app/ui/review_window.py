@@ -558,11 +558,16 @@ class ReviewWindow(QWidget):
 
 def run_review_window(data_dir: Path) -> int:
     """`praxis review` with no tray running: the window on its own."""
-    from app.core.settings import default_policy_path, load_settings
+    from app.core.errors import PolicyError
+    from app.core.settings import Settings, load_effective_settings
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Praxis")
-    settings = load_settings(data_dir / "settings.toml", default_policy_path())
+    try:
+        settings = load_effective_settings(data_dir)
+    except PolicyError:
+        # A broken policy keeps recording off; it never takes review away from the person.
+        settings = Settings()
     buffer = Buffer(data_dir, create=False)
     tasks = Tasks()
     window = ReviewWindow(tasks, buffer, settings)

@@ -125,7 +125,11 @@ class SettingsDialog(QDialog):
         self.segment_minutes.setValue(settings.segment_minutes)
         self.disk_budget_mb.setValue(settings.disk_budget_mb)
         self.pause_hotkey.setText(settings.pause_hotkey)
-        self.autostart.setChecked(autostart.enabled())
+        login_locked = "start_at_login" in settings.locked
+        self.autostart.setChecked(settings.start_at_login if login_locked else autostart.enabled())
+        self.autostart.setEnabled(autostart.supported() and not login_locked)
+        if login_locked:
+            self.autostart.setToolTip(MANAGED)
         for name, widget in self._fields().items():
             locked = name in settings.locked
             widget.setEnabled(not locked)
@@ -158,7 +162,11 @@ class SettingsDialog(QDialog):
 
             parse_hotkey(new.pause_hotkey)
             save_user_settings(self.settings_file, new)
-            if autostart.supported() and self.autostart.isChecked() != autostart.enabled():
+            if (
+                autostart.supported()
+                and "start_at_login" not in new.locked
+                and self.autostart.isChecked() != autostart.enabled()
+            ):
                 autostart.set_enabled(self.autostart.isChecked())
         except (PraxisError, OSError) as exc:
             self.error_label.setText(str(exc))

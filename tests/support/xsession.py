@@ -241,6 +241,15 @@ def _terminate(proc: subprocess.Popen[Any], timeout: float = 5.0) -> None:
 
 
 # -- the Praxis CLI -----------------------------------------------------------------
+def _empty_policy(home: Path) -> Path:
+    """A policy file with no keys: tests run unmanaged whatever the machine has, and naming a
+    policy file that does not exist is an error."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "empty-policy.toml"
+    path.write_text("")
+    return path
+
+
 def praxis_env(display: str | None, home: Path, **extra: str) -> dict[str, str]:
     """The environment for a CLI process: a private keyring file and data home under `home`,
     no managed policy, unbuffered output."""
@@ -256,7 +265,7 @@ def praxis_env(display: str | None, home: Path, **extra: str) -> dict[str, str]:
         PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
         XDG_DATA_HOME=str(home / "xdg-data"),
         XDG_CONFIG_HOME=str(home / "xdg-config"),
-        PRAXIS_POLICY_FILE=str(home / "no-such-policy.toml"),
+        PRAXIS_POLICY_FILE=str(_empty_policy(home)),
         PYTHONUNBUFFERED="1",
     )
     if display:

@@ -51,8 +51,9 @@ def take(desktop: Desktop, tmp: Path, out: Path) -> list[Path]:
         PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
         XDG_DATA_HOME=str(tmp / "xdg-data"),
         XDG_CONFIG_HOME=str(tmp / "xdg-config"),
-        PRAXIS_POLICY_FILE=str(tmp / "no-policy.toml"),
+        PRAXIS_POLICY_FILE=str(tmp / "empty-policy.toml"),
     )
+    (tmp / "empty-policy.toml").write_text("")
     os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)  # the XEmbed tray, as trayer offers
 
     from PySide6.QtWidgets import QApplication

@@ -120,3 +120,13 @@ def test_whole_numbers_read_without_decimals(qtbot, make_recorder, make_app) -> 
     assert dialog.idle_frame_interval_s.text() == "30 s"
     assert dialog.segment_minutes.text() == "2.5 min"  # a fraction from the file is kept
     assert dialog.edited().segment_minutes == 2.5
+
+
+def test_start_at_login_fixed_by_policy_is_locked(qtbot, make_recorder, make_app) -> None:
+    locked = frozenset({"start_at_login"})
+    app = make_app(make_recorder(start_at_login=True, locked=locked))
+    app.open_window("settings")
+    dialog = app.windows["settings"]
+    qtbot.waitExposed(dialog)
+    assert dialog.autostart.isChecked() and not dialog.autostart.isEnabled()
+    assert dialog.autostart.toolTip() == MANAGED

@@ -36,13 +36,21 @@ def desktop(tmp_path: Path) -> Iterator[Desktop]:
         desk.stop()
 
 
+def empty_policy(home: Path) -> Path:
+    """A policy file with no keys (naming a file that does not exist is an error)."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "empty-policy.toml"
+    path.write_text("")
+    return path
+
+
 def praxis_env(desktop: Desktop, home: Path) -> dict[str, str]:
     env = desktop.env(
         QT_QPA_PLATFORM="xcb",  # tests/conftest.py makes offscreen the default: not here
         PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
         XDG_DATA_HOME=str(home / "xdg-data"),
         XDG_CONFIG_HOME=str(home / "xdg-config"),
-        PRAXIS_POLICY_FILE=str(home / "no-such-policy.toml"),
+        PRAXIS_POLICY_FILE=str(empty_policy(home)),
         PYTHONUNBUFFERED="1",
     )
     env.pop("PRAXIS_DATA_DIR", None)

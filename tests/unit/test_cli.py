@@ -122,3 +122,20 @@ def test_redact_image_that_is_not_an_image(
         == 2
     )
     assert "cannot be read as an image" in capsys.readouterr().err
+
+
+def test_record_with_a_named_policy_file_missing_stays_off(
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert main(["consent", "--accept", "--data-dir", str(data_dir)]) == 0
+    monkeypatch.setenv("PRAXIS_POLICY_FILE", str(tmp_path / "gone.toml"))
+    assert main(["record", "--headless", "--data-dir", str(data_dir)]) != 0
+    err = capsys.readouterr().err
+    assert "gone.toml does not exist; recording stays off" in err
+    # The person keeps control of what exists: status, delete and withdrawal still work.
+    assert main(["status", "--data-dir", str(data_dir)]) == 0
+    assert main(["delete", "--all-pending", "--data-dir", str(data_dir)]) == 0
+    assert main(["consent", "--withdraw", "--data-dir", str(data_dir)]) == 0
