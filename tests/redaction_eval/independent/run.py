@@ -252,6 +252,22 @@ def report(results: Results, examples: int = 8) -> str:
                 )
             elif not t.sensitive and t.redacted:
                 out.append(f"- typed false positive [{t.category}]: {t.text!r} -> {t.summary!r}")
+    out.append("\nSUMMARY (targets of the on-screen redaction issue)")
+    metrics = results.metrics()
+    rows = [
+        [label, metrics[key], target]
+        for key, label, target in (
+            ("frames_recall", "screens: sensitive recall", ">= 0.99 per category"),
+            ("frames_recall_wrapped", "screens: items over 2+ rows", ">= 0.99"),
+            ("words_covered", "screens: ordinary words covered", "<= 0.01"),
+            ("code_covered", "screens: code and placeholders covered", "(report)"),
+            ("typed_recall", "typed: sensitive recall", ">= 0.995"),
+            ("typed_fp_code", "typed: code-like cases flagged", "<= 0.02"),
+            ("typed_fp", "typed: all cases without data flagged", "(report)"),
+        )
+        if key in metrics
+    ]
+    out.append(table(["metric", "measured", "target"], rows))
     black = sum(c.black_in_input for c in results.cases)
     out.append(
         f"\nGround truth: {len(results.items)} items; pure-black pixels in the input frames: {black}."
