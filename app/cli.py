@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import re
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +37,15 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+def _data_dir_arg(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "an empty folder name would mean the current folder; name a folder, or leave "
+            "--data-dir out to use the per-user data folder"
+        )
+    return Path(text)
+
+
 def _fmt_time(ts: float | None) -> str:
     return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
@@ -63,27 +72,19 @@ def _ask_consent(text: Any) -> bool:
 def cmd_record(args: argparse.Namespace) -> int:
     if not args.headless:
         return cmd_tray(args)
-    from app.core.control import ControlServer, InstanceLock
-    from app.core.recorder import Recorder
-    from app.core.service import handle_request
+    from app.core.runtime import Runtime
 
-    data_dir = ensure_private_dir(args.data_dir)
-    settings = _settings(data_dir)
-    lock = InstanceLock(data_dir)
-    lock.acquire()
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    recorder = Recorder(data_dir, settings)
+    runtime = Runtime(args.data_dir)
+    data_dir, recorder, stop = runtime.data_dir, runtime.recorder, runtime.stop_requested
+    runtime.install_signal_handlers()
     if recorder.consent_on_record() is None and _ask_consent(recorder.consent_text):
         recorder.accept_consent()
     if recorder.consent_on_record() is None:
-        lock.release()
+        runtime.lock.release()
         raise ConsentRequired(
             "nothing is recorded before you accept the consent text. Read it with "
             "`praxis consent` and accept it with `praxis consent --accept`."
         )
-    server = ControlServer(data_dir, lambda req: handle_request(recorder, req, stop))
     recorder.add_listener(
         on_status=lambda s: print(
             f"[{_fmt_time(time.time())}] {s.state.value} {s.reason}".rstrip(), flush=True
@@ -94,14 +95,13 @@ def cmd_record(args: argparse.Namespace) -> int:
     )
     try:
         recorder.start()
-        server.start()
+        runtime.serve()
+        runtime.start_uploads()
         print(f"Recording to {data_dir} (Ctrl-C to stop; `praxis pause` to pause)", flush=True)
         while not stop.wait(0.5):
             pass
     finally:
-        server.stop()
-        recorder.shutdown()
-        lock.release()
+        runtime.close()
     summary = recorder.status()
     print(
         f"Stopped. Pending: {summary.counters['pending_segments']} segments, "
@@ -113,6 +113,12 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_tray(args: argparse.Namespace) -> int:
+    from app.core.errors import DisplayUnavailable
+    from app.platform.display import display_problem
+
+    problem = display_problem()
+    if problem:
+        raise DisplayUnavailable(problem)
     try:
         from app.ui.main import run_tray
     except ImportError as exc:
@@ -153,10 +159,18 @@ def cmd_status(args: argparse.Namespace) -> int:
         if not (args.data_dir / "buffer.db").exists():
             return {"state": "not_running", "reason": "nothing recorded yet"}
         buffer = Buffer(args.data_dir, create=False)
+        from app.core.runtime import offline_upload_counters
+        from app.core.settings import Settings
+
+        try:
+            settings = _settings(args.data_dir)
+        except PraxisError:  # a broken policy stops recording, never the status
+            settings = Settings()
         return {
             "state": "not_running",
             "reason": "no recorder is running",
             **pending_summary(buffer),
+            **offline_upload_counters(buffer, settings),
         }
 
     status, _ = _remote_or_local(args.data_dir, {"cmd": "status"}, local)
@@ -183,6 +197,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             if status.get("next_auto_approval"):
                 line += f"; the oldest approves itself at {_fmt_time(status['next_auto_approval'])}"
             print(f"Review:   {line}")
+        if status.get("upload"):
+            from app.upload_cli import upload_lines
+
+            for line in upload_lines(status["upload"]):
+                print(line)
         print(f"Dropped:  {status['dropped_events']} events, {status['dropped_frames']} frames")
         print(f"Buffer:   {status['buffer_bytes'] / 1e6:.1f} MB in {args.data_dir}")
     return 0
@@ -316,10 +335,22 @@ def _redact_image(args: argparse.Namespace, settings: Any) -> int:
 
     if args.out is None:
         raise PraxisError("say where to write the redacted image with --out", title="Missing --out")
+    known = Image.registered_extensions()
+    if args.out.suffix.lower() not in known:
+        raise PraxisError(
+            f"cannot tell which image format to write from {args.out.name!r}; end --out with "
+            ".png (or .jpg, .webp, …)",
+            title="Unknown image type",
+        )
     try:
         with Image.open(args.image) as image:
             pixels = np.array(image.convert("RGB"))
-    except OSError as exc:
+    except Image.DecompressionBombError as exc:
+        raise PraxisError(
+            f"{args.image} is too large to read safely ({exc}). Crop or scale it down first.",
+            title="Image too large",
+        ) from exc
+    except (OSError, ValueError) as exc:
         raise PraxisError(
             f"{args.image} cannot be read as an image: {exc}", title="Bad image"
         ) from exc
@@ -330,7 +361,13 @@ def _redact_image(args: argparse.Namespace, settings: Any) -> int:
     if out is None:
         raise PraxisError("redaction could not run on this image", title="Redaction failed")
     found = reader.sensitive_boxes(reader.lines) if reader else []
-    Image.fromarray(out).save(args.out)
+    try:
+        Image.fromarray(out).save(args.out)
+    except OSError as exc:
+        raise PraxisError(
+            f"cannot write {args.out} ({exc.strerror or exc}); choose another --out",
+            title="Cannot write the image",
+        ) from exc
     report = {
         "image": str(args.image),
         "out": str(args.out),
@@ -361,13 +398,27 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
-    from app.core.selftest import run_selftest
+    from app.core.selftest import describe_build, run_selftest
 
-    ok = True
+    build = describe_build()
+    if not args.json:
+        print(build, flush=True)
+    checks = []
     for name, passed, detail in run_selftest(args.data_dir):
-        ok &= passed
-        print(f"{'ok  ' if passed else 'FAIL'}  {name:<22} {detail}")
-    return 0 if ok else 1
+        checks.append({"check": name, "ok": passed, "detail": detail})
+        if not args.json:
+            print(f"{'ok  ' if passed else 'FAIL'}  {name:<20} {detail}", flush=True)
+    failed = [c["check"] for c in checks if not c["ok"]]
+    if args.json:
+        print(json.dumps({"build": build, "checks": checks, "ok": not failed}, indent=2))
+    elif failed:
+        print(
+            f"{len(failed)} of {len(checks)} checks failed ({', '.join(failed)}): "
+            "Praxis cannot record on this machine until they pass."
+        )
+    else:
+        print(f"All {len(checks)} checks passed: this machine can record.")
+    return 1 if failed else 0
 
 
 # -- parser ------------------------------------------------------------------------
@@ -375,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--data-dir",
-        type=Path,
+        type=_data_dir_arg,
         default=argparse.SUPPRESS,
         help="where recordings are kept (default: $PRAXIS_DATA_DIR or the per-user data folder)",
     )
@@ -461,12 +512,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_review_parser(sub, common)
     sub.choices["review"].set_defaults(func=cmd_review)
 
+    from app.upload_cli import add_parsers as add_upload_parsers
+
+    add_upload_parsers(sub, common)
+
     p = sub.add_parser("selftest", parents=[common], help="check that this machine can record")
+    p.add_argument("--json", action="store_true", help="the report as JSON, for scripts")
     p.set_defaults(func=cmd_selftest)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Warnings from the engine (a damaged buffer set aside, a fault) reach the terminal as
+    # one line each; handlers set up by an embedding program are left alone.
+    logging.basicConfig(level=logging.WARNING, format="praxis: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "data_dir"):
@@ -483,3 +542,25 @@ def main(argv: list[str] | None = None) -> int:
         return 3 if isinstance(exc, ConsentRequired) else 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        known = known_failure(exc)
+        if known is None or os.environ.get("PRAXIS_DEBUG"):
+            raise  # a bug keeps its traceback: that is what a report needs
+        print(f"praxis: {known[0]}: {known[1]}", file=sys.stderr)
+        return 2
+
+
+def known_failure(exc: BaseException) -> tuple[str, str] | None:
+    """A one-line (title, message) for failures that come from the outside world (files,
+    disks, SQLite, images), not from a bug; None for anything else."""
+    import sqlite3
+
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        reason = exc.strerror or str(exc)
+        return "Cannot read or write a file", f"{reason}{where}. Check the path and its space."
+    if isinstance(exc, sqlite3.Error):
+        from app.core.recorder import describe_fault
+
+        return "Local buffer problem", describe_fault(exc)
+    return None

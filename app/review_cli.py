@@ -41,8 +41,10 @@ def cmd_review(args: argparse.Namespace, settings: Any) -> int:
     from app.core import review
     from app.core.buffer.store import Buffer
 
-    if not (args.list or args.approve or args.approve_all or args.delete):
+    if not (args.list or args.approve or args.approve_all or args.delete or args.seal_now):
         return _open_window(args)
+    if args.seal_now:
+        return _seal_now(args)
     buffer = Buffer(args.data_dir, create=False)
     if args.list:
         items = review.list_segments(buffer, settings)
@@ -51,6 +53,8 @@ def cmd_review(args: argparse.Namespace, settings: Any) -> int:
             return 0
         if not items:
             print("Nothing waits for review.")
+        _say_what_is_recording(buffer, settings)
+        if not items:
             return 0
         for item in items:
             extra = ""
@@ -81,6 +85,44 @@ def cmd_review(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
+def _say_what_is_recording(buffer: Any, settings: Any) -> None:
+    """The segment being recorded is not reviewable until it is sealed: say so, and when,
+    so an empty list does not read as "nothing was recorded"."""
+    from app.core.queries import open_segments
+
+    for segment in open_segments(buffer):
+        seals_at = segment["started_at"] + settings.segment_minutes * 60
+        print(
+            f"Recording now: {segment['id']} since {_when(segment['started_at'])} "
+            f"({segment['events']} events so far). It can be reviewed once it is sealed, "
+            f"at {time.strftime('%H:%M', time.localtime(seals_at))} or when recording stops; "
+            "`praxis review --seal-now` seals it now."
+        )
+
+
+def _seal_now(args: argparse.Namespace) -> int:
+    """Seal the segment being recorded so it can be reviewed; recording goes on in a new one.
+    With no recorder running, seal what a crash left open."""
+    from app.core import control
+    from app.core.buffer.store import Buffer
+
+    try:
+        control.send(args.data_dir, {"cmd": "flush"})
+        print(
+            "Sealed what was recorded so far; recording goes on. `praxis review --list` shows it."
+        )
+        return 0
+    except NotRunning:
+        pass
+    buffer = Buffer(args.data_dir, create=False)
+    sealed = buffer.write(lambda tx: tx.recover_open_segments())
+    if sealed:
+        print(f"Sealed {sealed} segment(s) left open; `praxis review --list` shows them.")
+    else:
+        print("Nothing is being recorded; nothing to seal.")
+    return 0
+
+
 def _open_window(args: argparse.Namespace) -> int:
     from app.core import control
 
@@ -90,6 +132,13 @@ def _open_window(args: argparse.Namespace) -> int:
         return 0
     except (NotRunning, PraxisError):
         pass
+    from app.platform.display import display_problem
+
+    problem = display_problem(
+        hint="Review from a terminal with `praxis review --list`, `--approve ID` and `--delete ID`."
+    )
+    if problem:  # before Qt, which would abort the process instead
+        raise PraxisError(problem, title="No usable display")
     try:
         from app.ui.review_window import run_review_window
     except ImportError as exc:
@@ -110,4 +159,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     what.add_argument("--approve", metavar="ID", help="approve one segment (id or unique prefix)")
     what.add_argument("--approve-all", action="store_true", help="approve every waiting segment")
     what.add_argument("--delete", metavar="ID", help="delete one segment that was not uploaded")
+    what.add_argument(
+        "--seal-now",
+        action="store_true",
+        help="seal what is being recorded so it can be reviewed now (recording goes on)",
+    )
     p.add_argument("--json", action="store_true", help="with --list: machine-readable")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.core.errors import PolicyError
-from app.core.paths import resources_dir
+from app.core.resources import resources_dir
 
 if TYPE_CHECKING:
     from app.core.settings import Settings

@@ -22,8 +22,27 @@ class EgressRefused(PraxisError):
 
 
 def release_for_upload(buffer: Buffer, segment_id: str) -> Package:
-    """The exact package to send, or EgressRefused (logged) with the reason."""
+    """The exact package to send, or EgressRefused (logged) with the reason.
 
+    The package is built from one read snapshot, off the writer thread, so building several
+    megabytes never holds up the recorder's writes; anything but a clean pass is decided
+    again inside the writer, where refusals are logged and changed segments sent back."""
+    with buffer.reader() as db:
+        db.conn.execute("BEGIN")  # state, hash and content from the same snapshot
+        try:
+            row = db.execute(
+                "SELECT state, package_sha256 FROM segments WHERE id = ?", [segment_id]
+            ).fetchone()
+            if row is not None and SegmentState(row[0]) in RELEASABLE and row[1]:
+                package = build_from(db.conn, buffer.sealer, buffer.device_id, segment_id)
+                if package.sha256 == row[1]:
+                    return package
+        finally:
+            db.conn.execute("COMMIT")
+    return _release_in_writer(buffer, segment_id)
+
+
+def _release_in_writer(buffer: Buffer, segment_id: str) -> Package:
     def run(tx: Tx) -> Package | str:
         row = tx.db.execute(
             "SELECT state, package_sha256 FROM segments WHERE id = ?", [segment_id]

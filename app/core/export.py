@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from PIL import Image
 
 from app.core.buffer.store import Buffer
+from app.core.errors import PraxisError
 from app.core.lifecycle import WITH_CONTENT, SegmentState
 from app.core.package import FORMAT_VERSION, PackageReader, build_package
 from app.core.queries import segments as list_segments
@@ -22,10 +23,34 @@ from app.core.queries import segments as list_segments
 __all__ = ["FORMAT_VERSION", "export", "export_segment"]
 
 
+def _private_file(path: Path) -> BinaryIO:
+    """Open `path` for writing, readable by the owner only: an export holds the recording."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if os.name == "posix":
+        os.fchmod(fd, 0o600)  # an older file of the same name may have had a wider mode
+    return os.fdopen(fd, "wb")
+
+
+def _private_dir(path: Path) -> None:
+    """Create `path` (and missing parents) owner-only; a folder that exists keeps its mode,
+    since it may not be Praxis's to change."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.name == "posix":
+        for folder in missing:
+            os.chmod(folder, 0o700)
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with _private_file(tmp) as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+    lines = (json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows)
+    _write_bytes(path, "".join(lines).encode("utf-8"))
 
 
 def export_segment(
@@ -34,20 +59,19 @@ def export_segment(
     package = build_package(buffer, segment["id"])
     if package_only:
         target = out_dir / f"{segment['id']}.zip"
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(package.data)
-        os.replace(tmp, target)
+        _write_bytes(target, package.data)
         return target
     reader = PackageReader(package.data)
     folder = out_dir / segment["id"]
     frames_dir = folder / "frames"
-    frames_dir.mkdir(parents=True, exist_ok=True)
+    _private_dir(frames_dir)
     events = []
     for item in reader.items:
         if item["type"] == "frame":
             index = int(item["frame"])
             name = f"{index:06d}.png"
-            Image.fromarray(reader.frame(index), "RGB").save(frames_dir / name, compress_level=3)
+            with _private_file(frames_dir / name) as fh:
+                Image.fromarray(reader.frame(index), "RGB").save(fh, "PNG", compress_level=3)
             item = {**item, "file": f"frames/{name}"}
             item.pop("kind", None)  # the stored chain is an internal matter of the package
         events.append(item)
@@ -58,9 +82,8 @@ def export_segment(
         "state": segment["state"],
         "package_sha256": package.sha256,
     }
-    tmp = folder / "manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, folder / "manifest.json")
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    _write_bytes(folder / "manifest.json", text.encode("utf-8"))
     return folder
 
 
@@ -72,7 +95,32 @@ def export(
     *,
     packages: bool = False,
 ) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    known = {s["id"] for s in list_segments(buffer)}
+    unknown = sorted(set(segment_ids or ()) - known)
+    if unknown:
+        raise PraxisError(
+            f"there is no segment {', '.join(unknown)}; `praxis review --list` shows them",
+            title="Unknown segment",
+        )
+    try:
+        return _export(buffer, out_dir, segment_ids, include_open, packages)
+    except OSError as exc:
+        where = exc.filename or out_dir
+        raise PraxisError(
+            f"cannot write the export to {where} ({exc.strerror or exc}). Choose another --out "
+            "folder, or free some space.",
+            title="Export failed",
+        ) from exc
+
+
+def _export(
+    buffer: Buffer,
+    out_dir: Path,
+    segment_ids: list[str] | None,
+    include_open: bool,
+    packages: bool,
+) -> list[Path]:
+    _private_dir(out_dir)
     chosen = [
         s
         for s in list_segments(buffer)

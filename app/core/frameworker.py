@@ -66,6 +66,11 @@ class FrameWorker:
             self.redactor.cancel()
             self._thread.join(max(0.0, timeout - self._stop_grace))
 
+    @property
+    def backlog(self) -> int:
+        """Screenshots waiting to be redacted and stored."""
+        return self._backlog
+
     def submit(self, job: FrameJob) -> bool:
         with self._lock:
             if self._backlog >= MAX_BACKLOG:

@@ -4,7 +4,7 @@
 open → sealed → pending_review → approved → uploading → acknowledged → purged
                       ↑              │ content changed after approval
                       └──────────────┘
-every state before acknowledged → deleted
+every state → deleted (an uploaded one also queues its erasure on the collector)
 ```
 Only an approved segment whose package still hashes to the value frozen at approval may leave
 the machine (`app.core.egress`). Deleted and purged segments keep a row without content, so
@@ -52,6 +52,8 @@ DELETABLE_STATES = (
 )
 # What waits for the person: listed in the review window and counted in the tray.
 REVIEWABLE_STATES = (SegmentState.SEALED, SegmentState.PENDING_REVIEW)
+# What "delete this session" covers: uploaded ones too, whose erasure is then queued.
+ERASABLE_STATES = DELETABLE_STATES + (SegmentState.ACKNOWLEDGED, SegmentState.PURGED)
 # Segments that still hold content (rows in events and frames).
 WITH_CONTENT = DELETABLE_STATES + (SegmentState.ACKNOWLEDGED,)
 
@@ -72,8 +74,8 @@ _ALLOWED: dict[SegmentState, frozenset[SegmentState]] = {
             SegmentState.DELETED,
         }
     ),
-    SegmentState.ACKNOWLEDGED: frozenset({SegmentState.PURGED}),
-    SegmentState.PURGED: frozenset(),
+    SegmentState.ACKNOWLEDGED: frozenset({SegmentState.PURGED, SegmentState.DELETED}),
+    SegmentState.PURGED: frozenset({SegmentState.DELETED}),
     SegmentState.DELETED: frozenset(),
 }
 

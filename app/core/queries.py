@@ -6,16 +6,18 @@ import json
 from typing import Any
 
 from app.core.buffer.store import Buffer
-from app.core.lifecycle import DELETABLE_STATES, REVIEWABLE_STATES
+from app.core.lifecycle import DELETABLE_STATES, REVIEWABLE_STATES, SegmentState
 
 
 def pending_summary(buffer: Buffer) -> dict[str, Any]:
     marks = ",".join("?" for _ in DELETABLE_STATES)
     states = [s.value for s in DELETABLE_STATES]
     with buffer.reader() as db:
+        # A segment still being recorded has no end yet: its last committed event is its end.
         segments, first, last = db.execute(
-            f"SELECT count(*), min(started_at), max(coalesce(ended_at, started_at)) FROM segments"
-            f" WHERE state IN ({marks})",
+            "SELECT count(*), min(started_at), max(coalesce(ended_at,"
+            " (SELECT max(wall) FROM events WHERE segment_id = segments.id), started_at))"
+            f" FROM segments WHERE state IN ({marks})",
             states,
         ).fetchone()
         events = db.execute(
@@ -65,3 +67,19 @@ def activity(buffer: Buffer, limit: int = 100) -> list[dict[str, Any]]:
         return list(
             db.query("SELECT ts, kind, message FROM activity ORDER BY id DESC LIMIT ?", [limit])
         )
+
+
+def open_segments(buffer: Buffer) -> list[dict[str, Any]]:
+    """Segments still being recorded (or left open by a crash): id, start, events so far,
+    time of the last committed event."""
+    with buffer.reader() as db:
+        rows = db.execute(
+            "SELECT id, started_at, (SELECT count(*) FROM events WHERE segment_id = s.id),"
+            " (SELECT max(wall) FROM events WHERE segment_id = s.id)"
+            " FROM segments s WHERE state = ? ORDER BY started_at",
+            [SegmentState.OPEN.value],
+        ).fetchall()
+    return [
+        {"id": i, "started_at": started, "events": n, "last_event_at": last}
+        for i, started, n, last in rows
+    ]

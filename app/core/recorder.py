@@ -6,7 +6,9 @@ Views (CLI, tray) call its methods from any thread and learn about changes throu
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
 import sqlite3
 import threading
 import time
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app import __version__
 from app.core import review
@@ -36,6 +38,10 @@ from app.platform import Platform, get_platform
 log = logging.getLogger(__name__)
 StatusListener = Callable[[Status], None]
 NoticeListener = Callable[[str, str], None]
+T = TypeVar("T")
+# Below this much free space a resumed recording would fail again within seconds.
+MIN_FREE_BYTES = 16 * 1024 * 1024
+HEADROOM_PROBE_BYTES = 256 * 1024
 
 
 def describe_fault(exc: BaseException) -> str:
@@ -75,6 +81,7 @@ class Recorder:
         self._status = Status(RecorderState.STOPPED, "not started")
         self._status_listeners: list[StatusListener] = []
         self._notice_listeners: list[NoticeListener] = []
+        self._status_sources: list[Callable[[], dict[str, Any]]] = []
         self._loop: CaptureLoop | None = None
         self._session_id: str | None = None
         self._session_started: float | None = None
@@ -92,6 +99,9 @@ class Recorder:
         self._closing = threading.Event()
         self._monitor = threading.Thread(target=self._watch, name="praxis-monitor", daemon=True)
         self._started = False
+        self._fault_lock = threading.Lock()
+        self._reported_message = ""  # the last fault said; cleared when recording runs again
+        self._unlogged: list[tuple[str, str, float]] = []  # activity lines the disk refused
 
     # -- observing -----------------------------------------------------------------
     def add_listener(
@@ -101,6 +111,16 @@ class Recorder:
             self._status_listeners.append(on_status)
         if on_notice:
             self._notice_listeners.append(on_notice)
+
+    def add_status_source(self, source: Callable[[], dict[str, Any]]) -> None:
+        """More counters for `status()` from parts the runtime adds (the uploader)."""
+        self._status_sources.append(source)
+
+    def announce(self) -> None:
+        """Tell the listeners again, e.g. after a status source changed its counters."""
+        status = self._status
+        for listener in list(self._status_listeners):
+            listener(status)
 
     @property
     def state(self) -> RecorderState:
@@ -113,6 +133,15 @@ class Recorder:
         counters: dict[str, Any] = dict(pending_summary(self.buffer))
         counters["consent_version_required"] = self.consent_text.version
         counters["next_auto_approval"] = review.next_auto_approval(self.buffer, self.settings)
+        loop = self._loop
+        # Work taken in and not yet stored: flat while recording keeps up, growing if not.
+        counters["backlog"] = {
+            "input_events": loop.input_backlog if loop is not None else 0,
+            "frames": self._frames.backlog,
+            "writes": self.buffer.write_backlog,
+        }
+        for source in self._status_sources:
+            counters.update(source())
         return replace(status, counters=counters)
 
     def _set(
@@ -150,6 +179,12 @@ class Recorder:
             if self._started:
                 return
             self._started = True
+            if self.buffer.quarantined is not None:
+                self._notify(
+                    "Damaged recordings set aside",
+                    f"The local buffer was damaged and was moved to {self.buffer.quarantined}; "
+                    "a new one was started. Nothing else needs doing.",
+                )
             self.buffer.start_writer(self._fail)
             recovered = self.buffer.write(lambda tx: tx.recover_open_segments())
             if recovered:
@@ -178,6 +213,15 @@ class Recorder:
             self._frames.stop()
             self.buffer.stop_writer()
             self._started = False
+            if self._unlogged:
+                unlogged, self._unlogged = self._unlogged, []
+
+                def catch_up(tx: Tx) -> None:
+                    for kind, message, ts in unlogged:
+                        tx.log(kind, message, ts)
+
+                with contextlib.suppress(Exception):  # still no room: nothing more to do
+                    self.buffer.run_direct(catch_up)
 
     # -- consent -------------------------------------------------------------------
     def consent_on_record(self) -> ConsentRecord | None:
@@ -199,8 +243,8 @@ class Recorder:
         """Stop capture and delete everything not yet uploaded."""
         with self._lock:
             self._end_capture("consent withdrawn")
-            self._flush()
-            report = self.buffer.write(lambda tx: tx.withdraw_consent())
+            self._flush_or_revive()
+            report = self._in_words(lambda: self.buffer.write(lambda tx: tx.withdraw_consent()))
             if self._started:
                 self._set(RecorderState.NEEDS_CONSENT, "consent withdrawn")
             return report
@@ -226,6 +270,8 @@ class Recorder:
         loop.start()  # raises DisplayUnavailable & co. before any state change
         self._loop = loop
         self._started_capture_at = time.monotonic()
+        with self._fault_lock:
+            self._reported_message = ""
         self._set(RecorderState.RECORDING, "")
         if log:
             self._log("recording", "recording started")
@@ -244,9 +290,26 @@ class Recorder:
             )
         self.buffer.write(lambda tx: None, timeout)
 
+    def _flush_or_revive(self) -> None:
+        """Before deleting: commit what was captured, or, when a fault stopped the writer
+        (a full disk), start a new one. Deleting must work then too: it is the person's
+        right, and it is what makes room."""
+        if self.buffer.writer_failure is None:
+            self._flush()
+        else:
+            self.buffer.start_writer(self._fail)
+
+    def _in_words(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except sqlite3.Error as exc:
+            raise PraxisError(describe_fault(exc), title="Could not delete") from exc
+
     def flush_to_disk(self) -> None:
         """Seal the current segment and commit everything, then go on recording."""
         with self._lock:
+            if self._status.state == RecorderState.ERROR:
+                return  # capture ended with the fault; what was committed is all there is
             was_recording = self._status.state == RecorderState.RECORDING
             self._end_capture("sealed for export")
             self._flush()
@@ -293,14 +356,46 @@ class Recorder:
                 raise ConsentRequired("recording cannot resume before consent is given")
             self._check_budget_allows_recording()
             if self._status.state == RecorderState.ERROR:
-                self.buffer.start_writer(self._fail)  # restarts a writer that a fault stopped
-                # The segment cut short by the fault could not be sealed: seal it now.
-                self.buffer.write(lambda tx: tx.recover_open_segments())
+                self._restart_after_fault()
             self._begin(log=False)
             self._log(
                 "resume", "recording resumed automatically" if automatic else "recording resumed"
             )
             return self._status
+
+    def _restart_after_fault(self) -> None:
+        """Make sure the buffer takes writes again before saying "recording": first the
+        space on the disk, then a real write of what the fault kept from the activity log
+        and of the segment it cut short."""
+        free = shutil.disk_usage(self.buffer.data_dir).free
+        if free < MIN_FREE_BYTES:
+            raise PraxisError(
+                f"the disk holding the recordings still has only {free / 1e6:.1f} MB free. "
+                "Free some space, then resume; everything recorded before was kept.",
+                title="Disk still full",
+            )
+        unlogged, self._unlogged = self._unlogged, []
+
+        def catch_up(tx: Tx) -> None:
+            # Room to grow, not just the free slots the failed batch left behind: a write
+            # that needs new pages, taken back at once.
+            tx.db.execute("SAVEPOINT room")
+            tx.db.execute(
+                "INSERT INTO activity(ts, kind, message) VALUES (0, 'probe', zeroblob(?))",
+                [HEADROOM_PROBE_BYTES],
+            )
+            tx.db.execute("ROLLBACK TO room")
+            tx.db.execute("RELEASE room")
+            for kind, message, ts in unlogged:
+                tx.log(kind, message, ts)
+            tx.recover_open_segments()  # the segment cut short by the fault is sealed now
+
+        self.buffer.start_writer(self._fail)  # replaces a writer that a fault stopped
+        try:
+            self.buffer.write(catch_up)
+        except Exception as exc:
+            self._unlogged = unlogged + self._unlogged
+            raise PraxisError(describe_fault(exc), title="Cannot resume") from exc
 
     # -- deleting ------------------------------------------------------------------
     def _resolve(self, request: DeleteRequest) -> DeleteRequest:
@@ -321,8 +416,8 @@ class Recorder:
             was_recording = self._status.state == RecorderState.RECORDING
             # Seal first, so nothing in flight lands after the deletion.
             self._end_capture("deletion requested")
-            self._flush()
-            report = run_deletion(self.buffer, request, asked_at)
+            self._flush_or_revive()
+            report = self._in_words(lambda: run_deletion(self.buffer, request, asked_at))
             if was_recording:
                 self._begin(log=False)
         self._notify("Deleted", report.describe()[0].upper() + report.describe()[1:] + ".")
@@ -356,7 +451,13 @@ class Recorder:
         writer died, later writes fail too; the message names what killed it, not them."""
         exc = self.buffer.writer_failure or exc
         message = describe_fault(exc)
-        log.error("recording stopped by an error: %s", message)
+        with self._fault_lock:
+            # Said once until recording runs again: every write queued behind a dead writer
+            # fails with the same cause, and a resume the disk refuses was already answered.
+            echo = message == self._reported_message
+            self._reported_message = message
+        if not echo:
+            log.error("recording stopped by an error: %s", message)
         happened = time.monotonic()
 
         def stop_in_background() -> None:
@@ -367,10 +468,22 @@ class Recorder:
                     return  # an echo of a fault from before the person resumed
                 self._end_capture("error")
                 self._set(RecorderState.ERROR, message)
-                self._log("error", message)
+                self._log_fault(message)
             self._notify("Recording stopped", message)
 
         threading.Thread(target=stop_in_background, name="praxis-fault", daemon=True).start()
+
+    def _log_fault(self, message: str) -> None:
+        """Put a fault in the activity log: through the writer if it lives, else directly;
+        if the disk refuses even that, keep the line until a write succeeds again."""
+        ts = time.time()
+        if self.buffer.writer_failure is None:
+            self._log("error", message)
+            return
+        try:
+            self.buffer.run_direct(lambda tx: tx.log("error", message, ts))
+        except Exception:
+            self._unlogged.append(("error", message, ts))
 
     def _budget_exceeded(self) -> bool:
         return self.buffer.size_bytes() > self.settings.disk_budget_mb * 1024 * 1024

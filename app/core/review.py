@@ -349,7 +349,10 @@ def next_auto_approval(buffer: Buffer, settings: Settings) -> float | None:
 
 
 def delete_segment(buffer: Buffer, segment_id: str) -> DeletionReport:
-    return _delete(buffer, segment_id, lambda tx: tx.delete_segments([segment_id]), "segment")
+    """The whole segment; one that reached the collector meanwhile is erased there too."""
+    return _delete(
+        buffer, segment_id, lambda tx: tx.delete_segments([segment_id]), "segment", whole=True
+    )
 
 
 def delete_frames(buffer: Buffer, segment_id: str, frame_indices: list[int]) -> DeletionReport:
@@ -400,12 +403,15 @@ def _frame_seqs(tx: Tx, segment_id: str) -> list[int]:
     return chained((int(seq), str(kind), base) for seq, kind, base in rows)
 
 
-def _delete(buffer: Buffer, segment_id: str, op: Any, what: str) -> DeletionReport:
+def _delete(
+    buffer: Buffer, segment_id: str, op: Any, what: str, *, whole: bool = False
+) -> DeletionReport:
     def run(tx: Tx) -> DeletionReport:
         state = tx.segment_state(segment_id)
-        if state is None or state in (SegmentState.DELETED, SegmentState.PURGED):
+        uploaded = state in (SegmentState.ACKNOWLEDGED, SegmentState.PURGED)
+        if state is None or state == SegmentState.DELETED or (uploaded and not whole):
             raise ReviewError(f"there is no segment {segment_id} to delete from")
-        if state == SegmentState.ACKNOWLEDGED:
+        if state == SegmentState.ACKNOWLEDGED and not whole:
             raise ReviewError(f"segment {segment_id} was already uploaded")
         if state == SegmentState.OPEN:
             raise ReviewError(

@@ -8,6 +8,7 @@ policy may narrow what is recorded, so ignoring it would record more.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import sys
@@ -59,12 +60,27 @@ class Settings:
     # screenshots as they are (denied windows are still painted over).
     redact_screen_text: bool = True
     custom_patterns: tuple[str, ...] = ()
+    # Countries (ISO codes such as "DE", "FR") whose national phone formats are recognised in
+    # numbers written without +country code; empty: a broad default set. International numbers
+    # are recognised for every country whatever this says.
+    phone_regions: tuple[str, ...] = ()
     pause_hotkey: str = "<ctrl>+<alt>+p"
     # "after_review": nothing leaves before the person approves it. "auto" (or any
     # auto_after_hours > 0): a segment approves itself that many hours after it ended unless
     # the person deleted it first; the tray says when the next one will.
     upload: str = "after_review"
     auto_after_hours: float = 0.0
+    # Where approved recordings go: a tus 1.0 server (our collector or any other). Empty: the
+    # collector this app starts on loopback when it is installed, else uploads wait. Anything
+    # but a loopback address must be https.
+    collector_url: str = ""
+    ca_bundle: str = ""  # a PEM file of corporate CAs trusted for the collector; empty: system
+    upload_limit_kib_s: int = 0  # bandwidth cap in KiB/s; 0: none
+    upload_on_ac_only: bool = False  # wait while on battery (where the OS tells)
+    upload_on_metered: bool = True  # False: wait while the connection is metered
+    # How long an uploaded recording stays on this computer after the collector confirmed it;
+    # 0 removes it at once.
+    keep_uploaded_hours: float = 0.0
     # Policy only. Start Praxis at login: when policy sets it, the app keeps the login entry
     # as policy says and the person cannot change it; otherwise the person's choice stands.
     start_at_login: bool = False
@@ -77,7 +93,14 @@ class Settings:
 
     def problems(self) -> list[tuple[str, str]]:
         """(key, what is wrong) for every value out of range."""
-        problems: list[tuple[str, str]] = []
+        # nan passes every comparison below and inf turns waits into errors: refuse both.
+        problems: list[tuple[str, str]] = [
+            (f.name, f"{f.name} must be a finite number")
+            for f in dataclasses.fields(self)
+            if isinstance(getattr(self, f.name), float) and not math.isfinite(getattr(self, f.name))
+        ]
+        if problems:
+            return problems
 
         def check(ok: bool, key: str, text: str) -> None:
             if not ok:
@@ -92,12 +115,33 @@ class Settings:
         check(self.upload in ("after_review", "auto"), "upload", "must be 'after_review' or 'auto'")
         check(self.auto_after_hours >= 0, "auto_after_hours", "must not be negative")
         check(self.consent_version >= 0, "consent_version", "must not be negative")
+        check(self.upload_limit_kib_s >= 0, "upload_limit_kib_s", "must not be negative")
+        check(self.keep_uploaded_hours >= 0, "keep_uploaded_hours", "must not be negative")
+        if self.collector_url:
+            from app.core.upload.endpoint import EndpointError, check_collector_url
+
+            try:
+                check_collector_url(self.collector_url)
+            except EndpointError as exc:
+                problems.append(("collector_url", f"collector_url: {exc.message}"))
         for name in ("excluded_title_patterns", "custom_patterns"):
             for pattern in getattr(self, name):
                 try:
                     re.compile(pattern)
                 except re.error as exc:
                     problems.append((name, f"{name}: {pattern!r} is not a valid pattern ({exc})"))
+        if self.phone_regions:
+            import phonenumbers
+
+            unknown = [
+                r for r in self.phone_regions if r.upper() not in phonenumbers.SUPPORTED_REGIONS
+            ]
+            check(
+                not unknown,
+                "phone_regions",
+                f"names {', '.join(map(repr, unknown))}, not a country code (use two letters "
+                "such as 'DE')",
+            )
         return problems
 
     def validate(self) -> None:

@@ -28,5 +28,10 @@ class Platform(ABC):
         (then callers must assume the worst)."""
         return None
 
+    def window_owner_at(self, x: int, y: int) -> int | None:
+        """The process id of the window under a screen point (the innermost that names
+        one: a tray icon sits inside the panel's window), or None when it cannot be told."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook; most platforms hold nothing
         """Release OS handles. Called from the thread that used the platform."""

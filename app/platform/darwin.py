@@ -73,6 +73,18 @@ class DarwinPlatform(Platform):
         entries = _on_screen_app_windows(self._api.windows_front_to_back())
         return [_info(e) for e in reversed(entries)]  # bottom to top
 
+    def window_owner_at(self, x: int, y: int) -> int | None:
+        # Every layer counts here: a menu-bar item (the tray icon) and menus sit above layer 0.
+        for entry in self._api.windows_front_to_back():
+            bounds = entry.get("kCGWindowBounds") or {}
+            left, top = bounds.get("X", 0), bounds.get("Y", 0)
+            if left <= x < left + bounds.get("Width", 0) and top <= y < top + bounds.get(
+                "Height", 0
+            ):
+                pid = entry.get("kCGWindowOwnerPID")
+                return int(pid) if pid else None
+        return None
+
     def password_field_focused(self, at: float | None = None) -> bool | None:
         # Secure Event Input is on exactly while a secure text field (or sudo in Terminal)
         # has the focus; while it is on, nothing can read the keys anyway.

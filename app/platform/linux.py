@@ -221,6 +221,31 @@ class LinuxX11Platform(Platform):
                 continue  # closed while we looked
         return found
 
+    def window_owner_at(self, x: int, y: int) -> int | None:
+        """Walk down from the root through the windows that contain the point; the deepest
+        one carrying _NET_WM_PID names the owner (a tray icon is embedded in the panel, a
+        menu is a top-level window of its own)."""
+        from Xlib import error as xerror
+
+        try:
+            root = self._connect().screen().root
+            current, owner = root, None
+            for _ in range(16):
+                child = current.translate_coords(root, x, y).child
+                if not child:
+                    break
+                current = (
+                    child
+                    if not isinstance(child, int)
+                    else (self._connect().create_resource_object("window", child))
+                )
+                pid = self._prop(current, "_NET_WM_PID")
+                if pid is not None and len(pid):
+                    owner = int(pid[0])
+            return owner
+        except (xerror.XError, xerror.ConnectionClosedError):
+            return None  # the window went away while we looked
+
     def password_field_focused(self, at: float | None = None) -> bool | None:
         """Told by AT-SPI. Only an answer learnt from the process whose window has the
         keyboard counts: a terminal, say, tells AT-SPI nothing, and what was heard last is

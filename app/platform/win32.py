@@ -37,6 +37,7 @@ class Api(Protocol):
     # UI Automation's IsPassword of the focused element: browsers, UWP and other custom
     # controls have no ES_PASSWORD style to read. None when UI Automation cannot tell.
     def focused_is_password(self) -> bool | None: ...
+    def window_at(self, x: int, y: int) -> int: ...  # WindowFromPoint; 0 for none
 
 
 def _info(raw: RawWindow) -> WindowInfo:
@@ -81,6 +82,12 @@ class Win32Platform(Platform):
             found.append(_info(raw))
         return found
 
+    def window_owner_at(self, x: int, y: int) -> int | None:
+        # Menus and dialogs are found; the notification-area icon belongs to Explorer.
+        hwnd = self._api.window_at(x, y)
+        raw = self._api.describe(hwnd) if hwnd else None
+        return raw.pid if raw is not None and raw.pid else None
+
     def password_field_focused(self, at: float | None = None) -> bool | None:
         focus = self._api.focused_control()
         if focus is None:
@@ -115,6 +122,9 @@ class Win32Api:
 
     def foreground(self) -> int:
         return int(self._user32.GetForegroundWindow() or 0)
+
+    def window_at(self, x: int, y: int) -> int:
+        return int(self._user32.WindowFromPoint(self._wt.POINT(x, y)) or 0)
 
     def focused_is_password(self) -> bool | None:
         """IsPassword of the focused UI Automation element (comtypes, Windows only)."""

@@ -57,13 +57,23 @@ class Bridge(Tasks):
     def __init__(self, recorder: Recorder) -> None:
         super().__init__()
         self.recorder = recorder
+        self._upload_problem: str | None = None
         recorder.add_listener(on_status=self._from_core_status, on_notice=self.notice_raised.emit)
 
     def _from_core_status(self, status: Status) -> None:
         # Counts need a database read: fetch them here, off the UI thread, then hand over.
         with contextlib.suppress(PraxisError):
             status = self.recorder.status()
+        self._tell_upload_problem(status)
         self.status_changed.emit(status)
+
+    def _tell_upload_problem(self, status: Status) -> None:
+        """A stop of all uploads (a refused token) is said once, not only in the tooltip."""
+        upload = status.counters.get("upload") or {}
+        problem = upload.get("last_error") if upload.get("state") == "stopped" else None
+        if problem and problem != self._upload_problem:
+            self.notice_raised.emit("Uploads stopped", str(problem))
+        self._upload_problem = problem
 
     def refresh(self) -> None:
         """Re-read the status with counts, in the background."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QGuiApplication, QIcon, QImage, QPainter, QPalette, QPixmap
 
-from app.core.paths import resources_dir
+from app.core.resources import resources_dir
 from app.ui.tray_state import TrayState
 
 PNG_SIZES = (16, 22, 24, 32, 48, 64)

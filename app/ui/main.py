@@ -3,7 +3,6 @@ threads; the control socket lets `praxis status|pause|…` and a second launch r
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from pathlib import Path
@@ -14,12 +13,10 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.core import control
 from app.core.capture.hotkey import PauseHotkey
-from app.core.control import ControlServer, InstanceLock
 from app.core.errors import AlreadyRunning, NotRunning, PraxisError
-from app.core.paths import ensure_private_dir
 from app.core.recorder import Recorder
-from app.core.service import handle_request
-from app.core.settings import Settings, load_effective_settings
+from app.core.runtime import Runtime
+from app.core.settings import Settings
 from app.core.state import RecorderState
 from app.ui.activity_window import ActivityWindow
 from app.ui.bridge import Bridge
@@ -44,9 +41,11 @@ class TrayApp(QObject):
         *,
         use_tray: bool | None = None,
         confirm=ask_with_message_box,
+        runtime: Runtime | None = None,
     ) -> None:  # type: ignore[no-untyped-def]
         super().__init__()
         self.recorder = recorder
+        self.runtime = runtime
         self.settings_file = settings_file
         self.bridge = Bridge(recorder)
         self.tray = TrayController(self.bridge, confirm=confirm, use_tray=use_tray)
@@ -145,7 +144,9 @@ class TrayApp(QObject):
             parent.close()
 
     def _on_settings_saved(self, settings: Settings) -> None:
-        self.bridge.run(lambda: self.recorder.apply_settings(settings), self.tray._report_failure)
+        runtime = self.runtime
+        apply = runtime.apply_settings if runtime is not None else self.recorder.apply_settings
+        self.bridge.run(lambda: apply(settings), self.tray._report_failure)
         review = self.windows.get("review")
         if isinstance(review, ReviewWindow):
             review.settings = settings  # auto-approval times follow the policy in force
@@ -192,17 +193,13 @@ def run_tray(data_dir: Path) -> int:
         pass
     started = time.monotonic()
     try:
-        ensure_private_dir(data_dir)
-        settings_file = data_dir / "settings.toml"
-        settings = load_effective_settings(data_dir)
-        _apply_login_policy(settings)
-        lock = InstanceLock(data_dir)
-        lock.acquire()
-        recorder = Recorder(data_dir, settings)
+        runtime = Runtime(data_dir)
+        _apply_login_policy(runtime.settings)
     except (PraxisError, AlreadyRunning) as exc:
         QMessageBox.critical(None, f"Praxis: {exc.title}", exc.message)
         raise
-    ui = TrayApp(recorder, settings_file)
+    recorder, settings = runtime.recorder, runtime.settings
+    ui = TrayApp(recorder, runtime.settings_file, runtime=runtime)
     ui.show()
 
     def handler(request: dict) -> object:
@@ -212,26 +209,25 @@ def run_tray(data_dir: Path) -> int:
         if request.get("cmd") == "review":
             ui.window_requested.emit("review")
             return {"message": "review window shown"}
-        return handle_request(recorder, request, stop=_QuitEvent(ui))
+        return runtime.handle(request, stop=_QuitEvent(ui))
 
-    server = ControlServer(data_dir, handler)
-    server.start()
+    runtime.serve(handler)
     # SIGTERM (logout, service stop) and Ctrl-C quit cleanly, so the last segment is sealed.
     # Python only sees signals between bytecodes: a light timer gives it the chance.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: ui.stop_requested.emit())
+    runtime.install_signal_handlers(ui.stop_requested.emit)
     signal_pump = QTimer()
     signal_pump.timeout.connect(lambda: None)
     signal_pump.start(500)
     QTimer.singleShot(0, ui.start_recorder)
     QTimer.singleShot(0, lambda: ui.start_hotkey(settings))
+    QTimer.singleShot(0, runtime.start_uploads)
     print(f"Praxis tray ready in {time.monotonic() - started:.2f} s", file=sys.stderr)
     try:
         return int(app.exec())
     finally:
-        server.stop()
-        ui.shutdown()
-        lock.release()
+        if ui.hotkey is not None:
+            ui.hotkey.stop()
+        runtime.close()
 
 
 class _QuitEvent:

@@ -21,13 +21,45 @@ class TrayState(str, Enum):
 
 
 def tray_state(status: Status) -> TrayState:
+    """Recording, paused and errors of the recorder come first: they say what is captured.
+    Uploading shows when nothing is being recorded."""
     if status.state == RecorderState.RECORDING:
         return TrayState.EXCLUDED if status.excluded else TrayState.RECORDING
     if status.state == RecorderState.PAUSED:
         return TrayState.PAUSED
     if status.state == RecorderState.ERROR:
         return TrayState.ERROR
+    if (status.counters.get("upload") or {}).get("state") == "uploading":
+        return TrayState.UPLOADING
     return TrayState.NEEDS_CONSENT
+
+
+def upload_lines(status: Status) -> list[str]:
+    """Where uploads go and how they stand: percent while sending, the last error if any."""
+    upload = status.counters.get("upload") or {}
+    if not upload:
+        return []
+    lines = []
+    left = int(upload.get("approved", 0)) + int(upload.get("uploading", 0))
+    if upload.get("state") == "uploading" and upload.get("percent") is not None:
+        lines.append(
+            f"Uploading: {upload['percent']:.0f}% ({left} segment{'s' if left != 1 else ''} left)"
+        )
+    elif upload.get("state") == "stopped":
+        lines.append("Uploads stopped")
+    elif left:
+        lines.append(f"Approved, not sent yet: {left} segment{'s' if left != 1 else ''}")
+    if upload.get("collector_text"):
+        text = str(upload["collector_text"])
+        lines.append(text[0].upper() + text[1:])
+    reason = upload.get("waiting_reason")
+    if reason and reason != upload.get("collector_text") and reason != upload.get("last_error"):
+        lines.append(str(reason)[0].upper() + str(reason)[1:])
+    if upload.get("last_error"):
+        lines.append(f"Last upload error: {upload['last_error']}")
+    if upload.get("erasures_pending"):
+        lines.append(f"Erasures waiting for the collector: {upload['erasures_pending']}")
+    return lines
 
 
 def minutes_text(seconds: float) -> str:
@@ -57,6 +89,9 @@ def headline(status: Status, now: float) -> str:
         return "Paused until you resume"
     if state == TrayState.ERROR:
         return "Not recording: stopped by an error"
+    if state == TrayState.UPLOADING:
+        percent = (status.counters.get("upload") or {}).get("percent")
+        return "Not recording; uploading" + (f" ({percent:.0f}%)" if percent is not None else "")
     if status.state == RecorderState.STOPPED:
         return "Not recording"
     return "Not recording: consent needed"
@@ -76,6 +111,7 @@ def tooltip(status: Status, now: float) -> str:
             f"Waiting to upload: {counters['pending_segments']} segments "
             f"({counters['pending_events']} events, {counters['pending_frames']} screenshots)"
         )
+    lines.extend(upload_lines(status))
     return "\n".join(lines)
 
 

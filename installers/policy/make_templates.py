@@ -147,6 +147,14 @@ KEYS: dict[str, Key] = {
         "Regular expressions (Python syntax).",
         [r"\bACME-\d{6}\b"],
     ),
+    "phone_regions": Key(
+        "redaction",
+        "Countries whose phone number formats are recognised",
+        "Two-letter country codes (e.g. DE, FR) for numbers written without +country code; "
+        "empty: a broad set of countries. Numbers with +country code or 00 are recognised for "
+        "every country.",
+        ["DE", "AT", "CH"],
+    ),
     "upload": Key(
         "upload",
         "When recordings may leave the computer",
@@ -161,6 +169,44 @@ KEYS: dict[str, Key] = {
         "Hours before a recording approves itself (upload = auto)",
         "0 with upload = after_review.",
         0.0,
+    ),
+    "collector_url": Key(
+        "upload",
+        "Collector address",
+        "The tus server approved recordings go to (https, except on this computer). Empty: the "
+        "collector on this computer when it is installed, else uploads wait. The device token "
+        "is set with `praxis enroll`, never here.",
+        "https://collector.example.com/files/",
+    ),
+    "ca_bundle": Key(
+        "upload",
+        "Certificate authorities for the collector (PEM file)",
+        "Trusted for the collector's certificate, e.g. a corporate CA. Empty: the system's.",
+        "/etc/ssl/certs/corp-ca.pem",
+    ),
+    "upload_limit_kib_s": Key(
+        "upload",
+        "Upload bandwidth cap (KiB/s)",
+        "0: no cap.",
+        2048,
+    ),
+    "upload_on_ac_only": Key(
+        "upload",
+        "Upload only on AC power",
+        "Uploads wait while the computer runs on battery (where the system tells).",
+        True,
+    ),
+    "upload_on_metered": Key(
+        "upload",
+        "Upload on metered connections",
+        "Off: uploads wait while the network connection is metered (where the system tells).",
+        False,
+    ),
+    "keep_uploaded_hours": Key(
+        "upload",
+        "Hours an uploaded recording stays on the computer",
+        "After the collector confirmed it; 0 removes it at once.",
+        24.0,
     ),
     "segment_minutes": Key("storage", "Length of one recording part (minutes)", "Positive.", 5.0),
     "disk_budget_mb": Key(

@@ -24,7 +24,20 @@ from stdnum import luhn
 from stdnum.us import ssn as stdnum_ssn
 
 # What the quality targets are measured on: data with a fixed shape that a detector can know.
-STRUCTURED = ("EMAIL", "PHONE", "CARD", "IBAN", "SSN", "AWS_KEY", "GITHUB_TOKEN", "JWT")
+STRUCTURED = (
+    "EMAIL",
+    "PHONE",
+    "CARD",
+    "IBAN",
+    "SSN",
+    "AWS_KEY",
+    "GITHUB_TOKEN",
+    "JWT",
+    "TOKEN",  # a random token with no word beside it (a table cell, a dashboard)
+    "PRIVATE_KEY",  # the body rows of a PEM block, on screen only
+)
+# What is typed: a private key is pasted, not typed, and spans lines.
+TYPED_STRUCTURED = tuple(c for c in STRUCTURED if c != "PRIVATE_KEY")
 # Also generated, reported on their own rows: values behind a secret-naming word depend on the
 # word, and names have no detector at all (there is no named-entity step).
 CONTEXTUAL = ("SECRET",)
@@ -152,12 +165,9 @@ class Corpus:
                 continue
             if not phonenumbers.is_valid_number(number):
                 continue
-            home = country == self.region
-            styles = ["international", "e164"]
-            if raw.startswith("+") or home:
-                styles.append("as-generated")
-            if home:
-                styles.append("national")
+            # National formats of every country generated here are expected to be found,
+            # whatever the machine's own locale (the recorder reads a broad set of them).
+            styles = ["international", "e164", "as-generated", "national", "00"]
             style = self.rng.choice(styles)
             if style == "as-generated":
                 text = raw
@@ -165,6 +175,8 @@ class Corpus:
                 text = phonenumbers.format_number(number, fmt.NATIONAL)
             elif style == "international":
                 text = phonenumbers.format_number(number, fmt.INTERNATIONAL)
+            elif style == "00":
+                text = "00" + phonenumbers.format_number(number, fmt.INTERNATIONAL)[1:]
             else:
                 text = phonenumbers.format_number(number, fmt.E164)
             return Pii("PHONE", text, f"{country}-{style}")
@@ -173,7 +185,7 @@ class Corpus:
     def card(self) -> Pii:
         number = self.faker().credit_card_number()
         assert luhn.is_valid(number)
-        style = self.rng.choice(("plain", "spaced", "spaced", "dashed"))
+        style = self.rng.choice(("plain", "spaced", "spaced", "dashed", "dotted"))
         if style == "plain":
             text = number
         else:
@@ -185,22 +197,31 @@ class Corpus:
                     pos += size
             if pos < len(number):
                 groups[-1] += number[pos:]
-            text = (" " if style == "spaced" else "-").join(groups)
+            text = {"spaced": " ", "dashed": "-", "dotted": "."}[style].join(groups)
         return Pii("CARD", text, f"{len(number)}-digit {style}")
 
     def iban(self) -> Pii:
         locale = self.rng.choice(IBAN_COUNTRIES)
         value = self.faker(locale).iban()
         assert stdnum_iban.is_valid(value)
-        style = self.rng.choice(("compact", "grouped"))
+        style = self.rng.choice(("compact", "grouped", "lower"))
         text = value if style == "compact" else " ".join(re.findall(".{1,4}", value))
+        if style == "lower":
+            text = text.lower()
         return Pii("IBAN", text, f"{value[:2]} {style}")
 
     def ssn(self) -> Pii:
         while True:
             value = self.faker().ssn()
             if stdnum_ssn.is_valid(value):
-                return Pii("SSN", value, "dashed")
+                style = self.rng.choice(("dashed", "dashed", "dotted"))
+                return Pii("SSN", value if style == "dashed" else value.replace("-", "."), style)
+
+    def ssn_compact(self) -> Pii:
+        """Nine digits without separators: only recognisable beside a word that names them,
+        so templates use it where one does."""
+        value = self.ssn().text
+        return Pii("SSN", re.sub(r"\D", "", value), "compact")
 
     def aws_key(self) -> Pii:
         prefix = self.rng.choice(("AKIA", "AKIA", "ASIA"))
@@ -219,10 +240,30 @@ class Corpus:
             raw = json.dumps(obj, separators=(",", ":")).encode()
             return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
-        header = b64({"alg": "HS256", "typ": "JWT"})
-        payload = b64({"sub": str(self.rng.randrange(10**6)), "iat": 1700000000})
-        signature = "".join(self.rng.choices(_B64URL, k=43))
-        return Pii("JWT", f"{header}.{payload}.{signature}", "HS256")
+        style = self.rng.choice(("HS256", "HS256", "RS256 long"))
+        header = b64({"alg": style.split()[0], "typ": "JWT"})
+        claims: dict[str, object] = {"sub": str(self.rng.randrange(10**6)), "iat": 1700000000}
+        if style != "HS256":
+            # An identity token with claims and a 2048-bit signature: several rows long.
+            fake = self.faker()
+            claims |= {"name": fake.name(), "email": fake.email(), "scope": "openid profile"}
+        signature = "".join(self.rng.choices(_B64URL, k=43 if style == "HS256" else 342))
+        return Pii("JWT", f"{header}.{b64(claims)}.{signature}", style)
+
+    def token(self) -> Pii:
+        """A generated key with no prefix or word to know it by: base62 or base64url."""
+        style = self.rng.choice(("base62", "base64url"))
+        alphabet = _ALNUM if style == "base62" else _B64URL
+        while True:
+            text = "".join(self.rng.choices(alphabet, k=self.rng.choice((24, 32, 40))))
+            if text[0] not in "-_" and text[-1] not in "-_":
+                return Pii("TOKEN", text, style)
+
+    def private_key_rows(self, rows: int) -> list[str]:
+        """The base64 body of a PEM private key, 64 characters a row."""
+        raw = bytes(self.rng.randrange(256) for _ in range(48 * rows))
+        body = base64.b64encode(raw).decode()
+        return [body[i : i + 64] for i in range(0, len(body), 64)]
 
     def secret(self) -> Pii:
         style = self.rng.choice(("password", "hex"))
@@ -284,6 +325,10 @@ class Corpus:
             return "".join(r.choices("0123456789abcdef", k=r.choice((7, 12))))
         if kind == "uuid":
             return str(self.faker().uuid4())
+        if kind == "sha256":
+            return "".join(r.choices("0123456789abcdef", k=64))
+        if kind == "year":
+            return str(year)
         if kind == "count":
             return str(
                 r.choice((r.randint(0, 999), r.randint(1000, 99999), r.randint(10**5, 10**7)))
@@ -395,12 +440,21 @@ TERMINAL_TEMPLATES = (
     "api_key={SECRET} region=eu-west-1 build={version}",
     "{date} {time} INFO  sepa mandate {order_id} iban={IBAN} status=active",
     "ssn={SSN} dob={date} case {order_id}",
+    "ssn={SSN_COMPACT} dob={date} case {order_id}",
     "$ ./deploy.sh --version {version} --build {count} --commit {hash}",
     "{date} {time} INFO  http GET /api/v2/orders/{order_id} 200 {count}ms",
     "  {count} pts/3  {time} python3 worker.py --port {count} --id {uuid}",
     "{date} {time} INFO  {sentence} ({version}, {hash})",
     "Invoice {order_id} dated {date}: total {amount}, paid {date} at {time}",
     "{sentence} {count} {sentence} {date}",
+    "| {word} | {TOKEN} | {date} | active |",
+    "  {word}-api-key    {TOKEN}    created {date}",
+    "SECRET_KEY = '{SECRET}'",
+    "token = request.headers.get('X-{word}-Token')  # {sentence}",
+    "password = getpass.getpass('Password for {word}: ')",
+    "API_KEY = os.environ['API_KEY']",
+    "api_key: <redacted>   # set in {word}.env",
+    "$ git log --oneline -1 {hash}",
 )
 
 # Documents: sentences that carry personal data the way letters, tickets and notes do.
@@ -430,11 +484,26 @@ TYPED_TEMPLATES = {
     "PHONE": ("call me at {PHONE}", "{PHONE}", "my number is {PHONE} after 6pm", "tel {PHONE}"),
     "CARD": ("card number {CARD} exp 09/27", "{CARD}", "pay with {CARD}", "use {CARD} cvc 123"),
     "IBAN": ("iban {IBAN}", "{IBAN}", "please wire it to {IBAN} today", "account {IBAN} ok"),
-    "SSN": ("my ssn is {SSN}", "{SSN}", "SSN: {SSN}", "social {SSN} dob 01/02/1980"),
+    "SSN": (
+        "my ssn is {SSN}",
+        "{SSN}",
+        "SSN: {SSN}",
+        "social {SSN} dob 01/02/1980",
+        "ssn {SSN_COMPACT}",
+        "SSN: {SSN_COMPACT}",
+    ),
     "AWS_KEY": ("export AWS_ACCESS_KEY_ID={AWS_KEY}", "{AWS_KEY}", "key {AWS_KEY} works"),
     "GITHUB_TOKEN": ("git push https://{GITHUB_TOKEN}@github.com/a/b", "{GITHUB_TOKEN}"),
     "JWT": ("Authorization: Bearer {JWT}", "{JWT}", "token is {JWT} for staging"),
-    "SECRET": ("password: {SECRET}", "api_key={SECRET}", "the password is {SECRET}"),
+    "TOKEN": ("{TOKEN}", "the new key {TOKEN} works", "| prod | {TOKEN} |"),
+    "SECRET": (
+        "password: {SECRET}",
+        "api_key={SECRET}",
+        "the password is {SECRET}",
+        "SECRET_KEY = '{SECRET}'",
+        "mysql -u app --password {SECRET} -h db",
+        'const accessToken = "{SECRET}";',
+    ),
 }
 TYPED_NEGATIVE_TEMPLATES = (
     "{sentence}",
@@ -449,4 +518,60 @@ TYPED_NEGATIVE_TEMPLATES = (
     "{count} items for {amount}",
     "request id {uuid}",
     "{sentence} by {date}",
+)
+
+# Typed code without secrets: what a developer types into an editor or a shell. Many lines
+# name secrets (token, password, API_KEY) but hold an expression, a placeholder or a digest,
+# not a value; a redaction there is a false positive.
+TYPED_CODE_NEGATIVE_TEMPLATES = (
+    'token = request.headers.get("Authorization")',
+    'password = getpass.getpass("Password: ")',
+    'API_KEY = os.environ["API_KEY"]',
+    'api_key = os.getenv("{word}_API_KEY")',
+    "SECRET_KEY = os.environ.get('SECRET_KEY', '')",
+    "const token = await getToken({word});",
+    "const { accessToken } = useAuth();",
+    "let password = form.password.value;",
+    "if (!token) throw new Error('{sentence}');",
+    "self.password = password",
+    "def login(user: str, password: str) -> Token:",
+    "password: str = Field(..., min_length={count})",
+    "api_key: <redacted>",
+    "password: REPLACE_ME",
+    "DB_PASSWORD=changeme",
+    'secret = "xxx"',
+    "token: ***",
+    "export GITHUB_TOKEN=$GITHUB_TOKEN_FROM_VAULT",
+    'curl -H "Authorization: Bearer $TOKEN" https://api.example.com/v{count}/{word}',
+    "password_hash = bcrypt.hashpw(password.encode(), salt)",
+    "git checkout {hash}",
+    "git cherry-pick {hash} && git push origin {word}",
+    "docker pull registry.example.com/{word}@sha256:{sha256}",
+    "echo {sha256}  {word}.tar.gz | sha256sum -c",
+    "pip install {word}=={version}",
+    "npm install {word}@{version} --save",
+    "kubectl rollout restart deployment/{word} -n {word}",
+    "SELECT * FROM orders WHERE id = {count} AND created > '{date}';",
+    "for i in range({count}):",
+    "logger.info('order %s paid %s', {count}, amount)",
+    "assert response.status_code == {count}, response.text",
+    "timeout = {count}  # seconds",
+    "max_retries: {count}",
+    "url: https://{word}.example.com:{count}/api",
+    "DATABASE_URL=postgres://localhost:5432/{word}",
+    "ssh -p {count} deploy@{ip}",
+    "ping -c 4 {ip}",
+    "request_id = '{uuid}'",
+    'version = "{version}"',
+    "cron: '{count} 3 * * *'",
+    "token_type = 'bearer'",
+    "refresh_token = response.json()['refresh_token']",
+    "session_token = secrets.token_urlsafe({count})",
+    "const API_BASE = 'https://api.example.com/v2';",
+    "# rotate the api key every {count} days",
+    "{word}_count += {count}",
+    "elif order_id == {count}:",
+    "invoice_total = round({amount}, 2)",
+    "created_at = datetime({year}, 5, 1, 12, 30)",
+    "getElementsByTagName('{word}').item({count})",
 )

@@ -6,7 +6,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
-from tests.redaction_eval.corpus import NEGATIVE_KINDS, STRUCTURED
+from tests.redaction_eval.corpus import NEGATIVE_KINDS, STRUCTURED, TYPED_STRUCTURED
 from tests.redaction_eval.frames_eval import FALSE_HIT, NEXT_TO_PII, RAN_ON, ItemResult
 from tests.redaction_eval.suite import TARGETS, Results
 
@@ -154,7 +154,7 @@ def typing_tables(results: Results) -> str:
             _rate(sum(t.redacted for t in typos), len(typos)),
         ]
 
-    for category in (*STRUCTURED, "SECRET"):
+    for category in (*TYPED_STRUCTURED, "SECRET"):
         rows.append(row(category, [t for t in typing.positives if t.item.category == category]))
     rows.append(
         row("ALL STRUCTURED", [t for t in typing.positives if t.item.category in STRUCTURED])
@@ -197,6 +197,14 @@ def typing_tables(results: Results) -> str:
         "(by what the sentence contains; a sentence can count under two kinds)"
     )
     out.append(table(["contains", "n", "flagged", "rate"], rows))
+    code = typing.code_negatives
+    if code:
+        flagged = sum(bool(n.flagged) for n in code)
+        out.append("")
+        out.append(
+            f"TYPED CODE without secrets (expressions, placeholders, digests): {len(code)} lines, "
+            f"{flagged} flagged, rate {_rate(flagged, len(code))}"
+        )
     return "\n".join(out)
 
 
@@ -207,6 +215,7 @@ def targets_table(results: Results) -> str:
         ("frames_recall", "frames: structured PII recall", TARGETS["frames_recall"], True),
         ("typed_recall", "typed: structured PII recall", TARGETS["typed_recall"], True),
         ("words_covered", "frames: ordinary words covered", TARGETS["words_covered"], False),
+        ("typed_code_fp_rate", "typed: code lines flagged", TARGETS["typed_code_fp_rate"], False),
     ):
         if key not in metrics:
             continue
@@ -299,7 +308,7 @@ def misses(results: Results, limit: int = 12) -> str:
         out.append("")
         out.append("TYPED FALSE POSITIVES")
         groups3: dict[str, list] = defaultdict(list)
-        for n in typing.negatives:
+        for n in typing.negatives + typing.code_negatives:
             if n.flagged:
                 groups3["/".join(sorted(set(n.flagged)))].append(n)
         for key, cases in sorted(groups3.items(), key=lambda kv: -len(kv[1])):

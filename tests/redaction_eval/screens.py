@@ -28,6 +28,7 @@ from tests.redaction_eval.corpus import (
     TERMINAL_TEMPLATES,
     Corpus,
     Item,
+    Pii,
     Text,
 )
 from tests.redaction_eval.xdisplay import SCREEN_H, SCREEN_W, Display, wait_for
@@ -176,7 +177,28 @@ def black_pixels(pixels: np.ndarray) -> int:
 
 
 # -- terminal ----------------------------------------------------------------------------
-WRAP_CATEGORIES = ("EMAIL", "CARD", "IBAN", "AWS_KEY", "GITHUB_TOKEN", "JWT")
+WRAP_CATEGORIES = ("EMAIL", "CARD", "IBAN", "AWS_KEY", "GITHUB_TOKEN", "JWT", "TOKEN")
+PEM_KINDS = ("RSA PRIVATE KEY", "PRIVATE KEY", "OPENSSH PRIVATE KEY", "EC PRIVATE KEY")
+MIN_ROWS_FOR_KEY = 12  # terminals at least this tall show a private key being printed
+
+
+def private_key_block(corpus: Corpus, rows: int) -> list[Text]:
+    """`cat key.pem`: a BEGIN row, `rows` body rows (each labelled PRIVATE_KEY) and an END
+    row. The BEGIN and END rows are not labelled: covering them is right, but they are not
+    the secret, and not ordinary words either."""
+    kind = corpus.rng.choice(PEM_KINDS)
+    lines = []
+    for text in (f"$ cat ~/.ssh/{corpus.faker().word()}.pem", f"-----BEGIN {kind}-----"):
+        line = Text()
+        line.fragments.append((text, None))
+        lines.append(line)
+    for body in corpus.private_key_rows(rows):
+        line = Text()
+        corpus.add_pii(line, Pii("PRIVATE_KEY", body, kind))
+        lines.append(line)
+    end = Text()
+    end.fragments.append((f"-----END {kind}-----", None))
+    return [*lines, end]
 
 
 def wrapped_line(corpus: Corpus, cols: int) -> Text:
@@ -199,16 +221,26 @@ def terminal_lines(corpus: Corpus, rows: int, cols: int, wrapped: int) -> list[T
     """Lines filling `rows` terminal rows; `wrapped` of them run over into a second row."""
     lines: list[Text] = []
     wrap_at = set(corpus.rng.sample(range(rows - 2 * wrapped), wrapped)) if wrapped else set()
+    key_rows = min(6, rows // 4) if rows >= MIN_ROWS_FOR_KEY else 0
+    key_at = corpus.rng.randrange(rows - key_rows - 3) if key_rows else -1
     used = 0
     while used < rows:
+        if len(lines) == key_at and used + key_rows + 3 <= rows:
+            block = private_key_block(corpus, key_rows)
+            lines += block
+            used += len(block)
+            continue
         if len(lines) in wrap_at and used + 2 <= rows:
             text = wrapped_line(corpus, cols)
         else:
             text = corpus.fill(corpus.rng.choice(TERMINAL_TEMPLATES))
             if len(text.plain) > cols:
                 continue
+        rows_used = -(-len(text.plain) // cols)
+        if used + rows_used > rows:
+            continue  # a long wrapped item that would not fit below
         lines.append(text)
-        used += -(-len(text.plain) // cols)
+        used += rows_used
     return lines
 
 

@@ -24,7 +24,8 @@ from tests.redaction_eval.xdisplay import Display
 TARGETS = {
     "frames_recall": 0.99,  # structured personal data on screen, at least
     "typed_recall": 0.995,  # structured personal data in typed text, at least
-    "words_covered": 0.02,  # ordinary words on screen at least half covered, at most
+    "words_covered": 0.01,  # ordinary words on screen at least half covered, at most
+    "typed_code_fp_rate": 0.02,  # typed lines of code without secrets with a redaction, at most
 }
 
 
@@ -41,6 +42,7 @@ class Plan:
     typed: int = 540
     negatives: int = 600
     paused: int = 54
+    code_negatives: int = 300
     seed: int = 1729
 
 
@@ -101,6 +103,9 @@ class Results:
             negatives = self.typing.negatives
             if negatives:
                 out["typed_fp_rate"] = sum(bool(n.flagged) for n in negatives) / len(negatives)
+            code = self.typing.code_negatives
+            if code:
+                out["typed_code_fp_rate"] = sum(bool(n.flagged) for n in code) / len(code)
         return out
 
 
@@ -173,6 +178,6 @@ def run(
         screen.pixels = screen.pixels[:0]  # keep memory flat on long runs
     corpus = Corpus(plan.seed * 100 + 99, results.region)
     results.typing = evaluate_typing(
-        corpus, scrubber.scrub, plan.typed, plan.negatives, plan.paused
+        corpus, scrubber.scrub, plan.typed, plan.negatives, plan.paused, plan.code_negatives
     )
     return results

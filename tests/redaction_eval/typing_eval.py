@@ -20,8 +20,9 @@ from app.core.model import RawInput
 from app.core.redact.text import Hit
 from app.core.redact.typing import Staged, TypingRuns
 from tests.redaction_eval.corpus import (
-    STRUCTURED,
+    TYPED_CODE_NEGATIVE_TEMPLATES,
     TYPED_NEGATIVE_TEMPLATES,
+    TYPED_STRUCTURED,
     TYPED_TEMPLATES,
     Corpus,
     Item,
@@ -160,8 +161,10 @@ def _covers(hits: list[Hit], start: int, end: int) -> bool:
     return pos >= end
 
 
-def negative_case(corpus: Corpus, style: str, scrub: Scrub) -> NegativeResult:
-    template = corpus.rng.choice(TYPED_NEGATIVE_TEMPLATES)
+def negative_case(
+    corpus: Corpus, style: str, scrub: Scrub, templates: tuple[str, ...] = TYPED_NEGATIVE_TEMPLATES
+) -> NegativeResult:
+    template = corpus.rng.choice(templates)
     text = corpus.fill(template)
     plain = text.plain
     kb = Keyboard(scrub)
@@ -181,6 +184,7 @@ class TypingResults:
     positives: list[TypedResult]
     stress: list[TypedResult]  # runs split inside the data by a pause
     negatives: list[NegativeResult]
+    code_negatives: list[NegativeResult]  # lines of code and configuration without secrets
 
 
 def evaluate_typing(
@@ -189,10 +193,12 @@ def evaluate_typing(
     cases: int,
     negatives: int,
     stress: int = 0,
+    code_negatives: int = 0,
 ) -> TypingResults:
     """`cases` sentences with personal data (spread over the categories, half with typos),
-    `negatives` sentences without, and `stress` cases with a pause inside the data."""
-    categories = (*STRUCTURED, "SECRET")
+    `negatives` sentences without, `stress` cases with a pause inside the data, and
+    `code_negatives` lines of code without secrets."""
+    categories = (*TYPED_STRUCTURED, "SECRET")
     positives = [
         typed_case(
             corpus,
@@ -206,4 +212,8 @@ def evaluate_typing(
         typed_case(corpus, categories[n % len(categories)], "paused", scrub) for n in range(stress)
     ]
     plain = [negative_case(corpus, ("clean", "typos")[n % 2], scrub) for n in range(negatives)]
-    return TypingResults(positives, paused, plain)
+    code = [
+        negative_case(corpus, "clean", scrub, TYPED_CODE_NEGATIVE_TEMPLATES)
+        for _ in range(code_negatives)
+    ]
+    return TypingResults(positives, paused, plain, code)

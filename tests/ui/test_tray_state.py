@@ -134,3 +134,40 @@ def test_tooltip_gives_the_error_and_no_session_line_when_stopped() -> None:
 def test_tooltip_says_consent_is_needed_and_nothing_waits() -> None:
     status = Status(RecorderState.NEEDS_CONSENT, counters={"pending_segments": 0})
     assert tooltip(status, NOW) == "Praxis: Not recording: consent needed"
+
+
+def _upload(**fields: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "state": "idle",
+        "approved": 0,
+        "uploading": 0,
+        "percent": None,
+        "collector_text": "uploads go to this computer (no collector configured)",
+        "waiting_reason": None,
+        "last_error": None,
+        "erasures_pending": 0,
+    }
+    return {**base, **fields}
+
+
+def test_uploading_shows_its_percent_when_nothing_is_recorded() -> None:
+    upload = _upload(state="uploading", uploading=2, percent=42.4)
+    stopped = Status(RecorderState.STOPPED, counters={"upload": upload})
+    assert tray_state(stopped) == TrayState.UPLOADING
+    assert headline(stopped, NOW) == "Not recording; uploading (42%)"
+    text = tooltip(stopped, NOW)
+    assert "Uploading: 42% (2 segments left)" in text
+    assert "Uploads go to this computer (no collector configured)" in text
+    # Recording stays what the icon says while an upload runs.
+    recording = Status(RecorderState.RECORDING, counters={"upload": upload})
+    assert tray_state(recording) == TrayState.RECORDING
+    assert "Uploading: 42%" in tooltip(recording, NOW)
+
+
+def test_a_refused_token_is_shown_with_what_to_do() -> None:
+    message = "this device's token was revoked or is missing; ask IT to enroll it again"
+    upload = _upload(state="stopped", approved=1, last_error=message, waiting_reason=message)
+    text = tooltip(Status(RecorderState.RECORDING, counters={"upload": upload}), NOW)
+    assert "Uploads stopped" in text
+    assert f"Last upload error: {message}" in text
+    assert text.count("ask IT to enroll it again") == 1

@@ -151,6 +151,17 @@ def test_pause_from_the_tray_icon(desktop: Desktop, tmp_path: Path) -> None:
     assert desktop.popups() == []  # the menu closed after the choice
     assert app.poll() is None
 
+    # Working Praxis's own icon and menus is not the person's work: no click of it was kept.
+    out = tmp_path / "export"
+    praxis(data_dir, env, "export", "--out", str(out))
+    events = [
+        json.loads(line)
+        for found in out.glob("*/events.jsonl")
+        for line in found.read_text().splitlines()
+    ]
+    assert events, "the segment the pause sealed was exported"
+    assert [e for e in events if e["type"] in ("mouse_button", "scroll")] == []
+
 
 def _menu_with_rows(desktop: Desktop, level: int, rows: int) -> tuple[Rect, list] | None:
     """The `level`-th menu from the right (1: the tray menu, 2: its submenu) once it is drawn

@@ -40,13 +40,15 @@ def test_newer_schema_is_refused_and_left_alone(data_dir: Path) -> None:
     assert buffer.path.read_bytes() == before
 
 
-def test_corrupt_file_is_refused_and_left_alone(data_dir: Path) -> None:
+def test_a_file_that_is_not_a_database_is_set_aside_and_a_new_buffer_started(
+    data_dir: Path,
+) -> None:
     data_dir.mkdir(mode=0o700)
     garbage = os.urandom(8192)
     (data_dir / "buffer.db").write_bytes(garbage)
-    with pytest.raises(StorageError, match="cannot be opened"):
-        Buffer(data_dir)
-    assert (data_dir / "buffer.db").read_bytes() == garbage
+    buffer = Buffer(data_dir)
+    assert buffer.quarantined is not None and buffer.quarantined.read_bytes() == garbage
+    assert stat.S_IMODE(os.stat(buffer.quarantined).st_mode) == 0o600
 
 
 def test_unwritable_data_dir_is_explained(tmp_path: Path) -> None:

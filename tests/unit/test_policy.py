@@ -156,7 +156,7 @@ def test_named_policy_file_that_is_missing_stops_recording(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(POLICY_ENV, str(tmp_path / "gone.toml"))
-    source = default_policy_source("linux-test-no-machine-policy")
+    source = default_policy_source("plan9")  # no machine policy there
     with pytest.raises(PolicyError, match=r"gone\.toml does not exist; recording stays off"):
         load_settings(None, source)
 

@@ -96,7 +96,43 @@ def _v2(db: sqlite_utils.Database) -> None:
         )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    """Upload bookkeeping: one row per segment that started to leave, so a restart, a sleep or
+    a lost network resumes where it stopped; and a durable queue of erasures to send."""
+    db.execute(
+        """CREATE TABLE uploads (
+            segment_id TEXT PRIMARY KEY REFERENCES segments(id),
+            collector TEXT NOT NULL,          -- which collector the URL belongs to
+            url TEXT,                         -- path of the tus upload on that collector
+            length INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,             -- of the package being sent
+            offset INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL DEFAULT 0,
+            last_error TEXT,
+            quarantined INTEGER NOT NULL DEFAULT 0,  -- refused by the server: waits for a person
+            started_at REAL NOT NULL,
+            acknowledged_at REAL,
+            confirmation TEXT                 -- how the collector confirmed the package
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE erasures (
+            id INTEGER PRIMARY KEY,
+            segment_id TEXT NOT NULL,
+            collector TEXT NOT NULL,
+            url TEXT NOT NULL,
+            queued_at REAL NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL DEFAULT 0,
+            last_error TEXT,
+            confirmed_at REAL
+        )"""
+    )
+    db.execute("CREATE INDEX idx_erasures_open ON erasures(confirmed_at, next_attempt_at)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 LATEST = len(MIGRATIONS)
 
 

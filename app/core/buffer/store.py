@@ -7,6 +7,7 @@ Readers open their own connections; WAL lets them read while the writer commits.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import queue
 import sqlite3
@@ -27,8 +28,12 @@ from app.core.model import new_id
 from app.core.paths import ensure_private_dir
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 DB_NAME = "buffer.db"
-_BATCH_SECONDS = 0.25
+# How long the writer gathers operations into one commit. Short: a crash loses at most this
+# plus the capture flush (bench/crash_loss.py); commits in WAL mode with synchronous=NORMAL do
+# not wait for the disk, so twenty a second while input flows cost little.
+_BATCH_SECONDS = 0.05
 _BATCH_MAX_OPS = 512
 _STOP = object()
 _CHECKPOINT = object()
@@ -64,18 +69,103 @@ def _fatal(exc: sqlite3.Error) -> bool:
     return code is None or (code & 0xFF) in _FATAL_CODES
 
 
-def _refuse_newer(path: Path) -> None:
-    # immutable: no locks, no -wal or -shm files; a refused buffer stays byte-for-byte as it was.
-    conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+def _stored_version(path: Path) -> int:
+    """The schema version of an existing buffer, read without changing a byte of it.
+
+    With no write-ahead log beside it, the version is the `user_version` field of the file
+    header (big-endian, offset 60). With a log, the newest header may sit in the log, so an
+    ordinary read-only connection reads it: it folds the log in as a reader would and never
+    writes. (`immutable=1` would ignore the log and misread a buffer a crash left mid-way.)
+    """
+    wal = path.with_name(path.name + "-wal")
+    if not (wal.exists() and wal.stat().st_size > 0):
+        with path.open("rb") as fh:
+            header = fh.read(100)
+        if len(header) < 100:
+            return 0  # an empty file is an empty database to SQLite
+        if not header.startswith(b"SQLite format 3\x00"):
+            raise sqlite3.DatabaseError("file is not a database")
+        return int.from_bytes(header[60:64], "big", signed=True)
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
     try:
-        found = schema.schema_version(conn)
+        return schema.schema_version(conn)
     finally:
         conn.close()
+
+
+def _refuse_newer(path: Path) -> None:
+    found = _stored_version(path)
     if found > schema.LATEST:
         raise StorageError(
             f"{path} was written by a newer Praxis (schema {found}, this one reads up to "
             f"{schema.LATEST}). Update Praxis; the data was left untouched."
         )
+
+
+def _error_code(exc: sqlite3.Error) -> int:
+    return (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _really_corrupt(path: Path, exc: sqlite3.Error) -> bool:
+    """Whether SQLite itself finds the file damaged, not merely unreachable right now."""
+    code = _error_code(exc)
+    if code == sqlite3.SQLITE_NOTADB or "not a database" in str(exc):
+        return True
+    if code != sqlite3.SQLITE_CORRUPT and "malformed" not in str(exc):
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            return str(conn.execute("PRAGMA quick_check").fetchone()[0]) != "ok"
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return True
+
+
+def _unusable(path: Path, exc: BaseException) -> StorageError:
+    """Why an intact buffer cannot be opened now, with what to do; nothing is moved."""
+    code = _error_code(exc) if isinstance(exc, sqlite3.Error) else 0
+    if code == sqlite3.SQLITE_FULL or getattr(exc, "errno", None) == 28:
+        return StorageError(
+            f"the disk holding {path} is full. The recordings in it are kept; free some space "
+            "and try again."
+        )
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM) or (
+        isinstance(exc, PermissionError)
+    ):
+        return StorageError(
+            f"{path} cannot be written ({exc}). The recordings in it are kept; make its folder "
+            f"writable for your user (chmod u+w {path.parent}) or choose another --data-dir."
+        )
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StorageError(
+            f"{path} is held by another program ({exc}). Close it and try again; nothing was "
+            "changed."
+        )
+    return StorageError(
+        f"{path} cannot be opened right now ({exc}). It was left untouched; check the disk "
+        "and try again."
+    )
+
+
+def quarantine(path: Path) -> Path:
+    """Move a damaged buffer (and its log files) aside under a time-stamped name, owner-only,
+    so a fresh buffer can start and the damaged one stays for whoever wants to inspect it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    for suffix in ("", "-wal", "-shm"):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            moved = target.with_name(target.name + suffix)
+            os.replace(source, moved)
+            if os.name == "posix":
+                os.chmod(moved, 0o600)
+    return target
 
 
 def _restrict_files(path: Path) -> None:
@@ -87,32 +177,70 @@ def _restrict_files(path: Path) -> None:
             os.chmod(candidate, 0o600)
 
 
+class _NoKey:
+    """Stands in for a sealer where only plain columns (the activity log) are written."""
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        raise StorageError("internal: nothing may be sealed before the key is fetched")
+
+
+_NO_KEY: Any = _NoKey()
+
+
 class Buffer:
     """An opened, migrated buffer with its device id and sealing key."""
 
     def __init__(self, data_dir: Path, *, create: bool = True) -> None:
         self.data_dir = ensure_private_dir(data_dir) if create else data_dir
         self.path = self.data_dir / DB_NAME
+        # Where a damaged buffer was moved when this one started afresh (said once, logged).
+        self.quarantined: Path | None = None
         if not create and not self.path.exists():
             raise StorageError(f"there is no buffer in {self.data_dir} yet; nothing was recorded")
-        is_new = not self.path.exists()
         try:
-            if not is_new:
-                _refuse_newer(self.path)  # before WAL mode or anything else touches the file
-            db = _connect(self.path)
+            device_id = self._open()
+        except sqlite3.DatabaseError as exc:
+            if not _really_corrupt(self.path, exc):
+                raise _unusable(self.path, exc) from exc
+            self.quarantined = quarantine(self.path)
+            # The new buffer starts now, whichever command found the damage, so that its
+            # activity log says what happened to the old one.
+            device_id = self._open()
+            with self.reader() as db:
+                Tx(db, _NO_KEY).log(
+                    "recovery",
+                    f"the buffer was damaged ({exc}); it was moved to {self.quarantined.name} "
+                    "and a new buffer was started",
+                )
+            if not create:
+                raise StorageError(
+                    f"{self.path} was damaged ({exc}) and was moved to {self.quarantined}. "
+                    "A new, empty buffer was started; the damaged file is kept "
+                    "for inspection."
+                ) from exc
+            log.warning(
+                "%s was damaged (%s) and was moved to %s; a new buffer was started",
+                self.path,
+                exc,
+                self.quarantined,
+            )
+        except OSError as exc:
+            raise _unusable(self.path, exc) from exc
+        self.device_id = device_id
+        self._sealer: Sealer | None = None
+        self._writer: _Writer | None = None
+
+    def _open(self) -> str:
+        """Check, migrate and read the device id; raises sqlite3 errors for the caller."""
+        if self.path.exists():
+            _refuse_newer(self.path)  # before WAL mode or anything else touches the file
+        db = _connect(self.path)
+        try:
             _restrict_files(self.path)
             schema.migrate(db, self.path)
-            device_id = self._device_id(db)
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(
-                f"{self.path} cannot be opened as a Praxis buffer ({exc}). It was left untouched; "
-                "move it aside to start a new buffer."
-            ) from exc
-        self.device_id = device_id
-        self._is_new = is_new
-        self._sealer: Sealer | None = None
-        db.close()
-        self._writer: _Writer | None = None
+            return self._device_id(db)
+        finally:
+            db.close()
 
     def unlock(self) -> None:
         """Fetch the key now; raises KeyringUnavailable with advice if that is impossible."""
@@ -122,8 +250,19 @@ class Buffer:
     def sealer(self) -> Sealer:
         """The sealing key, fetched from the keyring on first use (counting needs no key)."""
         if self._sealer is None:
-            self._sealer = Sealer(load_or_create_key(self.device_id, create=self._is_new))
+            self._sealer = Sealer(load_or_create_key(self.device_id, create=not self.sealed_any()))
         return self._sealer
+
+    def sealed_any(self) -> bool:
+        """Whether anything in the buffer was sealed with a key. Only when nothing was may a
+        missing key be created: a first start that failed at the keyring left no data, while
+        a key lost under existing data must be reported, not silently replaced."""
+        with self.reader() as db:
+            row = db.execute(
+                "SELECT EXISTS(SELECT 1 FROM events) OR EXISTS(SELECT 1 FROM frames)"
+                " OR EXISTS(SELECT 1 FROM segments WHERE summary IS NOT NULL)"
+            ).fetchone()
+        return bool(row[0])
 
     @staticmethod
     def _device_id(db: sqlite_utils.Database) -> str:
@@ -155,6 +294,11 @@ class Buffer:
         if self._writer is None or not self._writer.alive:
             self._writer = _Writer(self, on_error)
             self._writer.start()
+
+    @property
+    def write_backlog(self) -> int:
+        """Operations queued for the writer and not yet committed."""
+        return 0 if self._writer is None else self._writer.backlog
 
     @property
     def writer_failure(self) -> BaseException | None:
@@ -225,11 +369,22 @@ class Buffer:
         return None if row is None else str(row[0])
 
     def size_bytes(self) -> int:
-        total = 0
-        for suffix in ("", "-wal"):
+        """What the recordings take: the pages in use plus the write-ahead log. The file
+        never shrinks when recordings are deleted (its free pages are reused instead), so
+        its size on disk would keep a reached disk budget reached for ever."""
+        wal = 0
+        with contextlib.suppress(FileNotFoundError):
+            wal = self.path.with_name(self.path.name + "-wal").stat().st_size
+        try:
+            with self.reader() as db:
+                pages = db.execute("PRAGMA page_count").fetchone()[0]
+                free = db.execute("PRAGMA freelist_count").fetchone()[0]
+                page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        except sqlite3.Error:
             with contextlib.suppress(FileNotFoundError):
-                total += self.path.with_name(self.path.name + suffix).stat().st_size
-        return total
+                return self.path.stat().st_size + wal
+            return wal
+        return (pages - free) * page_size + wal
 
 
 class _Writer:
@@ -250,6 +405,10 @@ class _Writer:
 
     def start(self) -> None:
         self._thread.start()
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
 
     @property
     def alive(self) -> bool:

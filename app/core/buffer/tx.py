@@ -14,8 +14,14 @@ from typing import Any
 
 import sqlite_utils
 
+from app.core.buffer import uploads
 from app.core.buffer.crypto import Sealer, aad_for
-from app.core.lifecycle import DELETABLE_STATES, SegmentState, check_segment_transition
+from app.core.lifecycle import (
+    DELETABLE_STATES,
+    ERASABLE_STATES,
+    SegmentState,
+    check_segment_transition,
+)
 from app.core.model import EventRecord, FrameRecord
 
 
@@ -45,6 +51,7 @@ class DeletionReport:
     first_wall: float | None = None
     last_wall: float | None = None
     segment_ids: list[str] = field(default_factory=list)
+    erasures: int = 0  # uploaded segments whose erasure on the collector was queued
 
     def add_span(self, first: float | None, last: float | None) -> None:
         if first is not None:
@@ -53,7 +60,7 @@ class DeletionReport:
             self.last_wall = last if self.last_wall is None else max(self.last_wall, last)
 
     def describe(self) -> str:
-        if not (self.events or self.frames or self.segments):
+        if not (self.events or self.frames or self.segments or self.erasures):
             return "nothing to delete"
         span = ""
         if self.first_wall is not None and self.last_wall is not None:
@@ -62,9 +69,12 @@ class DeletionReport:
                 f" recorded {time.strftime(fmt, time.localtime(self.first_wall))}"
                 f" – {time.strftime(fmt, time.localtime(self.last_wall))}"
             )
-        return (
+        text = (
             f"deleted {_count(self.events, 'event')} and {_count(self.frames, 'screenshot')}{span}"
         )
+        if self.erasures:
+            text += f"; {_count(self.erasures, 'uploaded segment')} to be erased from the collector"
+        return text
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +84,7 @@ class DeletionReport:
             "first_wall": self.first_wall,
             "last_wall": self.last_wall,
             "segment_ids": self.segment_ids,
+            "erasures": self.erasures,
         }
 
 
@@ -219,11 +230,16 @@ class Tx:
         return report
 
     # -- deleting ------------------------------------------------------------------
-    def _deletable(self, where: str = "1", params: list[Any] | None = None) -> list[str]:
-        marks = ",".join("?" for _ in DELETABLE_STATES)
+    def _deletable(
+        self,
+        where: str = "1",
+        params: list[Any] | None = None,
+        states: tuple[SegmentState, ...] = DELETABLE_STATES,
+    ) -> list[str]:
+        marks = ",".join("?" for _ in states)
         rows = self.db.execute(
             f"SELECT id FROM segments WHERE state IN ({marks}) AND ({where}) ORDER BY started_at",
-            [s.value for s in DELETABLE_STATES] + (params or []),
+            [s.value for s in states] + (params or []),
         ).fetchall()
         return [r[0] for r in rows]
 
@@ -248,21 +264,24 @@ class Tx:
             [segment_id],
         ).fetchone()[0]
         if remaining == 0 and first_seq == 0:
-            self._tombstone(segment_id)
+            report.erasures += self._tombstone(segment_id)
             report.segments += 1
             report.segment_ids.append(segment_id)
         elif count or report.events or report.frames:
             self.content_changed(segment_id)
 
-    def _tombstone(self, segment_id: str) -> None:
+    def _tombstone(self, segment_id: str) -> bool:
         """Keep the segment's row, without content, so its history stays visible and nothing
-        (an auto-approval, an upload) can act on it again."""
+        (an auto-approval, an upload) can act on it again. Whatever reached the collector is
+        queued for erasure there."""
+        erased = uploads.forget(self, segment_id, "it was deleted")
         self.set_state(segment_id, SegmentState.DELETED)
         self.db.execute(
             "UPDATE segments SET summary = NULL, package_sha256 = NULL, package_bytes = NULL"
             " WHERE id = ?",
             [segment_id],
         )
+        return erased
 
     def delete_since(self, wall: float) -> DeletionReport:
         """Delete everything recorded at or after `wall` that has not been uploaded.
@@ -293,13 +312,16 @@ class Tx:
         for segment_id in segment_ids:
             self._delete_from_seq(segment_id, 0, report)
             if segment_id not in report.segment_ids:  # an empty segment row
-                self._tombstone(segment_id)
+                report.erasures += self._tombstone(segment_id)
                 report.segments += 1
                 report.segment_ids.append(segment_id)
         return report
 
     def delete_session(self, session_id: str) -> DeletionReport:
-        return self.delete_segments(self._deletable("session_id = ?", [session_id]))
+        """The whole session, uploaded segments included (their erasure is queued)."""
+        return self.delete_segments(
+            self._deletable("session_id = ?", [session_id], ERASABLE_STATES)
+        )
 
     def delete_pending(self) -> DeletionReport:
         return self.delete_segments(self._deletable())
@@ -341,6 +363,7 @@ class Tx:
         self.db.execute("UPDATE segments SET summary = NULL WHERE id = ?", [segment_id])
         state = self.segment_state(segment_id)
         if state in (SegmentState.APPROVED, SegmentState.UPLOADING):
+            uploads.forget(self, segment_id, "its content changed")
             self.set_state(segment_id, SegmentState.PENDING_REVIEW)
             self.db.execute(
                 "UPDATE segments SET package_sha256 = NULL, package_bytes = NULL,"
@@ -407,7 +430,7 @@ class Tx:
             [segment_id],
         ).fetchone()[0]
         if remaining == 0:
-            self._tombstone(segment_id)
+            report.erasures += self._tombstone(segment_id)
             report.segments += 1
             report.segment_ids.append(segment_id)
         elif report.events or report.frames:

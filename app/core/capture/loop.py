@@ -8,6 +8,7 @@ segments. Slow work (frame redaction and encoding, SQLite) happens on other thre
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import threading
 import time
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from app.core.capture.bounds import bounded, scrub_title, well_formed
 from app.core.capture.input import InputCapture
 from app.core.capture.screen import ScreenGrabber
 from app.core.model import EventRecord, RawInput, WindowInfo, new_id
@@ -24,6 +26,11 @@ from app.core.redact.text import TextScrubber, looks_like_sign_in
 from app.core.redact.typing import Staged, TypingRuns
 from app.core.settings import Settings
 from app.platform.base import Platform
+
+# How long staged events may wait before they go to the writer. Together with the writer's
+# batch window this is what a crash can lose (bench/crash_loss.py measures it); the flush
+# only runs while input is flowing, so an idle recorder pays nothing for a short one.
+FLUSH_INTERVAL_S = 0.05
 
 # Put into the input queue to wake the capture loop (on stop); carries no input.
 WAKE: Any = RawInput("wake", 0.0, 0.0)
@@ -67,6 +74,10 @@ class Sink(Protocol):
     def frame(self, job: FrameJob) -> bool: ...  # False: dropped, the backlog is full
     def segment_closed(self, closed: SegmentClosed) -> None: ...
     def window_changed(self, window: WindowInfo | None, excluded: bool) -> None: ...
+
+
+def is_own_window(window: WindowInfo | None) -> bool:
+    return window is not None and window.pid == os.getpid()
 
 
 class _Segment:
@@ -119,6 +130,11 @@ class CaptureLoop:
         if self._startup_error is not None:
             raise self._startup_error
 
+    @property
+    def input_backlog(self) -> int:
+        """Input events taken from the keyboard and mouse and not yet handled."""
+        return 0 if self._capture is None else self._capture.events.qsize()
+
     def stop(self, reason: str = "stopped", timeout: float = 5.0) -> None:
         self._stop_reason = reason
         self._stop.set()
@@ -129,8 +145,10 @@ class CaptureLoop:
             self._thread.join(timeout)
 
     def excluded(self) -> bool:
-        """Whether the window in front is out of scope (nothing is captured meanwhile)."""
-        return self.scope.denied(self.window)
+        """Whether the window in front is out of scope (nothing is captured meanwhile).
+        Praxis's own windows (review, settings, consent) are: working Praxis is not the
+        person's work, and its review window shows recorded frames again."""
+        return self.scope.denied(self.window) or is_own_window(self.window)
 
     @property
     def running(self) -> bool:
@@ -194,6 +212,7 @@ class _Run:
         self.next_window_poll = 0.0
         self.last_flush = time.monotonic()
         self.dropped_seen = 0
+        self.own_presses: set[str | None] = set()  # buttons pressed on a Praxis window
 
     # -- segments ------------------------------------------------------------------
     def open_segment(self) -> None:
@@ -259,7 +278,7 @@ class _Run:
         if self.excluded():
             data["excluded"] = True  # its title may itself be private
         else:
-            title, hits = self.o.scrubber.scrub(window.title)
+            title, hits = scrub_title(self.o.scrubber, window.title)
             for hit in hits:
                 self.segment.counts[hit.category] += 1
             data["title"] = title
@@ -288,13 +307,17 @@ class _Run:
             round((time.monotonic() - mono) * 1000, 2),
             pixels,
             self.o.window,
-            self.platform.visible_windows(),
+            self._visible_windows(),
             self.grabber.origin,
         )
         if not self.o._sink.frame(job):
             self.grabber.forget()  # the dropped frame must not make the next one look unchanged
 
     # -- input ---------------------------------------------------------------------
+    def _visible_windows(self) -> list[WindowInfo] | None:
+        windows = self.platform.visible_windows()
+        return None if windows is None else [w for w in map(bounded, windows) if w is not None]
+
     def sensitive(self, mono: float) -> bool:
         """Keep key categories only: the focus was in a password field when the key went
         down (keys wait in a queue; Tab may have moved the focus since), or it cannot be
@@ -318,7 +341,7 @@ class _Run:
         if self.pending_move is not None:
             due.append(self.last_move_emit + 1.0 / self.s.mouse_move_hz)
         if self.pending:
-            due.append(self.last_flush + 0.25)
+            due.append(self.last_flush + FLUSH_INTERVAL_S)
         return min(1.0, max(0.005, min(due) - now))
 
     def handle(self, raw: RawInput) -> None:
@@ -332,6 +355,8 @@ class _Run:
             else:
                 self.pending_move = raw
             return
+        if self.on_own_window(raw):
+            return
         if raw.type in ("key", "mouse_button") and raw.action == "down":
             # Focus can move with this very event: know the window before keeping anything.
             self.poll_window(raw.mono)
@@ -340,6 +365,8 @@ class _Run:
             return
         self.flush_move()
         if raw.type == "key":
+            if raw.char is not None:
+                raw.char = well_formed(raw.char)
             if raw.action == "down":
                 self.last_key = raw.mono
                 self.typing_frame_due = True
@@ -362,9 +389,33 @@ class _Run:
                 "scroll", raw.mono, raw.wall, {"dx": raw.dx, "dy": raw.dy, "x": raw.x, "y": raw.y}
             )
 
+    def on_own_window(self, raw: RawInput) -> bool:
+        """A click or scroll on a Praxis window (its tray icon, menu or a dialog) is not the
+        person's work: it is not kept, and takes no screenshot. The release of a button
+        pressed there goes with it, even if the menu it was pressed on has closed since."""
+        if raw.type == "scroll":
+            return self.owner_at(raw.x, raw.y) == os.getpid()
+        if raw.type != "mouse_button":
+            return False
+        if raw.action == "down":
+            if self.owner_at(raw.x, raw.y) == os.getpid():
+                self.own_presses.add(raw.button)
+                return True
+            self.own_presses.discard(raw.button)
+            return False
+        if raw.button in self.own_presses:
+            self.own_presses.discard(raw.button)
+            return True
+        return False
+
+    def owner_at(self, x: int | None, y: int | None) -> int | None:
+        if x is None or y is None:
+            return None
+        return self.platform.window_owner_at(x, y)
+
     def poll_window(self, mono: float) -> None:
         self.next_window_poll = mono + self.s.window_poll_s
-        window = self.platform.active_window()
+        window = bounded(self.platform.active_window())
         if window is None or window.same_window(self.o.window):
             if window is not None:
                 self.o.window = window  # geometry may have moved
@@ -379,7 +430,7 @@ class _Run:
     # -- the loop ------------------------------------------------------------------
     def loop(self) -> None:
         q = self.capture.events
-        self.o.window = self.platform.active_window()
+        self.o.window = bounded(self.platform.active_window())
         self.next_window_poll = time.monotonic() + self.s.window_poll_s
         self.open_segment()
         segment_seconds = self.s.segment_minutes * 60
@@ -413,7 +464,9 @@ class _Run:
                 self.request_frame("typing_pause", now, time.time(), force=True)
             if now - self.last_frame >= self.s.idle_frame_interval_s:
                 self.request_frame("interval", now, time.time())
-            if self.pending and (now - self.last_flush >= 0.25 or len(self.pending) >= 500):
+            if self.pending and (
+                now - self.last_flush >= FLUSH_INTERVAL_S or len(self.pending) >= 500
+            ):
                 self.flush_events()
             if now - self.segment.started_mono >= segment_seconds:
                 self.close_segment("segment length reached")

@@ -23,11 +23,19 @@ from stdnum.in_ import aadhaar
 from stdnum.it import codicefiscale
 from stdnum.us import ssn
 
-from app.core.redact.text import Hit
+from app.core.redact.text import Hit, inside_digest
+
+# Numbers are checked against many regions' plans, whose patterns would otherwise fall out of
+# the re module's small cache and be compiled again on every check.
+phonenumbers.re_util.enable_pattern_cache()
 
 # Delimited by character class rather than \b: on screen these are often glued to words. The
 # length comes from the country's format, so a glued word after the number does not matter.
-_IBAN_START = re.compile(r"(?<![A-Z0-9])[A-Z]{2}(?=[0-9OoIlSsZzB]{2})")
+# A country code in lower case ("de89 3704 ...", as people type it) starts a word and is
+# followed by real digits; OCR confusions are only undone in upper-case ones.
+_IBAN_START = re.compile(
+    r"(?<![A-Z0-9])[A-Z]{2}(?=[0-9OoIlSsZzB]{2})|(?<![A-Za-z0-9])[a-z]{2}(?=\d\d)"
+)
 # Characters OCR confuses. Where the format fixes the kind (digit or letter) the character is
 # read as that kind; where it allows both, the other readings are tried, a few at a time.
 _AS_DIGIT = str.maketrans("OoDQIl|iZzSsBGbgq", "00001111225588669")
@@ -35,7 +43,16 @@ _AS_LETTER = str.maketrans("0125864", "OIZSBGA")
 _OTHER_READINGS = {"0": "O", "O": "0", "1": "I", "I": "1", "5": "S", "S": "5", "8": "B", "B": "8"}
 _OTHER_READINGS |= {"2": "Z", "Z": "2", "6": "G", "G": "6", "L": "I1"}
 MAX_IBAN_READINGS = 16
-_SSN = re.compile(r"(?<![\d-])\d{3}[- ]\d{2}[- ]\d{4}(?![\d-])")
+_SSN = re.compile(
+    r"(?<![\d-])\d{3}[- ]\d{2}[- ]\d{4}(?![\d-])|(?<![\d.])\d{3}\.\d{2}\.\d{4}(?![\d.])"
+)
+# Nine digits in a row are as often an order or account number: only beside a word that says
+# what they are.
+_SSN_COMPACT = re.compile(r"(?<![\d.\-])\d{9}(?![\d]|[.\-]\d)")
+_SSN_WORD = re.compile(
+    r"(?i)(?<![a-z])(?:ssn|ss#|social ?security|social ?sec|soc ?sec|taxpayer|tin|itin)(?![a-z])"
+)
+SSN_WORD_WINDOW = 32
 # Candidate shape -> validator; each label is what the placeholder says.
 _NATIONAL_IDS: list[tuple[str, re.Pattern[str], Callable[[str], bool]]] = [
     ("NATIONAL_ID", re.compile(r"\b\d{3}\.?\d{3}\.?\d{3}-?\d{2}\b"), cpf.is_valid),  # BR CPF
@@ -67,6 +84,33 @@ MAX_PHONE_TEXT = 20_000  # longer text is scanned in slices so matching stays bo
 _INTERNATIONAL = re.compile(r"\+\d[\d ()./\-]{6,24}\d")
 
 
+# Regions whose national formats (numbers written without +country code) are tried when the
+# policy names none: the machine's locale says nothing about whose numbers appear on screen (a
+# build server's C.UTF-8 resolves to US). International numbers (+49..., 0049...) carry their
+# country and are recognised for every region libphonenumber knows, whatever this list says.
+DEFAULT_PHONE_REGIONS = (
+    "US", "GB", "DE", "FR", "ES", "IT", "NL", "BE", "CH", "AT", "SE", "NO", "DK", "FI", "PL",
+    "PT", "IE", "CZ", "JP", "IN", "BR", "MX", "AU", "CN", "KR", "ZA", "TR", "SG",
+)  # fmt: skip
+# Digits with the separators phone numbers are written with: where the matcher is run.
+# Single separators only: columns of numbers in a table or `top` are not one number.
+_PHONE_CLUSTER = re.compile(r"\(?\d(?:(?:[ ./\-]|\)[ \-]?| ?\()?\d){6,16}")
+MAX_CLUSTER_GROUPS = 8
+_DIGIT_RUN = re.compile(r"\d+")
+_NON_DIGIT = re.compile(r"\D")
+# Full checks (one region's matcher on one cluster) per text: digit-dense text cannot make
+# the check of one line cost more than a few milliseconds. Clusters past the budget are left
+# to the international check; the cache below makes repeated clusters free.
+MAX_REGION_CHECKS = 24
+CLUSTER_CACHE_SIZE = 2048
+# Shapes that a valid-looking national number can take by accident: dates, decimal amounts.
+_DATE_OR_AMOUNT = re.compile(
+    r"(?<!\d)(?:\d{1,2}[./\-]\d{1,2}[./\-](?:19|20)\d\d|(?:19|20)\d\d[./\-]\d{1,2}[./\-]\d{1,2})"
+    r"(?!\d)|\d{3,}\.\d{2}(?!\d)|\d,\d{3}\b"
+)
+_INTERNATIONAL_00 = re.compile(r"(?<![\d+])00(?=[1-9](?:[ ()./\-]{0,2}\d){6,})")
+
+
 def default_region() -> str:
     """The user's country for numbers written without +country code (US if unknown)."""
     try:
@@ -77,14 +121,46 @@ def default_region() -> str:
     return match.group(1) if match else "US"
 
 
-def _strictly_grouped(match: phonenumbers.PhoneNumberMatch, region: str) -> bool:
-    raw = match.raw_string
-    return any(
-        True
-        for _ in phonenumbers.PhoneNumberMatcher(
-            raw, region, leniency=phonenumbers.Leniency.STRICT_GROUPING, max_tries=5
-        )
-    )
+def phone_regions(preferred: Sequence[str] = ()) -> tuple[str, ...]:
+    """Regions to read national numbers for: policy's own list, else a broad default set.
+    Unknown codes are left out, so a typo in policy cannot stop detection."""
+    known = phonenumbers.SUPPORTED_REGIONS
+    wanted = [r.upper() for r in preferred] or list(DEFAULT_PHONE_REGIONS)
+    return tuple(dict.fromkeys(r for r in wanted if r in known)) or DEFAULT_PHONE_REGIONS
+
+
+def _groups(text: str) -> list[int]:
+    return [len(g) for g in _DIGIT_RUN.findall(text)]
+
+
+def _cuts(groups: list[int]) -> set[int]:
+    return set(itertools.accumulate(groups[:-1]))
+
+
+def _written_as_phone(raw: str, number: phonenumbers.PhoneNumber, region: str) -> bool | None:
+    """Whether a national number is written the way its country writes numbers: True with
+    the separators exactly where the national format has them, or led by a trunk prefix ("0"
+    in most of Europe); None (only with a word such as "phone" beside it) with some of them
+    left out; False for dates and amounts, which can be valid numbers in a country with
+    8-digit numbers such as Denmark."""
+    if _DATE_OR_AMOUNT.search(raw):
+        return False
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    written, usual = _cuts(_groups(raw)), _cuts(_groups(national))
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    trunk = meta.national_prefix if meta is not None else None
+    if written == usual or (trunk and raw.lstrip("(").startswith(trunk)):
+        return True
+    return None if written <= usual else False
+
+
+@cache
+def _national_pattern(region: str) -> tuple[str, re.Pattern[str]]:
+    """A region's trunk prefix and the pattern all its national significant numbers match."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.general_desc is None or not meta.general_desc.national_number_pattern:
+        return "", re.compile(r"(?!)")
+    return meta.national_prefix or "", re.compile(meta.general_desc.national_number_pattern)
 
 
 def _unglue_international(text: str) -> str:
@@ -97,28 +173,114 @@ def _unglue_international(text: str) -> str:
     return "".join(chars) if chars else text
 
 
-def phones(region: str) -> Callable[[str], Iterable[Hit]]:
+def _as_plus(text: str) -> str:
+    """ "0049 30 ..." as " +49 30 ...": the 00 international prefix, same length."""
+    return _INTERNATIONAL_00.sub(" +", text)
+
+
+def phones(regions: Sequence[str] | str = ()) -> Callable[[str], Iterable[Hit]]:
+    """Phone numbers: international ones of any country, national ones of `regions`."""
+    tried = phone_regions((regions,) if isinstance(regions, str) else regions)
+
+    patterns = [(r, *_national_pattern(r)) for r in tried]
+    cache: dict[str, list[tuple[str, int, int, bool]]] = {}
+
+    def regions_for(piece: str) -> list[str]:
+        """The regions in which some run of the piece's digit groups could be a number: a
+        cheap test against the plan's pattern, before the full matcher runs."""
+        groups = _DIGIT_RUN.findall(piece)[:MAX_CLUSTER_GROUPS]
+        spans = []
+        for i in range(len(groups)):
+            digits = ""
+            for g in groups[i:]:
+                digits += g
+                if len(digits) > 17:
+                    break
+                if len(digits) >= 7:
+                    spans.append(digits)
+        found = []
+        for region, trunk, pattern in patterns:
+            for digits in spans:
+                nsn = digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits
+                if pattern.fullmatch(nsn):
+                    found.append(region)
+                    break
+        return found
+
+    def matches(piece: str, budget: list[int]) -> list[tuple[str, int, int, bool]]:
+        """(raw, start, end, grouped as usual) of the national numbers in a cluster, cached
+        by its text."""
+        found = cache.get(piece)
+        if found is not None:
+            return found
+        found = []
+        if budget[0] <= 0:
+            return found
+        candidates = regions_for(piece)[: budget[0]]
+        if not candidates:
+            return found
+        for region in candidates:
+            budget[0] -= 1
+            for match in phonenumbers.PhoneNumberMatcher(
+                piece, region, leniency=phonenumbers.Leniency.VALID, max_tries=5
+            ):
+                raw = match.raw_string
+                written = _written_as_phone(raw, match.number, region)
+                if not raw.startswith("+") and written is not False:
+                    found.append((raw, match.start, match.end, written is True))
+            if found:
+                break
+        if len(cache) >= CLUSTER_CACHE_SIZE:
+            cache.clear()
+        cache[piece] = found
+        return found
+
+    def national(chunk: str, start: int, end: int, budget: list[int]) -> Hit | None:
+        # One character either side, so the matcher sees a letter glued to the digits (the
+        # middle of a UUID or a hash is not a phone number).
+        start, end = max(0, start - 1), min(len(chunk), end + 1)
+        for raw, a, b, usual in matches(chunk[start:end], budget):
+            at = start + a
+            if (len(_groups(raw)) == 1 or not usual) and not _PHONE_WORD.search(
+                chunk, max(0, at - 24), at
+            ):
+                continue  # as likely an order or ticket number
+            return Hit("PHONE", at, start + b)
+        return None
+
     def detect(text: str) -> Iterable[Hit]:
         if not _PHONE_LEAD.search(text):
             return
+        original = text
+        if "00" in text:
+            text = _as_plus(text)
         if "+" in text:
             text = _unglue_international(text)
         for offset in range(0, len(text), MAX_PHONE_TEXT):
             chunk = text[offset : offset + MAX_PHONE_TEXT + 64]
-            # International numbers (+...) are distinctive; national ones must also be grouped
-            # the way the country writes them, or dates and order ids would pass as phones.
-            for match in phonenumbers.PhoneNumberMatcher(
-                chunk, region, leniency=phonenumbers.Leniency.VALID, max_tries=200
-            ):
-                raw = match.raw_string
-                if raw.startswith("+") or (
-                    _strictly_grouped(match, region)
-                    and (
-                        not raw.isdigit()
-                        or _PHONE_WORD.search(chunk, max(0, match.start - 24), match.start)
-                    )
+            international: list[Hit] = []
+            if "+" in chunk:
+                # Numbers with their country code are distinctive: any country's will do.
+                for match in phonenumbers.PhoneNumberMatcher(
+                    chunk, "US", leniency=phonenumbers.Leniency.VALID, max_tries=200
                 ):
-                    yield Hit("PHONE", offset + match.start, offset + match.end)
+                    if match.raw_string.startswith("+") and not inside_digest(
+                        original, offset + match.start, offset + match.end
+                    ):
+                        start = match.start
+                        if original[offset + start - 1 : offset + start + 1] == "00":
+                            start -= 1  # read as " +": the box covers the "00"
+                        international.append(Hit("PHONE", start, match.end))
+            yield from (Hit(h.category, offset + h.start, offset + h.end) for h in international)
+            budget = [MAX_REGION_CHECKS]
+            # Dates and amounts are blanked first (same length): "2024-05-01 42" is no number.
+            numbers = _DATE_OR_AMOUNT.sub(lambda d: " " * len(d.group()), chunk)
+            for m in _PHONE_CLUSTER.finditer(numbers):
+                if any(h.start < m.end() and m.start() < h.end for h in international):
+                    continue
+                hit = national(chunk, m.start(), m.end(), budget)
+                if hit is not None:
+                    yield Hit("PHONE", offset + hit.start, offset + hit.end)
 
     return detect
 
@@ -193,7 +355,8 @@ def ibans(text: str) -> Iterable[Hit]:
     pos = 0
     while m := _IBAN_START.search(text, pos):
         pos = m.end()
-        kinds = _iban_format(m.group())
+        country = m.group().upper()
+        kinds = _iban_format(country)
         if kinds is None:
             continue
         found = _iban_chars(text, m.end(), 2 + len(kinds))
@@ -202,19 +365,35 @@ def ibans(text: str) -> Iterable[Hit]:
         body, end = found
         if end < len(text) and text[end].isdigit():
             continue  # part of a longer number
-        readings = _iban_readings(m.group(), body, "nn" + kinds)
+        readings = _iban_readings(country, body, "nn" + kinds)
+        if m.group().islower():
+            readings = itertools.islice(readings, 1)  # typed: exactly as written
         if any(_mod97(r) and iban.is_valid(r) for r in readings):
             yield Hit("IBAN", m.start(), end)
             pos = end
 
 
+def _part_of_identifier(text: str, start: int, end: int) -> bool:
+    """Digits joined to more of an identifier by a dash, an underscore or a slash: the last
+    group of a UUID, the tail of a reference such as INV-2024-123456789012."""
+    return (start > 0 and text[start - 1] in "-_/") or (end < len(text) and text[end] in "-_/")
+
+
 def national_ids(text: str) -> Iterable[Hit]:
     for m in _SSN.finditer(text):
-        if ssn.is_valid(m.group().replace(" ", "-")):
+        if ssn.is_valid(_NON_DIGIT.sub("", m.group())) and not inside_digest(
+            text, m.start(), m.end()
+        ):
+            yield Hit("SSN", m.start(), m.end())
+    for m in _SSN_COMPACT.finditer(text):
+        near = _SSN_WORD.search(
+            text, max(0, m.start() - SSN_WORD_WINDOW), m.end() + SSN_WORD_WINDOW
+        )
+        if near and ssn.is_valid(m.group()) and not inside_digest(text, m.start(), m.end()):
             yield Hit("SSN", m.start(), m.end())
     for label, pattern, valid in _NATIONAL_IDS:
         for m in pattern.finditer(text):
-            if valid(m.group()):
+            if valid(m.group()) and not _part_of_identifier(text, m.start(), m.end()):
                 yield Hit(label, m.start(), m.end())
 
 

@@ -309,3 +309,43 @@ def joined_hits(
                 on_first.append(a)
                 on_second.append(b)
     return on_first, on_second
+
+
+# -- blocks of rows ------------------------------------------------------------------------
+BLOCK_INDENT_CHARS = 1.5  # how far a row's left edge may stray from the block's
+MAX_BLOCK_ROWS = 200
+
+
+def column_rows(lines: Sequence[TextBox], start: int, step: int = 1) -> Iterable[list[int]]:
+    """The rows after `start` (below it with step 1, above with -1) in the block of text it
+    begins: each row starts at the block's left edge and sits one line height from the one
+    before. Yields each row's lines (a row the engine split in two has several), nearest
+    first, and stops at the first row that is missing: the end of the visible block."""
+    first = lines[start]
+    char_w = _char_width(first)
+    tol = max(3.0, BLOCK_INDENT_CHARS * char_w)
+    reach_right = first.x + max(first.w, 64 * char_w) * 1.2
+    by_centre = sorted(range(len(lines)), key=lambda i: lines[i].y + lines[i].h / 2)
+    centres = [lines[i].y + lines[i].h / 2 for i in by_centre]
+    current = first
+    for _ in range(MAX_BLOCK_ROWS):
+        cy, h = current.y + current.h / 2, current.h
+        lo, hi = (cy + 0.6 * h, cy + 1.7 * h) if step > 0 else (cy - 1.7 * h, cy - 0.6 * h)
+        window = by_centre[bisect.bisect_left(centres, lo) : bisect.bisect_right(centres, hi)]
+        heads = [
+            i
+            for i in window
+            if abs(lines[i].x - first.x) <= tol and max(lines[i].h, h) <= 1.4 * min(lines[i].h, h)
+        ]
+        if not heads:
+            return
+        head = min(heads, key=lambda i: abs(lines[i].y + lines[i].h / 2 - cy))
+        row_cy = lines[head].y + lines[head].h / 2
+        row = [
+            i
+            for i in window
+            if abs(lines[i].y + lines[i].h / 2 - row_cy) < 0.5 * h
+            and first.x - tol <= lines[i].x < reach_right
+        ]
+        yield sorted(row, key=lambda i: lines[i].x)
+        current = lines[head]

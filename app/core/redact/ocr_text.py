@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from app.core.redact.layout import Join, joined_hits, joined_lines
+from app.core.redact import secrets
+from app.core.redact.layout import Join, column_rows, joined_hits, joined_lines
 from app.core.redact.ocr import TextBox
 from app.core.redact.text import Hit, TextScrubber
 
@@ -32,6 +33,8 @@ _SMALL_CAPITALS = "cijklopsuvwxyz"  # l is a capital I
 MAX_CASE_FIXES = 3  # more small letters than this: not a key
 # '{"' in base64 is "eyJ"; OCR reads its J as j, I, l or 1.
 _JWT_LEAD = re.compile(r"ey[jIl1](?=[A-Za-z0-9_\-]{6,}\.)")
+# "SECRET_KEY = abc": thin "=" glyphs are read as "-". Only spaced, after a secret's name.
+_DASH_FOR_EQUALS = re.compile(r"(?i)(?<=key |ken |ret |ord |swd |pwd )-(?= \S)")
 # CTC decoding merges a doubled character, so a key can come back one character short. Only
 # for text read off the screen, where that happens; typed keys are matched exactly.
 _AWS_KEY_ONE_SHORT = re.compile(rf"{_AWS_PREFIX}[A-Z0-9]{{15}}(?![0-9]|[A-Z](?![a-z]))")
@@ -74,12 +77,99 @@ def ocr_variants(text: str) -> list[str]:
         fixed = _TLD.sub(_tld, fixed)
     fixed = _AWS_MIXED_CASE.sub(_aws_case, fixed)
     fixed = _JWT_LEAD.sub("eyJ", fixed)
+    fixed = _DASH_FOR_EQUALS.sub("=", fixed)
     return [text] if fixed == text else [text, fixed]
+
+
+# -- spaces the engine put inside a token -------------------------------------------------
+# "ey JhbGciOi...", "ghp_ab12 Cd34...", "https: //bob :pw@host": the engine reads a gap in the
+# glyphs as a space. Pieces are joined again where both sides look like parts of a token
+# (digits, mixed case, the punctuation tokens and URLs are made of), and only detectors with
+# a strict format run on the joined text, so ordinary words next to a token stay apart.
+_TOKEN_PUNCT = frozenset("_-./:@=+")
+_CASE_CHANGE = re.compile(r"[a-z][A-Z]")
+_URL_SCHEMES = (
+    r"(?i:https?|ftps?|s?ftp|ssh|git|postgres(?:ql)?|mysql|mongodb(?:\+srv)?|redis|amqps?)"
+)
+_SPACED_URL_CREDENTIALS = re.compile(
+    rf"{_URL_SCHEMES}://[A-Za-z0-9._~%!$&'()*+,;=\-]{{0,128}}:(?!\d+(?![^\s/?#]))[^\s/@]{{1,256}}@?"
+)
+MAX_JOINED_PIECES = 12
+# Where a token of a strict format could begin, even with a space read inside its prefix.
+_TOKEN_HINT = re.compile(
+    r"ey ?J|g ?h ?[pousr] ?_|github_pat|A ?[KSGIRN] ?[IPRO] ?A|xox|AIza|[srp]k_|sk-|glpat|npm_|"
+    r"hf_|SG\.|: ?/ ?/"
+)
+
+
+def _tokenish(piece: str) -> bool:
+    return (
+        any(c.isdigit() or c in _TOKEN_PUNCT for c in piece)
+        or _CASE_CHANGE.search(piece) is not None
+        or (len(piece) >= 4 and piece.isupper())
+    )
+
+
+def _joinable(left: str, right: str) -> bool:
+    if left.endswith("ey") and right.startswith("J"):
+        return True  # "ey JhbG": the start of a JWT split after its first two letters
+    return _tokenish(left) and _tokenish(right)
+
+
+def despaced(text: str) -> tuple[str, list[int]] | None:
+    """The text with single spaces between token-like pieces removed, and for each character
+    its position in `text`; None when no space qualifies."""
+    pieces = text.split(" ")
+    if len(pieces) < 2:
+        return None
+    out: list[str] = []
+    origin: list[int] = []
+    pos = 0
+    joined_run = 0
+    changed = False
+    for k, piece in enumerate(pieces):
+        if k:
+            prev = pieces[k - 1]
+            if prev and piece and joined_run < MAX_JOINED_PIECES and _joinable(prev, piece):
+                joined_run += 1
+                changed = True
+            else:
+                out.append(" ")
+                origin.append(pos - 1)
+                joined_run = 0
+        out.extend(piece)
+        origin.extend(range(pos, pos + len(piece)))
+        pos += len(piece) + 1
+    return ("".join(out), origin) if changed else None
+
+
+def _strict_tokens(text: str) -> Iterable[Hit]:
+    for category, pattern in secrets.TOKENS:
+        for m in pattern.finditer(text):
+            body = m.group()
+            if category != "JWT" and not (
+                any(c.isdigit() for c in body) and any(c.isalpha() for c in body)
+            ):
+                continue
+            yield Hit(category, m.start(), m.end())
+    if "//" in text:
+        for m in _SPACED_URL_CREDENTIALS.finditer(text):
+            yield Hit("URL_CREDENTIALS", m.start(), m.end())
 
 
 def _ocr_only(text: str) -> Iterable[Hit]:
     for m in _AWS_KEY_ONE_SHORT.finditer(text):
         yield Hit("AWS_KEY", m.start(), m.end())
+    if " " not in text or not _TOKEN_HINT.search(text):
+        return
+    found = despaced(text)
+    if found is None:
+        return
+    joined, origin = found
+    for hit in _strict_tokens(joined):
+        start, end = origin[hit.start], origin[hit.end - 1] + 1
+        if " " in text[start:end]:  # the whole item, across the spaces the engine put in it
+            yield Hit(hit.category, start, end)
 
 
 # Spaces beside an "@" between two address characters: OCR puts them there, addresses have none.
@@ -124,6 +214,11 @@ class Reading:
 
 
 HIT_CACHE_SIZE = 4096
+# Rows read together along a chain of wrapped rows: windows of this many rows, each sharing
+# this many with the next, so an item over up to CHAIN_OVERLAP + 1 rows lies whole in one.
+CHAIN_WINDOW = 8
+CHAIN_OVERLAP = 3
+MAX_CHAIN_ROWS = 400
 
 
 class LineHits:
@@ -172,9 +267,90 @@ class LineHits:
         """For each line, the character ranges to cover."""
         readings = [Reading.of(line) for line in lines]
         hits = [self.line_hits(line, r) for line, r in zip(lines, readings, strict=True)]
-        for join in self.joins(lines):
+        joins = self.joins(lines)
+        for join in joins:
             first, second = readings[join.first], readings[join.second]
             on_first, on_second = joined_hits(first.text, second.text, join, self.text_hits)
             hits[join.first] += self._on_line(first, on_first)
             hits[join.second] += self._on_line(second, on_second)
+        for index, found in self._chain_hits(readings, joins):
+            hits[index] += self._on_line(readings[index], found)
+        for index in private_key_lines(lines):
+            hits[index].append(Hit("PRIVATE_KEY", 0, len(lines[index].text)))
         return hits
+
+    def _chain_hits(
+        self, readings: Sequence[Reading], joins: Sequence[Join]
+    ) -> Iterable[tuple[int, list[Hit]]]:
+        """Items wrapped over three rows or more (a JWT in a narrow terminal): the rows of a
+        chain of joins read as one text, in overlapping windows. Only matches that run over
+        at least three rows are taken; two rows are the joins' own business."""
+        following = {j.first: j for j in joins}
+        preceded = {j.second for j in joins}
+        for head in following:
+            if head in preceded:
+                continue
+            chain = [head]
+            while chain[-1] in following and len(chain) <= MAX_CHAIN_ROWS:
+                chain.append(following[chain[-1]].second)
+            if len(chain) < 3:
+                continue
+            seps = ["" if "" in following[i].separators else " " for i in chain[:-1]]
+            for at in range(0, max(1, len(chain) - CHAIN_OVERLAP), CHAIN_WINDOW - CHAIN_OVERLAP):
+                window = chain[at : at + CHAIN_WINDOW]
+                yield from self._window_hits(readings, window, seps[at : at + len(window) - 1])
+
+    def _window_hits(
+        self, readings: Sequence[Reading], window: list[int], seps: list[str]
+    ) -> Iterable[tuple[int, list[Hit]]]:
+        starts: list[int] = []
+        text = ""
+        for k, index in enumerate(window):
+            if k:
+                text += seps[k - 1]
+            starts.append(len(text))
+            text += readings[index].text
+        for hit in self.text_hits(text):
+            rows = [
+                k
+                for k, start in enumerate(starts)
+                if start < hit.end and hit.start < start + len(readings[window[k]].text)
+            ]
+            if len(rows) < 3:
+                continue
+            for k in rows:
+                start, length = starts[k], len(readings[window[k]].text)
+                a, b = max(hit.start, start) - start, min(hit.end, start + length) - start
+                if b > a:
+                    yield window[k], [Hit(hit.category, a, b)]
+
+
+# A PEM private key is one item from its BEGIN line to its END line: every row between them is
+# key material, read well or badly. Where the END line is not visible (scrolled off, not yet
+# printed), the rows go on to the end of the visible block.
+_PEM_BEGIN = re.compile(r"(?i)BEGIN[ A-Z0-9]{0,30}PRIVATE ?KEY")
+_PEM_END = re.compile(r"(?i)END[ A-Z0-9]{0,30}PRIVATE ?KEY")
+# A row of a key's body as read: base64, with a few spaces or misread marks at most.
+_PEM_BODY = re.compile(r"^[A-Za-z0-9+/=]{16,}(?:[ .,:;|'\-][A-Za-z0-9+/=]{2,}){0,4}$")
+
+
+def private_key_lines(lines: Sequence[TextBox]) -> list[int]:
+    """The lines that are part of a private key block (not its BEGIN line, which the
+    detectors find), in the block of rows below a BEGIN line or above an END line."""
+    found: list[int] = []
+    for i, line in enumerate(lines):
+        if _PEM_BEGIN.search(line.text):
+            for row in column_rows(lines, i, 1):
+                found += row
+                if any(_PEM_END.search(lines[k].text) for k in row):
+                    break
+        elif _PEM_END.search(line.text):
+            found.append(i)
+            # The rows above, up to the BEGIN line or as far as they read as key material.
+            for row in column_rows(lines, i, -1):
+                if any(_PEM_BEGIN.search(lines[k].text) for k in row):
+                    break
+                if not all(_PEM_BODY.match(lines[k].text.strip()) for k in row):
+                    break
+                found += row
+    return sorted(set(found))

@@ -40,8 +40,10 @@ _EMAIL = re.compile(
     r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}"
     r"\.(?:[a-z]{2,24}|[A-Z]{2,24})(?![a-z])"
 )
-# Digits in groups separated by single spaces or dashes: the material card numbers are made of.
-_DIGIT_GROUPS = re.compile(r"(?<![\d-])\d+(?:[ -]\d+)*")
+# Digits in groups separated by single spaces, dashes or dots: what card numbers are made of.
+_DIGIT_GROUPS = re.compile(r"(?<![\d-])\d+(?:[ .\-]\d+)*")
+_CARD_SEPARATOR = re.compile(r"([ .\-])")
+_NON_DIGIT = re.compile(r"\D")
 # Where a card's separators may fall (digits before each one): in fours, or Amex/Diners 4-6-x.
 # OCR drops spaces but does not invent them, so any subset of these positions is a grouping.
 _CARD_BREAKS = (frozenset({4, 8, 12, 16}), frozenset({4, 10}))
@@ -53,61 +55,36 @@ _CARD_WORD = re.compile(
     r"expir(?:y|es|ation)|exp|karte|carte|tarjeta)(?![a-z])"
 )
 CARD_WORD_WINDOW = 32  # characters on either side of a 12-digit number
-_URL_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]{0,15}://[^\s/:@]{1,128}:[^\s/@]{1,128}@")
-_PRIVATE_KEY = re.compile(
-    r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----"
-    r"(?:.{0,10000}?-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----|.{0,10000})",
-    re.DOTALL,
-)
-_TOKENS: list[tuple[str, re.Pattern[str]]] = [
-    # On screen, tokens are often glued to the words around them, so they are delimited by
-    # what they are made of rather than by \b. A key followed by a capitalised word
-    # ("...CFWLLanguage") still ends where the word begins.
-    (
-        "AWS_KEY",
-        re.compile(
-            r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}(?![0-9]|[A-Z](?![a-z]))"
-        ),
-    ),
-    # Prefixes distinctive enough to need no boundary on the left ("tokenghp_...").
-    (
-        "GITHUB_TOKEN",
-        re.compile(r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
-    ),
-    ("SLACK_TOKEN", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,250}\b")),
-    ("GOOGLE_API_KEY", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
-    ("STRIPE_KEY", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,247}\b")),
-    # "eyJ" is '{"' in base64: every JSON header and payload starts with it.
-    ("JWT", re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")),
-]
-# "password: hunter2", "DB_PASSWORD=...", "the password is x9y8".
-# Names may end identifiers (DB_PASSWORD); OCR may read o as 0 and s as 5.
-_SECRET_NAME = (
-    r"(?:pa[s5]{2}(?:w[o0]rd|wd|phrase)?|pwd|secret|token|api[_\-]?key|access[_\-]?key|"
-    r"client[_\-]?secret|credentials?)"
-)
-# Quotes end a value, typographic ones included (OCR reads ' as ’ or ′).
-_VALUE = r"[^\s\"'=`‘’′“”″´＇＂«»‹›„‚]"
-_KEYWORD_VALUE = re.compile(
-    rf"(?i)(?<![A-Za-z0-9]){_SECRET_NAME}(?![A-Za-z0-9])[\"']?\s{{0,3}}[:=]\s{{0,3}}[\"']?"
-    rf"((?:bearer|basic|token)\s+)?({_VALUE}{{4,256}})"
-)
-_KEYWORD_IS_VALUE = re.compile(
-    rf"(?i)(?<![A-Za-z0-9]){_SECRET_NAME}\s+(?:is|was)\s+[\"']?"
-    r"((?=[^\s\"']*[A-Za-z])(?=[^\s\"']*\d)[^\s\"']{4,128})"
-)
-# "Authorization: Bearer abc...": the scheme is always followed by its credentials, so a scheme
-# glued to them (OCR dropped the space) is still the scheme, not part of the secret.
-_AUTHORIZATION = re.compile(
-    r"(?i)(?<![A-Za-z0-9])(?:proxy-)?authorization[\"']?\s{0,3}[:=]\s{0,3}[\"']?"
-    rf"(?:(?:bearer|basic|token|digest|negotiate)\s*)?({_VALUE}{{4,256}})"
-)
-_BEARER = re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+([A-Za-z0-9._~+/\-]{12,}=*)")
 
 
 def _email(text: str) -> Iterable[Hit]:
     for m in _EMAIL.finditer(text):
         yield Hit("EMAIL", m.start(), m.end())
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _word_at(text: str, i: int) -> tuple[int, int]:
+    """The run of letters and digits around position i (bounded: digests are short)."""
+    a = i
+    while a > 0 and i - a < 128 and text[a - 1].isascii() and text[a - 1].isalnum():
+        a -= 1
+    b = i
+    while b < len(text) and b - i < 128 and text[b].isascii() and text[b].isalnum():
+        b += 1
+    return a, b
+
+
+def inside_digest(text: str, start: int, end: int) -> bool:
+    """Whether digits at [start, end) are part of a hexadecimal word (a commit or a checksum),
+    where any run of digits may occur by chance: "3f9c4111111111111111e0" holds no card."""
+    for i in (start, end - 1):
+        a, b = _word_at(text, i)
+        word = text[a:b]
+        if b - a > 1 and not word.isdigit() and all(c in _HEX for c in word):
+            return True
+    return False
 
 
 def _card_grouping(sizes: list[int], seps: str) -> bool:
@@ -136,7 +113,7 @@ def _card_ok(digits: str, grouped: bool, text: str, start: int, end: int) -> boo
 
 def _cards(text: str) -> Iterable[Hit]:
     for m in _DIGIT_GROUPS.finditer(text):
-        parts = re.split(r"([ -])", m.group())
+        parts = _CARD_SEPARATOR.split(m.group())
         sizes = [len(g) for g in parts[0::2]]
         seps = parts[1::2]
         offsets = [m.start()]
@@ -159,8 +136,10 @@ def _cards(text: str) -> Iterable[Hit]:
                         break
                     if total >= 12 and _card_grouping(sizes[i : j + 1], "".join(seps[i:j])):
                         start, end = offsets[i], offsets[j] + sizes[j]
-                        digits = text[start:end].replace(" ", "").replace("-", "")
-                        if _card_ok(digits, j > i, text, start, end):
+                        digits = _NON_DIGIT.sub("", text[start:end])
+                        if _card_ok(digits, j > i, text, start, end) and not inside_digest(
+                            text, start, end
+                        ):
                             best, last = Hit("CARD", start, end), j
             if best is not None:
                 yield best
@@ -168,31 +147,19 @@ def _cards(text: str) -> Iterable[Hit]:
             i = last + 1
 
 
-def _secrets(text: str) -> Iterable[Hit]:
-    for m in _PRIVATE_KEY.finditer(text):
-        yield Hit("PRIVATE_KEY", m.start(), m.end())
-    for m in _URL_CREDENTIALS.finditer(text):
-        yield Hit("URL_CREDENTIALS", m.start(), m.end())
-    for category, pattern in _TOKENS:
-        for m in pattern.finditer(text):
-            yield Hit(category, m.start(), m.end())
-    for m in _KEYWORD_VALUE.finditer(text):
-        yield Hit("SECRET", m.start(2), m.end(2))
-    for pattern in (_KEYWORD_IS_VALUE, _AUTHORIZATION, _BEARER):
-        for m in pattern.finditer(text):
-            yield Hit("SECRET", m.start(1), m.end(1))
-
-
 Detector = Callable[[str], Iterable[Hit]]
-PATTERN_DETECTORS: tuple[Detector, ...] = (_email, _cards, _secrets)
+# Hits of this category (a token that only looks random) give way to any other hit they overlap.
+WEAK_CATEGORY = "TOKEN"
+PATTERN_DETECTORS: tuple[Detector, ...] = (_email, _cards)
 
 
-def _default_detectors() -> tuple[Detector, ...]:
-    from app.core.redact import detectors
+def _default_detectors(phone_regions: tuple[str, ...] = ()) -> tuple[Detector, ...]:
+    from app.core.redact import detectors, secrets
 
     return (
         *PATTERN_DETECTORS,
-        detectors.phones(detectors.default_region()),
+        secrets.secrets,
+        detectors.phones(phone_regions),
         detectors.ibans,
         detectors.national_ids,
     )
@@ -209,7 +176,7 @@ class TextScrubber:
         from app.core.redact import detectors
 
         extra = (detectors.custom(settings.custom_terms, settings.custom_patterns),)
-        return cls((*_default_detectors(), *extra))
+        return cls((*_default_detectors(tuple(settings.phone_regions)), *extra))
 
     def find(self, text: str) -> list[Hit]:
         return find(text, self.detectors)
@@ -222,9 +189,16 @@ def find(text: str, detectors: Iterable[Detector] | None = None) -> list[Hit]:
     """All hits, overlaps merged so each character is covered at most once."""
     if detectors is None:
         detectors = _defaults()
-    hits = sorted(
-        (h for detect in detectors for h in detect(text)), key=lambda h: (h.start, -h.end)
-    )
+    found = [h for detect in detectors for h in detect(text)]
+    if any(h.category == WEAK_CATEGORY for h in found):
+        strong = [h for h in found if h.category != WEAK_CATEGORY]
+        found = strong + [
+            h
+            for h in found
+            if h.category == WEAK_CATEGORY
+            and not any(s.start < h.end and h.start < s.end for s in strong)
+        ]
+    hits = sorted(found, key=lambda h: (h.start, -h.end))
     merged: list[Hit] = []
     for hit in hits:
         if merged and hit.start < merged[-1].end:

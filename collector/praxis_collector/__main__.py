@@ -1,0 +1,3 @@
+from praxis_collector.cli import main
+
+raise SystemExit(main())
