@@ -3,10 +3,10 @@ screen of each kind: terminal, editor, mail, chat, key table) at 1280x800, and 2
 cases. The full runs are `python bench/redaction_independent.py` (development seeds) and
 `--heldout`; held-out figures never go into tests.
 
-The issue's targets (recall >= 0.99 per category on screen, typed recall >= 0.995, at most
-1% of ordinary words covered, at most 2% false positives on code-like typed text) are not
-met yet; each test asserts the level measured on this set as a floor (or ceiling), with the
-target beside it: a ratchet, to be tightened as redaction improves, never loosened to let a
+The issue's targets are recall >= 0.99 per category on screen, typed recall >= 0.995, at
+most 1% of ordinary words covered and at most 2% false positives on code-like typed text.
+Each test asserts the level measured on this set as a floor (or ceiling), with the target
+beside it: a ratchet, to be tightened as redaction improves, never loosened to let a
 change pass.
 """
 
@@ -27,43 +27,43 @@ REDUCED = Plan(cases=5, typed=110, negatives=100, size=(1280, 800))
 # Measured on REDUCED. Screens get one item of slack where an OCR difference between CPUs
 # could flip one; typed text involves no OCR and is held exactly.
 FLOORS = {
-    "frames_recall": 0.61,  # target 0.99; measured 43/68
-    "frames_recall_wrapped": 0.25,  # keys, wrapped tokens and URLs; measured 1/4
-    "typed_recall": 0.654,  # target 0.995; measured 72/110
+    "frames_recall": 0.92,  # target 0.99; measured 64/68
+    "frames_recall_wrapped": 0.75,  # keys, wrapped tokens and URLs; measured 4/4
+    "typed_recall": 0.972,  # target 0.995; measured 107/110
 }
 CEILINGS = {
-    "words_covered": 0.021,  # target 0.01; measured 7/391
-    "typed_fp_code": 0.509,  # target 0.02 (code and placeholders); measured 31/61
-    "typed_fp": 0.31,  # measured 31/100
+    "words_covered": 0.016,  # target 0.01; measured 5/391
+    "typed_fp_code": 0.0,  # target 0.02 (code and placeholders); measured 0/61
+    "typed_fp": 0.0,  # measured 0/100
 }
 # Per category: (redacted, n) measured; a category may lose one item on screen, none typed.
 SCREEN_BY_CATEGORY = {
     "EMAIL": (10, 10),
-    "PHONE": (6, 14),
+    "PHONE": (14, 14),
     "CARD": (2, 2),
     "IBAN": (1, 1),
     "SSN": (1, 2),
     "AWS_KEY": (3, 3),
     "GITHUB_TOKEN": (4, 4),
-    "JWT": (0, 1),
+    "JWT": (1, 1),
     "BEARER": (1, 1),
-    "PRIVATE_KEY": (0, 1),
-    "URL_PASSWORD": (3, 4),
-    "API_TOKEN": (9, 21),
-    "SECRET": (3, 4),
+    "PRIVATE_KEY": (1, 1),
+    "URL_PASSWORD": (4, 4),
+    "API_TOKEN": (18, 21),
+    "SECRET": (4, 4),
 }
 TYPED_BY_CATEGORY = {
     "EMAIL": 10,
-    "PHONE": 3,
-    "CARD": 6,
-    "IBAN": 0,
-    "SSN": 4,
+    "PHONE": 10,
+    "CARD": 10,
+    "IBAN": 10,
+    "SSN": 9,
     "AWS_KEY": 10,
     "GITHUB_TOKEN": 10,
-    "JWT": 9,
-    "URL_PASSWORD": 5,
-    "API_TOKEN": 7,
-    "SECRET": 8,
+    "JWT": 10,
+    "URL_PASSWORD": 10,
+    "API_TOKEN": 9,
+    "SECRET": 9,
 }  # of 10 cases each
 
 
