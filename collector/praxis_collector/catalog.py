@@ -114,6 +114,15 @@ def erase(store: Store, device_id: str, segment_id: str) -> bool:
     return existed
 
 
+def erase_if(store: Store, device_id: str, segment_id: str, sha256: str) -> bool:
+    """Erase the stored package only when it is the one with this hash; True when it was."""
+    record = get_record(store, device_id, segment_id)
+    if record is None or record.sha256 != sha256:
+        return False
+    erase(store, device_id, segment_id)
+    return True
+
+
 def device_usage(store: Store, device_id: str) -> int:
     return sum(o.size for o in store.list(f"{PACKAGES}{device_id}/") if o.key.endswith(".zip"))
 

@@ -462,10 +462,15 @@ async def _delete(request: Request, token: tokens.TokenRecord, upload_id: str) -
     async with _take_over(collector, upload_id):
         meta = found.metadata
         async with collector.lock("segment", meta.device_id, meta.segment_id):
-            await run_in_threadpool(catalog.erase, collector.store, meta.device_id, meta.segment_id)
-            for other in collector.index.of_segment(meta.device_id, meta.segment_id):
+            erased = await run_in_threadpool(
+                catalog.erase_if, collector.store, meta.device_id, meta.segment_id, found.sha256
+            )
+            # Only uploads of the erased content end here: a newer version of the segment
+            # (another sha256, stored or on its way) is not what this DELETE asked to erase.
+            ended = collector.index.of_segment(meta.device_id, meta.segment_id) if erased else []
+            for other in [found, *(u for u in ended if u.sha256 == found.sha256)]:
                 collector.index.set_state(other.id, GONE)
                 collector.index.partial_path(other.id).unlink(missing_ok=True)
                 collector.running.pop(other.id, None)
-    _log("erased", meta)
+    _log("erased" if erased else "terminated", meta)
     return _answer(204)

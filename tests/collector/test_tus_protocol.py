@@ -463,3 +463,19 @@ def test_connections_over_the_limit_are_answered_503(fresh_dir, client):
         wait_for(lambda: client.get(server.origin + "/healthz").status_code == 200, 30, "room")
     finally:
         assert server.stop() == 0
+
+
+def test_deleting_an_upload_of_older_content_keeps_the_newer_package(collector, client):
+    token = collector.token()
+    old = make_package()
+    new = make_package(device_id=old.device_id, segment_id=old.segment_id)
+    stale = create(client, collector.url, token, old)  # never finished, then replaced
+    stale_url = urljoin(collector.url, stale.headers["Location"])
+    new_url, _ = _upload_whole(client, collector, token, new, chunk=1 << 20)
+    assert client.delete(stale_url, headers=auth(token)).status_code == 204
+    assert _stored_file(collector, new).read_bytes() == new.data
+    assert client.head(new_url, headers=auth(token)).headers[CONFIRM] == new.sha256
+    assert client.head(stale_url, headers=auth(token)).status_code == 410
+    # Deleting the upload of the stored content still erases it.
+    assert client.delete(new_url, headers=auth(token)).status_code == 204
+    assert not _stored_file(collector, new).exists()
