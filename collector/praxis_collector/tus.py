@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from praxis_collector import catalog, tokens
 from praxis_collector.accesslog import log_event
 from praxis_collector.app import Collector
-from praxis_collector.errors import StorageUnavailable
+from praxis_collector.errors import CollectorError, StorageUnavailable
 from praxis_collector.metadata import MetadataError, UploadMetadata, encode, parse
 from praxis_collector.uploads import COMPLETE, GONE, PARTIAL, Upload
 
@@ -33,8 +33,8 @@ TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,checksum,termination,expiration"
 CHECKSUMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
 CONFIRM_HEADER = "Praxis-Package-Sha256"
-_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
-_DIGITS = re.compile(r"^[0-9]{1,19}$")
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class Refusal(Exception):
@@ -100,7 +100,7 @@ def _check_version(request: Request) -> None:
 
 def _number(request: Request, name: str) -> int:
     value = request.headers.get(name)
-    if value is None or not _DIGITS.match(value):
+    if value is None or not _DIGITS.fullmatch(value):
         raise Refusal(400, "bad_request", f"{name} must be a whole number of bytes")
     return int(value)
 
@@ -115,6 +115,8 @@ async def endpoint(request: Request) -> Response:
         return _refusal_response(request, refusal)
     except StorageUnavailable as exc:
         return _refusal_response(request, _unavailable(_collector(request), exc))
+    except CollectorError as exc:  # a value no check above foresaw: the client's, never a 500
+        return _refusal_response(request, Refusal(400, "bad_request", exc.message))
 
 
 async def upload(request: Request) -> Response:
@@ -128,6 +130,8 @@ async def upload(request: Request) -> Response:
         return _refusal_response(request, refusal)
     except StorageUnavailable as exc:
         return _refusal_response(request, _unavailable(_collector(request), exc))
+    except CollectorError as exc:  # a value no check above foresaw: the client's, never a 500
+        return _refusal_response(request, Refusal(400, "bad_request", exc.message))
 
 
 async def _quota(
@@ -156,12 +160,17 @@ async def _options(request: Request) -> Response:
     return _answer(204, headers)
 
 
+def _check_device(token: tokens.TokenRecord, device_id: str) -> None:
+    if token.device_id is not None and token.device_id != device_id:
+        raise Refusal(403, "wrong_device", "this token belongs to another device")
+
+
 async def _bind_device(collector: Collector, token: tokens.TokenRecord, device_id: str) -> None:
+    """Tie a new token to its device; called only once a creation passed every check, so a
+    refused request never binds a token to a device it then cannot use."""
     if token.device_id is None:
         token.device_id = device_id
         await run_in_threadpool(tokens.save, collector.store, token)
-    elif token.device_id != device_id:
-        raise Refusal(403, "wrong_device", "this token belongs to another device")
 
 
 def _new_upload(token: tokens.TokenRecord, meta: UploadMetadata, length: int, state: str) -> Upload:
@@ -186,7 +195,7 @@ async def _create(request: Request) -> Response:
     except MetadataError as exc:
         raise Refusal(400, exc.code, exc.message) from None
     request.state.device_id = meta.device_id
-    await _bind_device(collector, token, meta.device_id)
+    _check_device(token, meta.device_id)
     if length > collector.config.max_upload_bytes:
         limit = collector.config.max_upload_bytes
         raise Refusal(413, "too_large", f"an upload may be at most {limit} bytes")
@@ -200,6 +209,7 @@ async def _create(request: Request) -> Response:
             )
         if stored.size != length:
             raise Refusal(400, "bad_request", "Upload-Length is not the stored package's size")
+        await _bind_device(collector, token, meta.device_id)
         done = _new_upload(token, meta, length, COMPLETE)
         collector.index.add(done)
         _log("already_stored", meta)
@@ -213,6 +223,7 @@ async def _create(request: Request) -> Response:
             f"this device's quota of {quota} bytes would be exceeded ({used} bytes in use)",
             {"Praxis-Quota-Bytes": str(quota), "Praxis-Quota-Used": str(used)},
         )
+    await _bind_device(collector, token, meta.device_id)
     new = _new_upload(token, meta, length, PARTIAL)
     collector.index.partial_path(new.id).touch()
     collector.index.add(new)
@@ -230,7 +241,7 @@ def _log(event: str, meta: UploadMetadata, **extra: Any) -> None:
 
 async def _find(collector: Collector, token: tokens.TokenRecord, upload_id: str) -> Upload:
     """The token's device's upload; expired ones become tombstones here at the latest."""
-    found = collector.index.get(upload_id) if _UPLOAD_ID.match(upload_id) else None
+    found = collector.index.get(upload_id) if _UPLOAD_ID.fullmatch(upload_id) else None
     if found is None or token.device_id is None or found.device_id != token.device_id:
         raise Refusal(404, "not_found", "there is no such upload for this device")
     if found.state == PARTIAL and collector.expires_at(found.touched_at) < time.time():

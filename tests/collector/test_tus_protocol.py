@@ -479,3 +479,20 @@ def test_deleting_an_upload_of_older_content_keeps_the_newer_package(collector, 
     # Deleting the upload of the stored content still erases it.
     assert client.delete(new_url, headers=auth(token)).status_code == 204
     assert not _stored_file(collector, new).exists()
+
+
+def test_a_refused_creation_never_binds_the_token(collector, client):
+    token = collector.token("fresh", quota_bytes=1000)
+    package = make_package()
+    newline = create(client, collector.url, token, package, device_id=package.device_id + "\n")
+    assert newline.status_code == 400 and newline.json()["error"] == "bad_metadata"
+    over = create(client, collector.url, token, package)  # past the quota: refused
+    assert over.status_code == 413 and over.json()["error"] == "quota_exceeded"
+    # Neither refusal tied the token to a device: another device id gets the same answer.
+    other = create(client, collector.url, token, make_package())
+    assert other.status_code == 413 and other.json()["error"] == "quota_exceeded"
+    roomy = collector.token("roomy")
+    for bad in ("\n", "0\n"):
+        answer = create(client, collector.url, roomy, package, format_version=bad)
+        assert answer.status_code == 400 and answer.json()["error"] == "bad_metadata"
+    assert create(client, collector.url, roomy, package).status_code == 201
