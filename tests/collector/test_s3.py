@@ -132,7 +132,7 @@ def test_packages_and_tokens_live_in_the_bucket(s3_collectors, bucket, client):
     assert f"px/tokens/{token.split('_')[1]}.json" in token_keys
     for k in token_keys:  # the bucket holds hashes of tokens, never a token
         assert (
-            token.split("_")[2]
+            token.split("_", 2)[2]
             not in bucket.get_object(Bucket=BUCKET, Key=k)["Body"].read().decode()
         )
     assert client.get(first.origin + "/healthz").json() == {"status": "ok"}
