@@ -67,11 +67,33 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# What a package may declare before any of it is decompressed: a manifest is a few kilobytes,
+# a package a few megabytes. zipfile never inflates a member past its declared size, so these
+# bound the work of reading a package built to expand without end.
+MAX_MANIFEST_BYTES = 1 << 20
+MAX_MEMBERS = 100_000
+MAX_UNCOMPRESSED_BYTES = 16 << 30
+
+
+def _check_declared(zf: zipfile.ZipFile, check_members: bool) -> None:
+    if zf.getinfo("manifest.json").file_size > MAX_MANIFEST_BYTES:
+        raise PackageInvalid(f"the package's manifest.json is over {MAX_MANIFEST_BYTES} bytes")
+    if check_members:
+        members = zf.infolist()
+        if len(members) > MAX_MEMBERS:
+            raise PackageInvalid(f"the package has over {MAX_MEMBERS} members")
+        if sum(m.file_size for m in members) > MAX_UNCOMPRESSED_BYTES:
+            raise PackageInvalid(
+                f"the package's members add up to over {MAX_UNCOMPRESSED_BYTES} bytes"
+            )
+
+
 def read_manifest(path: Path, check_members: bool = True) -> dict[str, Any]:
     """The package's manifest, after checking every member's CRC when asked. An upload needs
     no member check: its SHA-256 already proves it is the package the device built."""
     try:
         with zipfile.ZipFile(path) as zf:
+            _check_declared(zf, check_members)
             bad = zf.testzip() if check_members else None
             if bad is not None:
                 raise PackageInvalid(f"the package's member {bad} is damaged")
