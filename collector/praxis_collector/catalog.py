@@ -3,6 +3,8 @@
     packages/<device_id>/<segment_id>.zip   the package, byte for byte what the device sent
     packages/<device_id>/<segment_id>.json  its record: hash, size, when and how it arrived,
                                             and the package's manifest (with the receipt)
+    uploads/<device_id>/<upload_id>.json    a finished upload (UploadRecord), so a DELETE or
+                                            HEAD works through any process over the store
 
 The record is written after the package, so a record always names a whole package; a package
 without a record (a crash in between) is reported by `verify` and never counted as stored.
@@ -23,6 +25,7 @@ from praxis_collector.metadata import UploadMetadata
 from praxis_collector.storage import Store
 
 PACKAGES = "packages/"
+UPLOADS = "uploads/"
 
 
 class PackageInvalid(CollectorError):
@@ -143,6 +146,42 @@ def erase_if(store: Store, device_id: str, segment_id: str, sha256: str) -> bool
         return False
     erase(store, device_id, segment_id)
     return True
+
+
+def upload_key(device_id: str, upload_id: str) -> str:
+    return f"{UPLOADS}{device_id}/{upload_id}.json"
+
+
+@dataclass
+class UploadRecord:
+    """A finished upload, kept in the store so every collector process over it can answer a
+    HEAD or DELETE for it. `package` names the upload that stored the package it confirmed:
+    once that package is erased or stored anew, this upload is over."""
+
+    id: str
+    token_id: str
+    device_id: str
+    segment_id: str
+    sha256: str
+    length: int
+    package: str
+    metadata: dict[str, Any]
+    created_at: float
+
+    def to_json(self) -> bytes:
+        return (json.dumps(asdict(self), ensure_ascii=False) + "\n").encode()
+
+
+def put_upload_record(store: Store, record: UploadRecord) -> None:
+    store.put_bytes(upload_key(record.device_id, record.id), record.to_json())
+
+
+def get_upload_record(store: Store, device_id: str, upload_id: str) -> UploadRecord | None:
+    data = store.get_bytes(upload_key(device_id, upload_id))
+    if data is None:
+        return None
+    raw = json.loads(data)
+    return UploadRecord(**{k: raw[k] for k in UploadRecord.__dataclass_fields__})
 
 
 def device_usage(store: Store, device_id: str) -> int:

@@ -211,6 +211,7 @@ async def _create(request: Request) -> Response:
             raise Refusal(400, "bad_request", "Upload-Length is not the stored package's size")
         await _bind_device(collector, token, meta.device_id)
         done = _new_upload(token, meta, length, COMPLETE)
+        await _share(collector, done, stored.upload_id)
         collector.index.add(done)
         _log("already_stored", meta)
         headers = {"Upload-Offset": str(length), CONFIRM_HEADER: stored.sha256}
@@ -239,9 +240,39 @@ def _log(event: str, meta: UploadMetadata, **extra: Any) -> None:
     log_event(event, device_id=meta.device_id, segment_id=meta.segment_id, **extra)
 
 
+async def _share(collector: Collector, done: Upload, package: str) -> None:
+    """Put a finished upload where every process over the store finds it (see _shared)."""
+    record = catalog.UploadRecord(
+        done.id, done.token_id, done.device_id, done.segment_id, done.sha256, done.length,
+        package, dict(done.metadata.__dict__), done.created_at,
+    )  # fmt: skip
+    await run_in_threadpool(catalog.put_upload_record, collector.store, record)
+
+
+def _shared(collector: Collector, device_id: str, upload_id: str) -> Upload | None:
+    """A finished upload another process received: complete while the package it confirmed
+    is the one stored, gone once that package was erased or stored anew."""
+    record = catalog.get_upload_record(collector.store, device_id, upload_id)
+    if record is None:
+        return None
+    stored = catalog.get_record(collector.store, record.device_id, record.segment_id)
+    current = stored is not None and (stored.sha256, stored.upload_id) == (
+        record.sha256,
+        record.package,
+    )
+    return Upload(
+        record.id, record.token_id, record.device_id, record.segment_id, record.sha256,
+        record.length, record.length, UploadMetadata(**record.metadata), record.created_at,
+        record.created_at, COMPLETE if current else GONE,
+    )  # fmt: skip
+
+
 async def _find(collector: Collector, token: tokens.TokenRecord, upload_id: str) -> Upload:
     """The token's device's upload; expired ones become tombstones here at the latest."""
-    found = collector.index.get(upload_id) if _UPLOAD_ID.fullmatch(upload_id) else None
+    valid = _UPLOAD_ID.fullmatch(upload_id) is not None
+    found = collector.index.get(upload_id) if valid else None
+    if found is None and valid and token.device_id is not None:
+        found = await run_in_threadpool(_shared, collector, token.device_id, upload_id)
     if found is None or token.device_id is None or found.device_id != token.device_id:
         raise Refusal(404, "not_found", "there is no such upload for this device")
     if found.state == PARTIAL and collector.expires_at(found.touched_at) < time.time():
@@ -461,6 +492,7 @@ async def _complete(collector: Collector, found: Upload) -> str:
                     fh.truncate(found.offset)
                 raise
             _log("stored", meta, sha256=meta.sha256, bytes=found.length)
+        await _share(collector, found, found.id if stored is None else stored.upload_id)
     collector.index.set_state(found.id, COMPLETE, offset=found.length)
     path.unlink(missing_ok=True)
     collector.running.pop(found.id, None)

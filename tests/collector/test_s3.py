@@ -156,6 +156,31 @@ def test_two_collectors_over_one_bucket_store_a_segment_once(s3_collectors, buck
     assert client.head(url, headers=auth(token)).status_code == 410
 
 
+def test_a_finished_upload_is_erased_through_any_collector(s3_collectors, bucket, client):
+    first, second = s3_collectors
+    token = first.token("wanderer")
+    package = make_package()
+    created = create(client, first.url, token, package)
+    upload_path = created.headers["Location"]
+    done = patch(client, urljoin(first.url, upload_path), token, 0, package.data)
+    assert done.headers[CONFIRM] == package.sha256
+    # The second collector never saw this upload, yet answers for it from the bucket.
+    elsewhere = urljoin(second.url, upload_path)
+    assert client.head(elsewhere, headers=auth(token)).headers[CONFIRM] == package.sha256
+    assert client.delete(elsewhere, headers=auth(token)).status_code == 204
+    assert not [k for k in _keys(bucket) if package.segment_id in k]
+    assert client.delete(elsewhere, headers=auth(token)).status_code == 410
+    assert client.head(urljoin(first.url, upload_path), headers=auth(token)).status_code == 410
+    # Stored anew, the package is not erased by a DELETE of the old upload.
+    again = create(client, first.url, token, package)
+    again_url = urljoin(first.url, again.headers["Location"])
+    assert patch(client, again_url, token, 0, package.data).headers[CONFIRM] == package.sha256
+    assert client.delete(elsewhere, headers=auth(token)).status_code == 410
+    assert [k for k in _keys(bucket) if package.segment_id in k]
+    other_device = first.token("stranger")
+    assert client.delete(elsewhere, headers=auth(other_device)).status_code == 404
+
+
 def test_verify_and_export_read_the_bucket(s3_collectors, bucket, client, tmp_path):
     first, _ = s3_collectors
     token = first.token("exported")
