@@ -138,9 +138,20 @@ async def _quota(
     collector: Collector, token: tokens.TokenRecord, device_id: str
 ) -> tuple[int, int]:
     quota = token.quota_bytes or collector.config.device_quota_bytes
-    stored = await run_in_threadpool(catalog.device_usage, collector.store, device_id)
     since = time.time() - collector.config.upload_expiry_s
-    return quota, stored + collector.index.reserved_bytes(device_id, since)
+    reserved = collector.index.reserved(device_id, since)
+
+    def used() -> int:
+        # Content already stored is counted once, not again for its unfinished duplicates.
+        waiting = sum(
+            size
+            for segment_id, sha256, size in reserved
+            if (r := catalog.get_record(collector.store, device_id, segment_id)) is None
+            or r.sha256 != sha256
+        )
+        return catalog.device_usage(collector.store, device_id) + waiting
+
+    return quota, await run_in_threadpool(used)
 
 
 async def _options(request: Request) -> Response:
@@ -217,7 +228,9 @@ async def _create(request: Request) -> Response:
         headers = {"Upload-Offset": str(length), CONFIRM_HEADER: stored.sha256}
         return _answer(201, {"Location": f"/files/{done.id}", **headers})
     quota, used = await _quota(collector, token, meta.device_id)
-    if used + length > quota:
+    since = time.time() - collector.config.upload_expiry_s
+    again = collector.index.has_partial(meta.device_id, meta.segment_id, meta.sha256, since)
+    if used + (0 if again else length) > quota:
         raise Refusal(
             413,
             "quota_exceeded",

@@ -62,3 +62,22 @@ def test_a_manifest_that_inflates_past_a_mebibyte_is_refused_unread(collector, c
     assert answer.status_code == 400 and answer.json()["error"] == "package_invalid"
     assert "manifest.json is over" in answer.json()["message"]
     assert not _stored_file(collector, package).exists()
+
+
+def test_creating_the_same_upload_again_reserves_its_bytes_once(collector, client):
+    package = make_package()
+    token = collector.token("flaky-network", quota_bytes=len(package.data) * 3 // 2)
+    for _ in range(3):  # answers lost on the way back: the client creates again
+        created = create(client, collector.url, token, package)
+        assert created.status_code == 201, created.text
+    options = client.options(collector.url, headers={"Authorization": f"Bearer {token}"})
+    assert int(options.headers["Praxis-Quota-Used"]) == len(package.data)
+    url = urljoin(collector.url, created.headers["Location"])
+    assert patch(client, url, token, 0, package.data).headers[CONFIRM] == package.sha256
+    # Once stored, its unfinished duplicates reserve nothing more.
+    options = client.options(collector.url, headers={"Authorization": f"Bearer {token}"})
+    assert int(options.headers["Praxis-Quota-Used"]) == len(package.data)
+    # Other content still has to fit beside it.
+    other = make_package(device_id=package.device_id)
+    refused = create(client, collector.url, token, other)
+    assert refused.status_code == 413 and refused.json()["error"] == "quota_exceeded"
