@@ -409,10 +409,30 @@ async def _patch(request: Request, token: tokens.TokenRecord, upload_id: str) ->
         return _answer(204, {"Upload-Offset": str(found.length), CONFIRM_HEADER: sha})
 
 
+def _open_at(path: os.PathLike[str], offset: int) -> Any:
+    fh = open(path, "rb+")  # noqa: SIM115 - closed by _write_body
+    fh.seek(offset)
+    fh.truncate()
+    return fh
+
+
+def _take(fh: Any, chunk: bytes, hashes: list[Any]) -> None:
+    fh.write(chunk)
+    for digest in hashes:  # hashlib lets go of the GIL on chunks this size
+        digest.update(chunk)
+
+
+def _cut(fh: Any, size: int) -> None:
+    fh.truncate(size)
+    fh.flush()
+
+
 async def _write_body(
     request: Request, collector: Collector, found: Upload, checksum: tuple[str, bytes] | None
 ) -> int:
-    """Append the request body at the upload's offset; how many bytes were kept."""
+    """Append the request body at the upload's offset; how many bytes were kept. File work
+    runs in worker threads, so a disk that stalls under writeback never stalls the other
+    uploads' requests on the event loop."""
     path = collector.index.partial_path(found.id)
     room = found.length - found.offset
     digest = CHECKSUMS[checksum[0]]() if checksum else None
@@ -421,35 +441,32 @@ async def _write_body(
     if whole is None and found.offset == 0:
         whole = hashlib.sha256()
     received = 0
-    with open(path, "rb+") as fh:
-        fh.seek(found.offset)
-        fh.truncate()
+    hashes = [h for h in (digest, whole) if h is not None]
+    fh = await run_in_threadpool(_open_at, path, found.offset)
+    try:
         try:
             stop = collector.stop_event(found.id)
             async for chunk in _body(request, collector.config.body_timeout_s, stop):
                 received += len(chunk)
                 if received > room:
-                    fh.truncate(found.offset)
+                    await run_in_threadpool(_cut, fh, found.offset)
                     raise Refusal(413, "too_large", "the body goes past Upload-Length")
-                fh.write(chunk)
-                if digest:
-                    digest.update(chunk)
-                if whole is not None:
-                    whole.update(chunk)
+                await run_in_threadpool(_take, fh, chunk, hashes)
         except _ClientGone:
             # Without a checksum the bytes that arrived are good as far as anyone can know.
             kept = 0 if digest else received
-            fh.truncate(found.offset + kept)
-            fh.flush()
+            await run_in_threadpool(_cut, fh, found.offset + kept)
             if kept:
                 collector.index.set_offset(found.id, found.offset + kept)
                 if whole is not None:
                     collector.running[found.id] = (found.offset + kept, whole)
             raise Refusal(408, "body_incomplete", "the body broke off") from None
         if checksum and digest and digest.digest() != checksum[1]:
-            fh.truncate(found.offset)
+            await run_in_threadpool(_cut, fh, found.offset)
             raise Refusal(460, "checksum_mismatch", "the body does not match Upload-Checksum")
-        fh.flush()
+        await run_in_threadpool(fh.flush)
+    finally:
+        fh.close()  # at most one small write buffer is left to flush here
     if whole is not None:
         collector.running[found.id] = (found.offset + received, whole)
     else:

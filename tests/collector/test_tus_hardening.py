@@ -5,8 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
+import signal
+import subprocess
 import zipfile
 from urllib.parse import urljoin
+
+import pytest
 
 from tests.collector.helpers import Package, auth, create, make_package, patch, random_id
 from tests.collector.test_tus_protocol import CONFIRM, _stored_file, _upload_whole
@@ -81,3 +86,35 @@ def test_creating_the_same_upload_again_reserves_its_bytes_once(collector, clien
     other = make_package(device_id=package.device_id)
     refused = create(client, collector.url, token, other)
     assert refused.status_code == 413 and refused.json()["error"] == "quota_exceeded"
+
+
+def test_recording_progress_never_waits_for_the_disk(collector, client):
+    """Each PATCH records its offset in the index from the event loop: those commits must not
+    sync to disk, or every upload on the server waits on each one (crash safety comes from
+    the partial file and reconcile, docs/COLLECTOR.md)."""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not installed (.ci/setup)")
+    token = collector.token()
+    package = make_package()
+    created = create(client, collector.url, token, package)
+    url = urljoin(collector.url, created.headers["Location"])
+    trace = collector.data_dir.parent / "syncs.trace"
+    tracer = subprocess.Popen(
+        [strace, "-f", "-e", "trace=fsync,fdatasync", "-o", str(trace)]
+        + ["-p", str(collector.process.pid)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        attached = tracer.stderr.readline()
+        if "attached" not in attached:
+            pytest.skip(f"strace cannot attach here: {attached.strip()}")
+        for i in range(20):
+            answer = patch(client, url, token, i * 100, package.data[i * 100 : (i + 1) * 100])
+            assert answer.status_code == 204, answer.text
+    finally:
+        tracer.send_signal(signal.SIGINT)
+        tracer.wait(10)
+    syncs = [line for line in trace.read_text().splitlines() if "sync(" in line]
+    assert len(syncs) < 5, syncs
