@@ -139,10 +139,15 @@ def erase(store: Store, device_id: str, segment_id: str) -> bool:
     return existed
 
 
-def erase_if(store: Store, device_id: str, segment_id: str, sha256: str) -> bool:
-    """Erase the stored package only when it is the one with this hash; True when it was."""
+def erase_if(store: Store, device_id: str, segment_id: str, sha256: str, upload_id: str) -> bool:
+    """Erase the stored package only when it has this hash and, for a finished upload, is the
+    very package that upload confirmed (not the same content stored anew since); True when
+    it was erased."""
     record = get_record(store, device_id, segment_id)
     if record is None or record.sha256 != sha256:
+        return False
+    finished = get_upload_record(store, device_id, upload_id)
+    if finished is not None and finished.package != record.upload_id:
         return False
     erase(store, device_id, segment_id)
     return True

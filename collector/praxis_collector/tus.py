@@ -536,7 +536,12 @@ async def _delete(request: Request, token: tokens.TokenRecord, upload_id: str) -
         meta = found.metadata
         async with collector.lock("segment", meta.device_id, meta.segment_id):
             erased = await run_in_threadpool(
-                catalog.erase_if, collector.store, meta.device_id, meta.segment_id, found.sha256
+                catalog.erase_if,
+                collector.store,
+                meta.device_id,
+                meta.segment_id,
+                found.sha256,
+                found.id,
             )
             # Only uploads of the erased content end here: a newer version of the segment
             # (another sha256, stored or on its way) is not what this DELETE asked to erase.

@@ -181,6 +181,23 @@ def test_a_finished_upload_is_erased_through_any_collector(s3_collectors, bucket
     assert client.delete(elsewhere, headers=auth(other_device)).status_code == 404
 
 
+def test_an_old_upload_never_erases_its_content_stored_anew(s3_collectors, bucket, client):
+    first, second = s3_collectors
+    token = first.token("returning")
+    package = make_package()
+    created = create(client, first.url, token, package)
+    old_path = created.headers["Location"]
+    assert patch(client, urljoin(first.url, old_path), token, 0, package.data).status_code == 204
+    assert client.delete(urljoin(second.url, old_path), headers=auth(token)).status_code == 204
+    # The same content is sent again through the second collector, while the first one
+    # still has the old upload as complete in its own index.
+    anew = create(client, second.url, token, package)
+    done = patch(client, urljoin(second.url, anew.headers["Location"]), token, 0, package.data)
+    assert done.headers[CONFIRM] == package.sha256
+    assert client.delete(urljoin(first.url, old_path), headers=auth(token)).status_code == 204
+    assert f"px/packages/{package.device_id}/{package.segment_id}.zip" in _keys(bucket)
+
+
 def test_verify_and_export_read_the_bucket(s3_collectors, bucket, client, tmp_path):
     first, _ = s3_collectors
     token = first.token("exported")
