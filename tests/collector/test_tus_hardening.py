@@ -13,7 +13,15 @@ from urllib.parse import urljoin
 
 import pytest
 
-from tests.collector.helpers import Package, auth, create, make_package, patch, random_id
+from tests.collector.helpers import (
+    Package,
+    auth,
+    collector_cli,
+    create,
+    make_package,
+    patch,
+    random_id,
+)
 from tests.collector.test_tus_protocol import CONFIRM, _stored_file, _upload_whole
 
 
@@ -118,3 +126,26 @@ def test_recording_progress_never_waits_for_the_disk(collector, client):
         tracer.wait(10)
     syncs = [line for line in trace.read_text().splitlines() if "sync(" in line]
     assert len(syncs) < 5, syncs
+
+
+def test_verify_reports_a_package_of_too_many_members_without_reading_them(tmp_path):
+    from praxis_collector import catalog
+    from praxis_collector.storage.filesystem import FilesystemStore
+
+    device_id, segment_id = random_id("dev_"), random_id("seg_")
+    manifest = {"format_version": 1, "device_id": device_id, "segment_id": segment_id}
+    path = tmp_path / "many.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("manifest.json", json.dumps(manifest))
+        for i in range(catalog.MAX_MEMBERS):
+            zf.writestr(f"frames/{i:06d}.pxf", b"")
+    data_dir = tmp_path / "data"
+    store = FilesystemStore(data_dir / "store")
+    record = catalog.StoredRecord(
+        segment_id, device_id, catalog.file_sha256(path), path.stat().st_size, 1,
+        f"{segment_id}.zip", "2026-12-04T10:00:00+00:00", "0" * 32, "0" * 12, manifest,
+    )  # fmt: skip
+    catalog.put(store, path, record)
+    verified = collector_cli("verify", "--data-dir", str(data_dir))
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert f"over {catalog.MAX_MEMBERS} members" in verified.stdout
