@@ -9,7 +9,6 @@ import time
 from typing import Any
 
 from app.core.errors import NotRunning, PraxisError
-from app.core.review import receipt_items, size_text
 
 
 def _when(ts: float | None) -> str:
@@ -63,7 +62,7 @@ def cmd_review(args: argparse.Namespace, settings: Any) -> int:
             print(
                 f"{item.id}  {item.state.label:<18} {_span(item.started_at, item.ended_at)}"
                 f"  {', '.join(item.apps) or '-'}  {item.actions} actions,"
-                f" {item.frames} screenshots, {size_text(item.bytes)}{extra}"
+                f" {item.frames} screenshots, {review.size_text(item.bytes)}{extra}"
             )
         return 0
     if args.delete:
@@ -80,7 +79,7 @@ def cmd_review(args: argparse.Namespace, settings: Any) -> int:
             return 0
     for package in packages:
         print(f"Approved {package.segment_id} (sha256 {package.sha256})")
-        for label, text in receipt_items(package.receipt):
+        for label, text in review.receipt_items(package.receipt):
             print(f"  {label + ':':<10} {text}")
     return 0
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Cost of on-screen text redaction per frame: incremental (what the recorder does) against
-reading the whole frame again, on the same frames, measured in the same run.
+"""Cost of on-screen text redaction per frame, for two ways of reading what changed, on the
+same frames in the same run: lines found by the engine's detection network ("network", the
+engine's whole pipeline) and lines found from their ink, recognised alone and remembered by
+their pixels ("auto": whole screens still go through the network; "network" is the default).
 
-    python bench/redaction_speed.py
+    python bench/redaction_speed.py [--ink-first-frame]
 
-Starts a private Xvfb (1920x1080) with a text viewer and a shell, then measures four kinds of
-change: typing a line, scrolling a page by three lines, a page of new command output, and
-nothing (an unchanged frame).
-Prints CPU milliseconds per frame (median) and the ratio. Needs xterm and xdotool.
+Starts a private Xvfb (1920x1080) with a text viewer, a shell and `top -d 1` in a small bitmap
+font, then measures five kinds of change: typing a line, scrolling a page by three lines, a page
+of new command output, a tick of top alone, and nothing (an unchanged frame).
+Prints CPU milliseconds per frame (median) of each and their ratio. Needs xterm and xdotool.
+`--ink-first-frame` also times a whole-screen read with lines found from their ink.
 """
 
 from __future__ import annotations
@@ -90,6 +93,12 @@ def main() -> None:
             fh.write("\n".join(source))
         procs.append(xterm(display, "code", "110x60+0+0", f"less {fh.name}"))
         procs.append(xterm(display, "shell", "90x40+960+200", "PS1='$ ' exec sh"))
+        procs.append(
+            subprocess.Popen(
+                ["xterm", "-T", "top", "-geometry", "100x24+960+760", "-e", "top", "-d", "1"],
+                env={**os.environ, "DISPLAY": display},
+            )
+        )
         shell = xdo(display, "search", "--sync", "--name", "shell").split()[0]
         time.sleep(1.5)
         import mss
@@ -101,8 +110,11 @@ def main() -> None:
             return bgra_to_rgb(bytes(shot.raw), shot.width, shot.height)
 
         scrubber = TextScrubber.from_settings(Settings())
-        engine = RapidOcrEngine()
-        live = ScreenTextRedactor(engine, scrubber)
+        engines = {
+            "network": RapidOcrEngine(find_lines="network"),
+            "auto": RapidOcrEngine(find_lines="auto"),
+        }
+        redactors = {k: ScreenTextRedactor(e, scrubber) for k, e in engines.items()}
         context = FrameContext(None, [])
 
         def cpu(fn) -> float:
@@ -110,54 +122,68 @@ def main() -> None:
             fn()
             return (time.process_time() - started) * 1000
 
+        for engine in engines.values():
+            engine.read(np.full((40, 300, 3), 255, np.uint8))  # models loaded: not timed
         first = grab()
-        first_ms = cpu(lambda: live(first.copy(), context))
+        first_ms = {k: cpu(lambda r=r: r(first.copy(), context)) for k, r in redactors.items()}
+        if "--ink-first-frame" in sys.argv:
+            ink = ScreenTextRedactor(RapidOcrEngine(find_lines="ink"), scrubber)
+            first_ms["ink"] = cpu(lambda: ink(first.copy(), context))
         xdo(display, "windowfocus", "--sync", shell)
         code = xdo(display, "search", "--sync", "--name", "code").split()[0]
-        rows: dict[str, list[tuple[float, float]]] = {
+        rows: dict[str, list[dict[str, float]]] = {
             "type a line": [],
             "scroll 3 lines": [],
             "page of output": [],
+            "top tick alone": [],
             "no change": [],
         }
 
         def measure(kind: str) -> None:
             frame = grab()
-            incremental = cpu(lambda: live(frame.copy(), context))
-            fresh = ScreenTextRedactor(engine, scrubber)
-            full = cpu(lambda: fresh(frame.copy(), context))
-            rows[kind].append((incremental, full))
+            rows[kind].append(
+                {k: cpu(lambda r=r: r(frame.copy(), context)) for k, r in redactors.items()}
+            )
 
-        for start in range(0, len(TYPED), 12):  # a frame after every pause in typing
-            xdo(display, "type", "--delay", "40", TYPED[start : start + 12])
+        for start in range(0, len(TYPED), 24):  # a frame after every pause in typing
+            xdo(display, "type", "--delay", "40", TYPED[start : start + 24])
             time.sleep(0.3)
             measure("type a line")
         xdo(display, "key", "Return")
-        for _ in range(3):
+        for _ in range(2):
             xdo(display, "type", "--delay", "10", "seq 1 25\n")
             time.sleep(0.5)
             measure("page of output")
         xdo(display, "windowfocus", "--sync", code)
-        for _ in range(4):  # a mouse wheel notch moves a text view by about three lines
+        for _ in range(3):  # a mouse wheel notch moves a text view by about three lines
             xdo(display, "key", "--delay", "20", "Down", "Down", "Down")
             time.sleep(0.4)
             measure("scroll 3 lines")
         for _ in range(3):
-            measure("no change")
-
-        print(f"# 1920x1080, xterm DejaVu Sans Mono 11, {os.cpu_count()} cpus, OCR on 1 thread")
-        print(f"first frame (whole screen read): {first_ms:8.0f} ms cpu")
-        print(f"{'change':<16}{'frames':>7}{'incremental ms':>16}{'full-frame ms':>15}{'ratio':>8}")
-        for kind, values in rows.items():
-            inc = statistics.median(v[0] for v in values)
-            full = statistics.median(v[1] for v in values)
-            print(
-                f"{kind:<16}{len(values):>7}{inc:>16.0f}{full:>15.0f}{full / max(inc, 0.1):>7.1f}x"
+            time.sleep(1.1)
+            measure("top tick alone")
+        for _ in range(2):
+            frame = grab()  # read once, then the same frame again
+            for r in redactors.values():
+                r(frame.copy(), context)
+            rows["no change"].append(
+                {k: cpu(lambda r=r: r(frame.copy(), context)) for k, r in redactors.items()}
             )
+
+        print(f"# 1920x1080, three xterms (one runs top -d 1), {os.cpu_count()} cpus, 1 ORT thread")
         print(
-            f"areas read: {live.stats.reads} reads, "
-            f"{live.stats.pixels_read / max(1, live.stats.pixels_seen):.1%} of the pixels seen"
+            "first frame (whole screen): "
+            + ", ".join(f"{k} {v:.0f} ms" for k, v in first_ms.items())
         )
+        print(f"{'change':<16}{'frames':>7}{'network ms':>12}{'auto ms':>10}{'ratio':>8}")
+        for kind, values in rows.items():
+            net = statistics.median(v["network"] for v in values)
+            auto = statistics.median(v["auto"] for v in values)
+            print(
+                f"{kind:<16}{len(values):>7}{net:>12.0f}{auto:>10.0f}{net / max(auto, 0.1):>7.1f}x"
+            )
+        lines = engines["auto"].lines
+        print(f"auto: {lines.recognised} lines recognised, {lines.remembered} from memory")
     finally:
         for p in procs:
             p.terminate()

@@ -38,6 +38,7 @@ class FrameWorker:
         stop_grace: float = STOP_GRACE,
     ) -> None:
         self.redactor = redactor
+        self._in_use = redactor  # the redactor of the frame thread's last frame
         self._store_frame = store_frame
         self._segment_done = segment_done
         self._on_error = on_error
@@ -63,8 +64,17 @@ class FrameWorker:
         self._queue.put(_Stop())
         self._thread.join(min(timeout, self._stop_grace))
         if self._thread.is_alive():
-            self.redactor.cancel()
+            for redactor in {id(r): r for r in (self.redactor, self._in_use)}.values():
+                redactor.cancel()
             self._thread.join(max(0.0, timeout - self._stop_grace))
+        else:  # the OCR worker ends with the recorder, not after its idle time
+            self.redactor.close()
+            self._in_use.close()
+
+    def replace_redactor(self, redactor: FrameRedactor) -> None:
+        """Use `redactor` from the next frame on. The frame thread closes the one it replaces
+        (ending its OCR worker) once it is done with the frame in hand."""
+        self.redactor = redactor
 
     @property
     def backlog(self) -> int:
@@ -120,10 +130,14 @@ class FrameWorker:
 
     def _process(self, job: FrameJob) -> None:
         context = FrameContext(job.window, job.windows, job.origin)
-        redacted = self.redactor.redact(job.pixels, context)
+        redactor = self.redactor
+        if redactor is not self._in_use:
+            self._in_use.close()
+            self._in_use = redactor
+        redacted = redactor.redact(job.pixels, context)
         job.pixels = None  # the raw frame is not needed past this point
         if redacted is None:
-            if self.redactor.cancelled:
+            if redactor.cancelled:
                 self._dropped[job.segment_id] += 1  # stopped before its redaction finished
             else:
                 self._failed[job.segment_id] += 1

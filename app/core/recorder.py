@@ -321,7 +321,7 @@ class Recorder:
         with self._lock:
             self.settings = settings
             if self._custom_frame_redactor is None:
-                self._frames.redactor = default_frame_redactor(settings)
+                self._frames.replace_redactor(default_frame_redactor(settings))
             if self._status.state == RecorderState.RECORDING:
                 self._end_capture("settings changed")
                 self._begin(log=False)

@@ -145,10 +145,13 @@ def _ocr_models() -> str:
     reader works, so a missing model would mean no screenshots at all."""
     import numpy as np
 
-    from app.core.redact.ocr import RapidOcrEngine
+    from app.core.redact.ocr_pool import OcrProcess
 
-    engine = RapidOcrEngine()
-    engine.read(np.full((48, 160, 3), 255, dtype=np.uint8))
+    engine = OcrProcess()  # where the recorder runs it: in a worker process
+    try:
+        engine.read(np.full((48, 160, 3), 255, dtype=np.uint8))
+    finally:
+        engine.close()
     models = sorted(p.name for p in _ocr_model_dir().glob("*.onnx"))
     if not models:
         raise PraxisError("the OCR engine loaded no .onnx model files", title="OCR models")
@@ -156,9 +159,14 @@ def _ocr_models() -> str:
 
 
 def _ocr_model_dir() -> Path:
-    import rapidocr_onnxruntime
+    # Found without importing the package: importing it loads ONNX Runtime, which must only
+    # load where its telemetry is switched off first (the OCR worker).
+    import importlib.util
 
-    return Path(rapidocr_onnxruntime.__file__).resolve().parent / "models"
+    spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    if spec is None or not spec.submodule_search_locations:
+        raise PraxisError("the OCR package is not installed", title="OCR models")
+    return Path(next(iter(spec.submodule_search_locations))).resolve() / "models"
 
 
 def _settings(data_dir: Path) -> Any:

@@ -21,6 +21,7 @@ from app.core.state import RecorderState
 from app.ui.activity_window import ActivityWindow
 from app.ui.bridge import Bridge
 from app.ui.consent_dialog import ConsentDialog
+from app.ui.popup_watch import PopupWatch
 from app.ui.review_window import ReviewWindow
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.status_window import StatusWindow
@@ -185,6 +186,8 @@ def run_tray(data_dir: Path) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Praxis")
     app.setQuitOnLastWindowClosed(False)
+    popup_watch = PopupWatch(app)
+    app.installEventFilter(popup_watch)
     try:
         control.send(data_dir, {"cmd": "show"}, timeout=5)
         print("Praxis is already running; showing it.", file=sys.stderr)

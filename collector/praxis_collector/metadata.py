@@ -12,12 +12,12 @@ from praxis_collector.errors import CollectorError
 MAX_METADATA = 4096
 FORMAT_VERSIONS = {1}
 _PATTERNS = {
-    "segment_id": re.compile(r"^seg_[0-9a-f]{16}$"),
-    "device_id": re.compile(r"^dev_[0-9a-f]{16}$"),
-    "sha256": re.compile(r"^[0-9a-f]{64}$"),
-    "format_version": re.compile(r"^[0-9]{1,4}$"),
+    "segment_id": re.compile(r"seg_[0-9a-f]{16}"),
+    "device_id": re.compile(r"dev_[0-9a-f]{16}"),
+    "sha256": re.compile(r"[0-9a-f]{64}"),
+    "format_version": re.compile(r"[0-9]{1,4}"),
 }
-_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 REQUIRED = ("segment_id", "device_id", "sha256", "format_version", "filename")
 
 
@@ -46,7 +46,7 @@ def parse_header(header: str | None) -> dict[str, str]:
     for pair in header.split(","):
         parts = pair.strip().split(" ")
         key = parts[0]
-        if not _KEY.match(key) or len(parts) > 2:
+        if not _KEY.fullmatch(key) or len(parts) > 2:
             raise MetadataError("bad_metadata", "Upload-Metadata is not a list of `key base64`")
         if key in values:
             raise MetadataError("bad_metadata", f"Upload-Metadata has {key} twice")
@@ -74,7 +74,7 @@ def validate(values: dict[str, str]) -> UploadMetadata:
         if key not in values:
             raise MetadataError("bad_metadata", f"Upload-Metadata has no {key}")
     for key, pattern in _PATTERNS.items():
-        if not pattern.match(values[key]):
+        if not pattern.fullmatch(values[key]):
             raise MetadataError("bad_metadata", f"Upload-Metadata {key} is not valid")
     if not _filename_ok(values["filename"]):
         raise MetadataError("bad_metadata", "Upload-Metadata filename is not a plain file name")

@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 from praxis_collector.errors import CollectorError
 from praxis_collector.storage import Store
 
-_TOKEN = re.compile(r"^pxc_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
-_ID = re.compile(r"^[0-9a-f]{12}$")
+_TOKEN = re.compile(r"pxc_([0-9a-f]{12})_[A-Za-z0-9_-]{43}")
+_ID = re.compile(r"[0-9a-f]{12}")
 _PREFIX = "tokens/"
 
 
@@ -83,7 +83,7 @@ def create(store: Store, name: str, quota_bytes: int | None = None) -> tuple[str
 
 
 def get(store: Store, token_id: str) -> TokenRecord | None:
-    if not _ID.match(token_id):
+    if not _ID.fullmatch(token_id):
         return None
     data = store.get_bytes(_key(token_id))
     return None if data is None else TokenRecord.from_json(data)
@@ -118,7 +118,7 @@ def authenticate(store: Store, authorization: str | None) -> TokenRecord:
         raise TokenError("token_missing", 401, "this request has no device token")
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
-    match = _TOKEN.match(token)
+    match = _TOKEN.fullmatch(token)
     if scheme.lower() != "bearer" or not match:
         raise TokenError("token_invalid", 401, "the device token is not one this collector issues")
     record = get(store, match.group(1))

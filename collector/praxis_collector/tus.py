@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from praxis_collector import catalog, tokens
 from praxis_collector.accesslog import log_event
 from praxis_collector.app import Collector
-from praxis_collector.errors import StorageUnavailable
+from praxis_collector.errors import CollectorError, StorageUnavailable
 from praxis_collector.metadata import MetadataError, UploadMetadata, encode, parse
 from praxis_collector.uploads import COMPLETE, GONE, PARTIAL, Upload
 
@@ -33,8 +33,8 @@ TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,checksum,termination,expiration"
 CHECKSUMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
 CONFIRM_HEADER = "Praxis-Package-Sha256"
-_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
-_DIGITS = re.compile(r"^[0-9]{1,19}$")
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class Refusal(Exception):
@@ -100,7 +100,7 @@ def _check_version(request: Request) -> None:
 
 def _number(request: Request, name: str) -> int:
     value = request.headers.get(name)
-    if value is None or not _DIGITS.match(value):
+    if value is None or not _DIGITS.fullmatch(value):
         raise Refusal(400, "bad_request", f"{name} must be a whole number of bytes")
     return int(value)
 
@@ -115,6 +115,8 @@ async def endpoint(request: Request) -> Response:
         return _refusal_response(request, refusal)
     except StorageUnavailable as exc:
         return _refusal_response(request, _unavailable(_collector(request), exc))
+    except CollectorError as exc:  # a value no check above foresaw: the client's, never a 500
+        return _refusal_response(request, Refusal(400, "bad_request", exc.message))
 
 
 async def upload(request: Request) -> Response:
@@ -128,15 +130,28 @@ async def upload(request: Request) -> Response:
         return _refusal_response(request, refusal)
     except StorageUnavailable as exc:
         return _refusal_response(request, _unavailable(_collector(request), exc))
+    except CollectorError as exc:  # a value no check above foresaw: the client's, never a 500
+        return _refusal_response(request, Refusal(400, "bad_request", exc.message))
 
 
 async def _quota(
     collector: Collector, token: tokens.TokenRecord, device_id: str
 ) -> tuple[int, int]:
     quota = token.quota_bytes or collector.config.device_quota_bytes
-    stored = await run_in_threadpool(catalog.device_usage, collector.store, device_id)
     since = time.time() - collector.config.upload_expiry_s
-    return quota, stored + collector.index.reserved_bytes(device_id, since)
+    reserved = collector.index.reserved(device_id, since)
+
+    def used() -> int:
+        # Content already stored is counted once, not again for its unfinished duplicates.
+        waiting = sum(
+            size
+            for segment_id, sha256, size in reserved
+            if (r := catalog.get_record(collector.store, device_id, segment_id)) is None
+            or r.sha256 != sha256
+        )
+        return catalog.device_usage(collector.store, device_id) + waiting
+
+    return quota, await run_in_threadpool(used)
 
 
 async def _options(request: Request) -> Response:
@@ -156,12 +171,17 @@ async def _options(request: Request) -> Response:
     return _answer(204, headers)
 
 
+def _check_device(token: tokens.TokenRecord, device_id: str) -> None:
+    if token.device_id is not None and token.device_id != device_id:
+        raise Refusal(403, "wrong_device", "this token belongs to another device")
+
+
 async def _bind_device(collector: Collector, token: tokens.TokenRecord, device_id: str) -> None:
+    """Tie a new token to its device; called only once a creation passed every check, so a
+    refused request never binds a token to a device it then cannot use."""
     if token.device_id is None:
         token.device_id = device_id
         await run_in_threadpool(tokens.save, collector.store, token)
-    elif token.device_id != device_id:
-        raise Refusal(403, "wrong_device", "this token belongs to another device")
 
 
 def _new_upload(token: tokens.TokenRecord, meta: UploadMetadata, length: int, state: str) -> Upload:
@@ -186,7 +206,7 @@ async def _create(request: Request) -> Response:
     except MetadataError as exc:
         raise Refusal(400, exc.code, exc.message) from None
     request.state.device_id = meta.device_id
-    await _bind_device(collector, token, meta.device_id)
+    _check_device(token, meta.device_id)
     if length > collector.config.max_upload_bytes:
         limit = collector.config.max_upload_bytes
         raise Refusal(413, "too_large", f"an upload may be at most {limit} bytes")
@@ -200,19 +220,24 @@ async def _create(request: Request) -> Response:
             )
         if stored.size != length:
             raise Refusal(400, "bad_request", "Upload-Length is not the stored package's size")
+        await _bind_device(collector, token, meta.device_id)
         done = _new_upload(token, meta, length, COMPLETE)
+        await _share(collector, done, stored.upload_id)
         collector.index.add(done)
         _log("already_stored", meta)
         headers = {"Upload-Offset": str(length), CONFIRM_HEADER: stored.sha256}
         return _answer(201, {"Location": f"/files/{done.id}", **headers})
     quota, used = await _quota(collector, token, meta.device_id)
-    if used + length > quota:
+    since = time.time() - collector.config.upload_expiry_s
+    again = collector.index.has_partial(meta.device_id, meta.segment_id, meta.sha256, since)
+    if used + (0 if again else length) > quota:
         raise Refusal(
             413,
             "quota_exceeded",
             f"this device's quota of {quota} bytes would be exceeded ({used} bytes in use)",
             {"Praxis-Quota-Bytes": str(quota), "Praxis-Quota-Used": str(used)},
         )
+    await _bind_device(collector, token, meta.device_id)
     new = _new_upload(token, meta, length, PARTIAL)
     collector.index.partial_path(new.id).touch()
     collector.index.add(new)
@@ -228,9 +253,39 @@ def _log(event: str, meta: UploadMetadata, **extra: Any) -> None:
     log_event(event, device_id=meta.device_id, segment_id=meta.segment_id, **extra)
 
 
+async def _share(collector: Collector, done: Upload, package: str) -> None:
+    """Put a finished upload where every process over the store finds it (see _shared)."""
+    record = catalog.UploadRecord(
+        done.id, done.token_id, done.device_id, done.segment_id, done.sha256, done.length,
+        package, dict(done.metadata.__dict__), done.created_at,
+    )  # fmt: skip
+    await run_in_threadpool(catalog.put_upload_record, collector.store, record)
+
+
+def _shared(collector: Collector, device_id: str, upload_id: str) -> Upload | None:
+    """A finished upload another process received: complete while the package it confirmed
+    is the one stored, gone once that package was erased or stored anew."""
+    record = catalog.get_upload_record(collector.store, device_id, upload_id)
+    if record is None:
+        return None
+    stored = catalog.get_record(collector.store, record.device_id, record.segment_id)
+    current = stored is not None and (stored.sha256, stored.upload_id) == (
+        record.sha256,
+        record.package,
+    )
+    return Upload(
+        record.id, record.token_id, record.device_id, record.segment_id, record.sha256,
+        record.length, record.length, UploadMetadata(**record.metadata), record.created_at,
+        record.created_at, COMPLETE if current else GONE,
+    )  # fmt: skip
+
+
 async def _find(collector: Collector, token: tokens.TokenRecord, upload_id: str) -> Upload:
     """The token's device's upload; expired ones become tombstones here at the latest."""
-    found = collector.index.get(upload_id) if _UPLOAD_ID.match(upload_id) else None
+    valid = _UPLOAD_ID.fullmatch(upload_id) is not None
+    found = collector.index.get(upload_id) if valid else None
+    if found is None and valid and token.device_id is not None:
+        found = await run_in_threadpool(_shared, collector, token.device_id, upload_id)
     if found is None or token.device_id is None or found.device_id != token.device_id:
         raise Refusal(404, "not_found", "there is no such upload for this device")
     if found.state == PARTIAL and collector.expires_at(found.touched_at) < time.time():
@@ -354,10 +409,30 @@ async def _patch(request: Request, token: tokens.TokenRecord, upload_id: str) ->
         return _answer(204, {"Upload-Offset": str(found.length), CONFIRM_HEADER: sha})
 
 
+def _open_at(path: os.PathLike[str], offset: int) -> Any:
+    fh = open(path, "rb+")  # noqa: SIM115 - closed by _write_body
+    fh.seek(offset)
+    fh.truncate()
+    return fh
+
+
+def _take(fh: Any, chunk: bytes, hashes: list[Any]) -> None:
+    fh.write(chunk)
+    for digest in hashes:  # hashlib lets go of the GIL on chunks this size
+        digest.update(chunk)
+
+
+def _cut(fh: Any, size: int) -> None:
+    fh.truncate(size)
+    fh.flush()
+
+
 async def _write_body(
     request: Request, collector: Collector, found: Upload, checksum: tuple[str, bytes] | None
 ) -> int:
-    """Append the request body at the upload's offset; how many bytes were kept."""
+    """Append the request body at the upload's offset; how many bytes were kept. File work
+    runs in worker threads, so a disk that stalls under writeback never stalls the other
+    uploads' requests on the event loop."""
     path = collector.index.partial_path(found.id)
     room = found.length - found.offset
     digest = CHECKSUMS[checksum[0]]() if checksum else None
@@ -366,35 +441,32 @@ async def _write_body(
     if whole is None and found.offset == 0:
         whole = hashlib.sha256()
     received = 0
-    with open(path, "rb+") as fh:
-        fh.seek(found.offset)
-        fh.truncate()
+    hashes = [h for h in (digest, whole) if h is not None]
+    fh = await run_in_threadpool(_open_at, path, found.offset)
+    try:
         try:
             stop = collector.stop_event(found.id)
             async for chunk in _body(request, collector.config.body_timeout_s, stop):
                 received += len(chunk)
                 if received > room:
-                    fh.truncate(found.offset)
+                    await run_in_threadpool(_cut, fh, found.offset)
                     raise Refusal(413, "too_large", "the body goes past Upload-Length")
-                fh.write(chunk)
-                if digest:
-                    digest.update(chunk)
-                if whole is not None:
-                    whole.update(chunk)
+                await run_in_threadpool(_take, fh, chunk, hashes)
         except _ClientGone:
             # Without a checksum the bytes that arrived are good as far as anyone can know.
             kept = 0 if digest else received
-            fh.truncate(found.offset + kept)
-            fh.flush()
+            await run_in_threadpool(_cut, fh, found.offset + kept)
             if kept:
                 collector.index.set_offset(found.id, found.offset + kept)
                 if whole is not None:
                     collector.running[found.id] = (found.offset + kept, whole)
             raise Refusal(408, "body_incomplete", "the body broke off") from None
         if checksum and digest and digest.digest() != checksum[1]:
-            fh.truncate(found.offset)
+            await run_in_threadpool(_cut, fh, found.offset)
             raise Refusal(460, "checksum_mismatch", "the body does not match Upload-Checksum")
-        fh.flush()
+        await run_in_threadpool(fh.flush)
+    finally:
+        fh.close()  # at most one small write buffer is left to flush here
     if whole is not None:
         collector.running[found.id] = (found.offset + received, whole)
     else:
@@ -450,6 +522,7 @@ async def _complete(collector: Collector, found: Upload) -> str:
                     fh.truncate(found.offset)
                 raise
             _log("stored", meta, sha256=meta.sha256, bytes=found.length)
+        await _share(collector, found, found.id if stored is None else stored.upload_id)
     collector.index.set_state(found.id, COMPLETE, offset=found.length)
     path.unlink(missing_ok=True)
     collector.running.pop(found.id, None)
@@ -462,10 +535,20 @@ async def _delete(request: Request, token: tokens.TokenRecord, upload_id: str) -
     async with _take_over(collector, upload_id):
         meta = found.metadata
         async with collector.lock("segment", meta.device_id, meta.segment_id):
-            await run_in_threadpool(catalog.erase, collector.store, meta.device_id, meta.segment_id)
-            for other in collector.index.of_segment(meta.device_id, meta.segment_id):
+            erased = await run_in_threadpool(
+                catalog.erase_if,
+                collector.store,
+                meta.device_id,
+                meta.segment_id,
+                found.sha256,
+                found.id,
+            )
+            # Only uploads of the erased content end here: a newer version of the segment
+            # (another sha256, stored or on its way) is not what this DELETE asked to erase.
+            ended = collector.index.of_segment(meta.device_id, meta.segment_id) if erased else []
+            for other in [found, *(u for u in ended if u.sha256 == found.sha256)]:
                 collector.index.set_state(other.id, GONE)
                 collector.index.partial_path(other.id).unlink(missing_ok=True)
                 collector.running.pop(other.id, None)
-    _log("erased", meta)
+    _log("erased" if erased else "terminated", meta)
     return _answer(204)

@@ -70,6 +70,12 @@ class UploadIndex:
         )
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
+        # The index is used from the event loop, so a commit must not wait for the disk. In WAL
+        # mode NORMAL syncs only at checkpoints: a crash of the process loses nothing, a power
+        # cut may lose the last offsets, which reconcile() and the client's HEAD make good (an
+        # offset only ever goes back to bytes the partial file really holds, and a completion
+        # forgotten this way is answered again from the stored package's record).
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -138,15 +144,28 @@ class UploadIndex:
             ).fetchall()
         return [_row(r) for r in rows]
 
-    def reserved_bytes(self, device_id: str, since: float) -> int:
-        """Bytes promised to this device's partial uploads that have not expired."""
+    def reserved(self, device_id: str, since: float) -> list[tuple[str, str, int]]:
+        """(segment, sha256, bytes) promised to this device's partial uploads that have not
+        expired. Uploads of the same segment and content count once: a client whose creation
+        answer was lost creates again, and only one of them can ever be stored."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT segment_id, sha256, max(length) FROM uploads"
+                " WHERE device_id = ? AND state = ? AND touched_at >= ?"
+                " GROUP BY segment_id, sha256",
+                [device_id, PARTIAL, since],
+            ).fetchall()
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    def has_partial(self, device_id: str, segment_id: str, sha256: str, since: float) -> bool:
+        """Whether an unexpired partial upload of this content already reserves its bytes."""
         with self._lock:
             row = self._db.execute(
-                "SELECT coalesce(sum(length), 0) FROM uploads"
-                " WHERE device_id = ? AND state = ? AND touched_at >= ?",
-                [device_id, PARTIAL, since],
+                "SELECT 1 FROM uploads WHERE device_id = ? AND segment_id = ? AND sha256 = ?"
+                " AND state = ? AND touched_at >= ? LIMIT 1",
+                [device_id, segment_id, sha256, PARTIAL, since],
             ).fetchone()
-        return int(row[0])
+        return row is not None
 
     def expire(self, before: float, keep: set[str] | frozenset[str] = frozenset()) -> list[str]:
         """Mark partial uploads last touched before `before` gone, except those in `keep`

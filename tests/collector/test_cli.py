@@ -26,7 +26,7 @@ def test_tokens_are_shown_once_and_stored_hashed(fresh_dir):
     assert token_id in made.stderr
     for path in fresh_dir.rglob("*"):
         if path.is_file():
-            assert token.split("_")[2].encode() not in path.read_bytes()
+            assert token.split("_", 2)[2].encode() not in path.read_bytes()
     listed = collector_cli("token", "list", "--data-dir", str(fresh_dir))
     assert "alice-laptop" in listed.stdout and "active" in listed.stdout
     assert token not in listed.stdout

@@ -132,7 +132,7 @@ def test_packages_and_tokens_live_in_the_bucket(s3_collectors, bucket, client):
     assert f"px/tokens/{token.split('_')[1]}.json" in token_keys
     for k in token_keys:  # the bucket holds hashes of tokens, never a token
         assert (
-            token.split("_")[2]
+            token.split("_", 2)[2]
             not in bucket.get_object(Bucket=BUCKET, Key=k)["Body"].read().decode()
         )
     assert client.get(first.origin + "/healthz").json() == {"status": "ok"}
@@ -154,6 +154,48 @@ def test_two_collectors_over_one_bucket_store_a_segment_once(s3_collectors, buck
     assert client.delete(erase_url, headers=auth(token)).status_code == 204
     assert not [k for k in _keys(bucket) if package.segment_id in k]
     assert client.head(url, headers=auth(token)).status_code == 410
+
+
+def test_a_finished_upload_is_erased_through_any_collector(s3_collectors, bucket, client):
+    first, second = s3_collectors
+    token = first.token("wanderer")
+    package = make_package()
+    created = create(client, first.url, token, package)
+    upload_path = created.headers["Location"]
+    done = patch(client, urljoin(first.url, upload_path), token, 0, package.data)
+    assert done.headers[CONFIRM] == package.sha256
+    # The second collector never saw this upload, yet answers for it from the bucket.
+    elsewhere = urljoin(second.url, upload_path)
+    assert client.head(elsewhere, headers=auth(token)).headers[CONFIRM] == package.sha256
+    assert client.delete(elsewhere, headers=auth(token)).status_code == 204
+    assert not [k for k in _keys(bucket) if package.segment_id in k]
+    assert client.delete(elsewhere, headers=auth(token)).status_code == 410
+    assert client.head(urljoin(first.url, upload_path), headers=auth(token)).status_code == 410
+    # Stored anew, the package is not erased by a DELETE of the old upload.
+    again = create(client, first.url, token, package)
+    again_url = urljoin(first.url, again.headers["Location"])
+    assert patch(client, again_url, token, 0, package.data).headers[CONFIRM] == package.sha256
+    assert client.delete(elsewhere, headers=auth(token)).status_code == 410
+    assert [k for k in _keys(bucket) if package.segment_id in k]
+    other_device = first.token("stranger")
+    assert client.delete(elsewhere, headers=auth(other_device)).status_code == 404
+
+
+def test_an_old_upload_never_erases_its_content_stored_anew(s3_collectors, bucket, client):
+    first, second = s3_collectors
+    token = first.token("returning")
+    package = make_package()
+    created = create(client, first.url, token, package)
+    old_path = created.headers["Location"]
+    assert patch(client, urljoin(first.url, old_path), token, 0, package.data).status_code == 204
+    assert client.delete(urljoin(second.url, old_path), headers=auth(token)).status_code == 204
+    # The same content is sent again through the second collector, while the first one
+    # still has the old upload as complete in its own index.
+    anew = create(client, second.url, token, package)
+    done = patch(client, urljoin(second.url, anew.headers["Location"]), token, 0, package.data)
+    assert done.headers[CONFIRM] == package.sha256
+    assert client.delete(urljoin(first.url, old_path), headers=auth(token)).status_code == 204
+    assert f"px/packages/{package.device_id}/{package.segment_id}.zip" in _keys(bucket)
 
 
 def test_verify_and_export_read_the_bucket(s3_collectors, bucket, client, tmp_path):

@@ -32,15 +32,18 @@ def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: fl
 
 
 def start_xvfb(
-    log_path: Path, *extra_args: str, timeout: float = 20.0
+    log_path: Path,
+    *extra_args: str,
+    timeout: float = 20.0,
+    size: tuple[int, int] = (SCREEN_W, SCREEN_H),
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Xvfb at 1920x1080x24 on the first free display (-displayfd), in its own process group.
-    Returns the process and its display name (":N")."""
+    """Xvfb at `size` (1920x1080 unless given), 24 bits deep, on the first free display
+    (-displayfd), in its own process group. Returns the process and its display name (":N")."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     read_fd, write_fd = os.pipe()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{SCREEN_W}x{SCREEN_H}x24"]
+            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{size[0]}x{size[1]}x24"]
             + ["-nolisten", "tcp", "-noreset", *extra_args],
             pass_fds=(write_fd,),
             stdin=subprocess.DEVNULL,

@@ -165,3 +165,20 @@ def test_many_full_rows_are_read_together_quickly() -> None:
     with cpu_timer() as timer:
         finder.find(rows)
     assert timer.seconds < 1.0
+
+
+def test_a_key_block_ends_at_ordinary_output_when_its_end_row_is_misread() -> None:
+    body = _key_body(3)
+    texts = ["-----BEGIN RSA PRIVATE KEY-----", *body, "-----EN0 RSA PR1VATE K3Y-----"]
+    texts += ["2024-05-01 12:00:01 INFO sepa mandate active", "$ ls -l"]
+    covered = _covered([_row(t, n) for n, t in enumerate(texts)])
+    assert covered[1:4] == body
+    assert set(covered[-2]) == {"_"} and set(covered[-1]) == {"_"}
+
+
+def test_a_random_token_is_not_run_on_into_a_label_glued_to_it_in_a_grid() -> None:
+    token = "vwK4EdG9ixdR8UTqwX8Tth5O"
+    label = _row("picture-api-key", 0)
+    value = _row(token, 0, x=16 + 16 * CHAR_W)
+    covered = _covered([label, value])
+    assert set(covered[0]) == {"_"} and covered[1] == token

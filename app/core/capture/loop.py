@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from app.core.capture.bounds import bounded, scrub_title, well_formed
 from app.core.capture.input import InputCapture
+from app.core.capture.own_popups import own_popups
 from app.core.capture.screen import ScreenGrabber
 from app.core.model import EventRecord, RawInput, WindowInfo, new_id
 from app.core.redact.scope import ScopeRules
@@ -394,11 +395,11 @@ class _Run:
         person's work: it is not kept, and takes no screenshot. The release of a button
         pressed there goes with it, even if the menu it was pressed on has closed since."""
         if raw.type == "scroll":
-            return self.owner_at(raw.x, raw.y) == os.getpid()
+            return own_popups.open_at(raw.mono) or self.owner_at(raw.x, raw.y) == os.getpid()
         if raw.type != "mouse_button":
             return False
         if raw.action == "down":
-            if self.owner_at(raw.x, raw.y) == os.getpid():
+            if own_popups.open_at(raw.mono) or self.owner_at(raw.x, raw.y) == os.getpid():
                 self.own_presses.add(raw.button)
                 return True
             self.own_presses.discard(raw.button)

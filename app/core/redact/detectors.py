@@ -241,6 +241,8 @@ def phones(regions: Sequence[str] | str = ()) -> Callable[[str], Iterable[Hit]]:
         start, end = max(0, start - 1), min(len(chunk), end + 1)
         for raw, a, b, usual in matches(chunk[start:end], budget):
             at = start + a
+            if chunk[max(0, at - 1) : at] == "#" or chunk[max(0, at - 2) : at] == "# ":
+                continue  # "#32488844": an order or ticket number
             if (len(_groups(raw)) == 1 or not usual) and not _PHONE_WORD.search(
                 chunk, max(0, at - 24), at
             ):

@@ -47,6 +47,14 @@ class FrameRedactor:
             if cancel is not None:
                 cancel()
 
+    def close(self) -> None:
+        """Release what the steps hold outside this process (the OCR worker). A later frame
+        starts it again; cancel() is what stops for good."""
+        for step in self.steps:
+            close = getattr(step, "close", None)
+            if close is not None:
+                close()
+
     def redact(self, pixels: np.ndarray, context: FrameContext) -> np.ndarray | None:
         """The redacted frame, or None when it must not be kept."""
         out = pixels
@@ -104,12 +112,13 @@ class DeniedWindowMask:
 
 
 def default_frame_redactor(settings: Settings) -> FrameRedactor:
-    """Denied windows first (their text is then never read), then on-screen text."""
-    from app.core.redact.ocr import RapidOcrEngine
+    """Denied windows first (their text is then never read), then on-screen text, read in
+    a worker process (the OCR engine never loads into the recorder)."""
+    from app.core.redact.ocr_pool import OcrProcess
     from app.core.redact.screen_text import ScreenTextRedactor
     from app.core.redact.text import TextScrubber
 
     steps: list[FrameStep] = [DeniedWindowMask(ScopeRules(settings))]
     if settings.redact_screen_text:
-        steps.append(ScreenTextRedactor(RapidOcrEngine(), TextScrubber.from_settings(settings)))
+        steps.append(ScreenTextRedactor(OcrProcess(), TextScrubber.from_settings(settings)))
     return FrameRedactor(steps)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app.core.redact.ocr import TextBox
-from app.core.redact.text import Hit
+from app.core.redact.text import WEAK_CATEGORY, Hit
 
 Rect = tuple[int, int, int, int]  # x, y, w, h
 
@@ -305,7 +305,9 @@ def joined_hits(
             needed = not _covered(own_first, a.start, a.end) and not _covered(
                 own_second, b.start, b.end
             )
-            if needed or (sep == "" and join.grid):
+            # A token found by its looks alone runs on into any word glued to it: it is
+            # taken across a join only where neither side is found alone.
+            if needed or (sep == "" and join.grid and hit.category != WEAK_CATEGORY):
                 on_first.append(a)
                 on_second.append(b)
     return on_first, on_second

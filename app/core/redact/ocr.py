@@ -1,9 +1,11 @@
 """Reading text off the screen. The engine is PP-OCR run by ONNX Runtime with the models that
 ship inside the rapidocr-onnxruntime wheel: nothing is downloaded, and the models load on
-first use (in the frame thread), so starting the app stays fast."""
+first use. The recorder runs the engine in a worker process (ocr_pool, ocr_worker) and never
+imports ONNX Runtime or OpenCV itself."""
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -66,6 +68,15 @@ class OcrEngine(Protocol):
     def read(self, rgb: np.ndarray) -> list[TextBox]: ...
 
 
+def read_at_scale(engine: OcrEngine, rgb: np.ndarray, scale: int) -> list[TextBox]:
+    """The lines of `rgb` read `scale` times enlarged, in `rgb`'s coordinates. An engine that
+    enlarges by itself (one in another process, where OpenCV lives) is handed the crop as it is."""
+    read_scaled = getattr(engine, "read_scaled", None)
+    if read_scaled is not None:
+        return list(read_scaled(rgb, scale))
+    return [box.shrunk(scale) for box in engine.read(enlarged(rgb, scale))]
+
+
 def enlarged(rgb: np.ndarray, factor: int) -> np.ndarray:
     """The image `factor` times larger, smoothly interpolated (bicubic, as OpenCV does it when
     the engine's own library is there; else each pixel repeated)."""
@@ -79,6 +90,16 @@ def enlarged(rgb: np.ndarray, factor: int) -> np.ndarray:
     return np.asarray(
         cv2.resize(rgb, (width * factor, height * factor), interpolation=cv2.INTER_CUBIC)
     )
+
+
+# ONNX Runtime's telemetry (a persistent device id and an event queue under ~/.cache/Microsoft,
+# a DNS lookup of Microsoft's collector as soon as it loads) stays off only when this variable
+# is set before the library loads; disable_telemetry_events() stops neither.
+TELEMETRY_OFF = {"ORT_DISABLE_TELEMETRY": "1"}
+
+
+def keep_engine_offline() -> None:
+    os.environ.update(TELEMETRY_OFF)
 
 
 class OcrUnavailable(RuntimeError):
@@ -105,11 +126,24 @@ class _SharedRunOptions:
         return getattr(self._session, name)
 
 
-class RapidOcrEngine:
-    """One thread of ONNX Runtime: the recorder must never compete with the person's work."""
+# Crops at least this large (half a 1080p screen) are read with the detection network.
+WHOLE_SCREEN_PIXELS = 1920 * 1080 // 2
 
-    def __init__(self, threads: int = 1) -> None:
+
+class RapidOcrEngine:
+    """One thread of ONNX Runtime: the recorder must never compete with the person's work.
+
+    How lines are found: `"network"` (the default) runs the engine's whole pipeline, detection
+    network included; `"ink"` finds lines from their ink and runs only the recognition
+    network, remembering each line's reading by its pixels (line_reader), several times
+    cheaper; `"auto"` reads crops of what changed from their ink and whole screens with the
+    network. Reading by ink is not the default yet: on small bitmap fonts it loses recall and
+    lets matches run on into the next word (bench/README.md, "Choosing how to read")."""
+
+    def __init__(self, threads: int = 1, find_lines: str = "network") -> None:
         self._threads = threads
+        self.find_lines = find_lines
+        self.lines: Any = None  # the LineReader, once loaded
         self._engine: Any = None
         self._lock = threading.Lock()
         self._run_options: Any = None
@@ -117,6 +151,7 @@ class RapidOcrEngine:
 
     def _load(self) -> Any:
         if self._engine is None:
+            keep_engine_offline()
             try:
                 import onnxruntime
                 from rapidocr_onnxruntime import RapidOCR
@@ -141,6 +176,10 @@ class RapidOcrEngine:
                 session = getattr(holder, "session", None)
                 if holder is not None and hasattr(session, "run"):
                     holder.session = _SharedRunOptions(session, self._run_options)
+            if self.find_lines in ("ink", "auto"):
+                from app.core.redact.line_reader import LineReader
+
+                self.lines = LineReader(engine)
             self._engine = engine
         return self._engine
 
@@ -151,16 +190,31 @@ class RapidOcrEngine:
         if self._run_options is not None:
             self._run_options.terminate = True
 
+    def _by_ink(self, rgb: np.ndarray) -> bool:
+        if self.find_lines == "auto":
+            return int(rgb.shape[0]) * int(rgb.shape[1]) < WHOLE_SCREEN_PIXELS
+        return self.find_lines == "ink"
+
+    def read_scaled(self, rgb: np.ndarray, scale: int) -> list[TextBox]:
+        if self._by_ink(rgb):
+            return self._read(rgb, scale, by_ink=True)
+        return [box.shrunk(scale) for box in self._read(enlarged(rgb, scale), 1, by_ink=False)]
+
     def read(self, rgb: np.ndarray) -> list[TextBox]:
+        return self.read_scaled(rgb, 1)
+
+    def _read(self, rgb: np.ndarray, scale: int, by_ink: bool) -> list[TextBox]:
         with self._lock:
             if self._cancelled:
                 raise OcrCancelled("the OCR engine was stopped")
             engine = self._load()
             try:
-                # PP-OCR models take BGR, like OpenCV.
-                result, _elapsed = engine(
-                    np.ascontiguousarray(rgb[:, :, ::-1]), return_word_box=True
-                )
+                if by_ink:
+                    result = self.lines.read(rgb, scale)
+                else:  # PP-OCR models take BGR, like OpenCV.
+                    result, _elapsed = engine(
+                        np.ascontiguousarray(rgb[:, :, ::-1]), return_word_box=True
+                    )
             except Exception as exc:
                 if self._cancelled:
                     raise OcrCancelled("the OCR engine was stopped during a read") from exc
@@ -179,4 +233,8 @@ class RapidOcrEngine:
                 )
             w, h = int(max(xs)) - x0 + 1, int(max(ys)) - y0 + 1
             boxes.append(TextBox(x0, y0, w, h, text, score, chars))
+        if by_ink:
+            from app.core.redact.line_reader import joined_rows
+
+            return joined_rows(boxes)
         return boxes

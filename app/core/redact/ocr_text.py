@@ -334,6 +334,11 @@ _PEM_END = re.compile(r"(?i)END[ A-Z0-9]{0,30}PRIVATE ?KEY")
 _PEM_BODY = re.compile(r"^[A-Za-z0-9+/=]{16,}(?:[ .,:;|'\-][A-Za-z0-9+/=]{2,}){0,4}$")
 
 
+# Three spaces or more between words: a row of ordinary output, never base64 key material
+# (the engine puts at most a stray space or two inside a body row).
+_NOT_KEY_ROW = re.compile(r"\S+ \S+ \S+ \S")
+
+
 def private_key_lines(lines: Sequence[TextBox]) -> list[int]:
     """The lines that are part of a private key block (not its BEGIN line, which the
     detectors find), in the block of rows below a BEGIN line or above an END line."""
@@ -341,9 +346,12 @@ def private_key_lines(lines: Sequence[TextBox]) -> list[int]:
     for i, line in enumerate(lines):
         if _PEM_BEGIN.search(line.text):
             for row in column_rows(lines, i, 1):
-                found += row
                 if any(_PEM_END.search(lines[k].text) for k in row):
+                    found += row
                     break
+                if any(_NOT_KEY_ROW.search(lines[k].text.strip()) for k in row):
+                    break  # words: the output after the key (its END row misread)
+                found += row
         elif _PEM_END.search(line.text):
             found.append(i)
             # The rows above, up to the BEGIN line or as far as they read as key material.

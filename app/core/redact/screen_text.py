@@ -23,7 +23,7 @@ import numpy as np
 from app.core.frames import changed_tiles
 from app.core.redact.frames import FrameContext, fill_boxes
 from app.core.redact.layout import hit_boxes, ink_gaps
-from app.core.redact.ocr import OcrEngine, TextBox, enlarged
+from app.core.redact.ocr import OcrEngine, TextBox, read_at_scale
 from app.core.redact.ocr_text import LineHits
 from app.core.redact.text import TextScrubber
 
@@ -318,7 +318,7 @@ class ScreenTextRedactor:
             for x, y, w, h in regions:
                 crop = pixels[y : y + h, x : x + w]
                 scale = text_scale(crop, self.enlarge)
-                found = [b.shrunk(scale) for b in self.engine.read(enlarged(crop, scale))]
+                found = read_at_scale(self.engine, crop, scale)
                 self.stats.enlarged += scale > 1
                 self.lines.extend(ink_gaps(pixels, line.moved(x, y)) for line in found)
                 self.stats.reads += 1
@@ -341,6 +341,12 @@ class ScreenTextRedactor:
         cancel = getattr(self.engine, "cancel", None)
         if cancel is not None:
             cancel()
+
+    def close(self) -> None:
+        """End the engine's worker process, if it has one; the lines read stay cached."""
+        close = getattr(self.engine, "close", None)
+        if close is not None:
+            close()
 
     def reset(self) -> None:
         self.lines = []

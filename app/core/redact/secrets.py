@@ -209,8 +209,9 @@ RANDOM_TOKEN = WEAK_CATEGORY
 # fall in such runs by chance, rarely more than half.
 _WORDLIKE = re.compile(r"[A-Z]?[a-z]{3,}")
 MAX_WORDLIKE_SHARE = 0.6
-# Identifiers seldom carry three digits: with them, more word-like runs are allowed.
-MAX_WORDLIKE_SHARE_WITH_DIGITS = 0.8
+# Four digits or ten small letters in a row: a year, a count or words glued together. In a
+# random base62 key of 40 characters either happens about once in forty.
+_GLUED_TEXT = re.compile(r"\d{4}|[a-z]{10}")
 MIN_TOKEN_ENTROPY = 3.6  # bits per character; random base62 of 20 gives 3.9 or more
 
 
@@ -228,10 +229,10 @@ def looks_random(token: str) -> bool:
         return False  # short and without digits: as likely a word run together
     if body.count("/") > n // 16 + 1 or body.count("-") + body.count("_") > n // 8:
         return False  # a path or a long-winded identifier
-    digits = sum(c.isdigit() for c in body)
-    share = MAX_WORDLIKE_SHARE_WITH_DIGITS if digits >= 3 else MAX_WORDLIKE_SHARE
-    if sum(len(w) for w in _WORDLIKE.findall(body)) >= share * n:
+    if sum(len(w) for w in _WORDLIKE.findall(body)) >= MAX_WORDLIKE_SHARE * n:
         return False
+    if _GLUED_TEXT.search(body):
+        return False  # words or a number run together, as OCR reads them without spaces
     counts = Counter(body)
     entropy = -sum(k / n * math.log2(k / n) for k in counts.values())
     return entropy >= MIN_TOKEN_ENTROPY

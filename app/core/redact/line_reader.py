@@ -1,0 +1,176 @@
+"""Reading the lines that `lines.find_lines` found with the OCR engine's recognition network
+alone, and remembering what each line's pixels said.
+
+Measured on a 1920x1080 desktop of three xterms (bench/redaction_speed.py): the detection
+network is most of the cost of a crop, and the recognition network pads every line to at
+least 320 columns, so a short word costs as much as a long phrase. Here lines are found from
+their ink, each is recognised at its own width, and the result is kept under a digest of the
+line's pixels: a line that is still on screen, wherever it moved, is never recognised again.
+Runs in the OCR worker process (it needs OpenCV and ONNX Runtime).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from app.core.redact.lines import find_lines
+from app.core.redact.ocr import TextBox
+
+# Blank margin kept around a line's ink: the recogniser was trained on detector boxes,
+# which leave about this much room.
+PAD_SHARE = 0.3
+CACHE_LINES = 20000  # a few MB: text and character edges of lines seen lately
+TEXT_SCORE = 0.5  # as the engine's own pipeline: below this a reading is noise
+# Rows the recogniser works at; lower is cheaper (the cost grows with the square), 48 is what
+# the model was trained on.
+REC_HEIGHT = 48
+# Lines whose ink is at most this tall are enlarged before they are recognised (bitmap fonts).
+SMALL_INK = 13
+
+Item = tuple[list[list[float]], str, float, list[list[list[int]]]]
+
+
+class LineReader:
+    def __init__(self, engine: Any, cache_lines: int = CACHE_LINES) -> None:
+        self._engine = engine
+        rec = engine.text_rec
+        # Lines are batched by width, and none is padded to the model's default minimum.
+        rec.rec_image_shape = [3, REC_HEIGHT, REC_HEIGHT]
+        self._cache: OrderedDict[bytes, tuple[str, float, list[list[list[int]]]]] = OrderedDict()
+        self._cache_lines = cache_lines
+        self.recognised = 0  # lines run through the network
+        self.remembered = 0  # lines answered from the cache
+
+    def read(self, rgb: np.ndarray, scale: int = 1) -> list[Item]:
+        """What the engine's full pipeline returns, as items [quad, text, score, char quads],
+        in `rgb`'s coordinates; `scale` enlarges small text before it is recognised."""
+        import cv2
+
+        height, width = rgb.shape[:2]
+        found = find_lines(rgb)
+        items: list[Item | None] = [None] * len(found)
+        todo: list[tuple[int, bytes, np.ndarray, tuple[int, int, int, int]]] = []
+        for i, (x, y, w, h) in enumerate(found):
+            pad = max(2, round(h * PAD_SHARE))
+            x0, y0 = max(0, x - pad), max(0, y - pad)
+            x1, y1 = min(width, x + w + pad), min(height, y + h + pad)
+            # The line's own pixels on a margin of its background: neighbours' ink stays out,
+            # and the same line reads (and is remembered) the same wherever it is.
+            ink = rgb[y : y + h, x : x + w]
+            crop = np.empty((y1 - y0, x1 - x0, 3), dtype=np.uint8)
+            crop[:] = _background(ink)
+            crop[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = ink
+            crop = np.ascontiguousarray(crop[:, :, ::-1])  # the model takes BGR
+            factor = scale if h <= SMALL_INK else 1
+            if factor > 1:
+                crop = cv2.resize(
+                    crop,
+                    (crop.shape[1] * factor, crop.shape[0] * factor),
+                    interpolation=cv2.INTER_CUBIC,
+                )
+            key = hashlib.blake2b(crop.tobytes(), digest_size=16, key=_shape(crop)).digest()
+            known = self._cache.get(key)
+            if known is not None:
+                self._cache.move_to_end(key)
+                self.remembered += 1
+                items[i] = _placed(known, x0, y0, x1, y1)
+            else:
+                todo.append((i, key, crop, (x0, y0, x1, y1)))
+        if todo:
+            crops = [crop for _, _, crop, _ in todo]
+            results, _ = self._engine.text_rec(crops, True)
+            self.recognised += len(crops)
+            for (i, key, _, (x0, y0, x1, y1)), crop, result in zip(
+                todo, crops, results, strict=True
+            ):
+                known = _relative(self._engine, crop, result)
+                self._cache[key] = known
+                if len(self._cache) > self._cache_lines:
+                    self._cache.popitem(last=False)
+                items[i] = _placed(known, x0, y0, x1, y1)
+        return [item for item in items if item is not None and item[2] >= TEXT_SCORE]
+
+
+def _background(ink: np.ndarray) -> np.ndarray:
+    """The commonest colour on the edge of a line's ink box: its background (a glyph may
+    touch any one corner, but not most of the edge)."""
+    edge = np.concatenate((ink[0], ink[-1], ink[:, 0], ink[:, -1]))
+    colours, counts = np.unique(edge, axis=0, return_counts=True)
+    return np.asarray(colours[int(np.argmax(counts))])
+
+
+def _shape(crop: np.ndarray) -> bytes:
+    return f"{crop.shape[0]}x{crop.shape[1]}".encode()
+
+
+def _relative(engine: Any, crop: np.ndarray, result: Any) -> tuple[str, float, list[Any]]:
+    """Text, score and character quads in the crop's own coordinates, as fractions of its
+    width and height (so they hold for the crop as read, enlarged or not)."""
+    text, score = str(result[0]), float(result[1])
+    if not text.strip():
+        return "", score, []
+    h, w = crop.shape[:2]
+    quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    boxed = engine.cal_rec_boxes([crop], [quad], [result])[0]
+    chars = [[[p[0] / w, p[1] / h] for p in q] for q in boxed[2]]
+    if text != text.strip():  # a blank read at an end: no character of the line is there
+        lead = len(text) - len(text.lstrip())
+        text = text.strip()
+        chars = chars[lead : lead + len(text)] if len(chars) >= lead + len(text) else []
+    return text, score, chars
+
+
+def _placed(known: tuple[str, float, list[Any]], x0: int, y0: int, x1: int, y1: int) -> Item:
+    text, score, chars = known
+    w, h = x1 - x0, y1 - y0
+    quad = [
+        [float(x0), float(y0)],
+        [float(x1), float(y0)],
+        [float(x1), float(y1)],
+        [float(x0), float(y1)],
+    ]
+    placed = [[[int(x0 + p[0] * w), int(y0 + p[1] * h)] for p in q] for q in chars]
+    return quad, text, score, placed
+
+
+# Pieces of one row closer than this many line heights are one line of text (the columns of a
+# table or a listing), as the detection network would box them: the detectors see whole rows.
+ROW_GAP = 4.0
+
+
+def joined_rows(boxes: list[TextBox]) -> list[TextBox]:
+    """Pieces read separately (each is recognised, and remembered, on its own), joined into
+    the rows they form: left to right, a space between pieces, each space's position the gap
+    it stands for."""
+    rows: list[list[TextBox]] = []
+    for box in sorted(boxes, key=lambda b: (b.x, b.y)):
+        for row in rows:
+            last = row[-1]
+            overlap = min(last.y + last.h, box.y + box.h) - max(last.y, box.y)
+            if overlap >= 0.6 * min(last.h, box.h) and 0 <= box.x - (
+                last.x + last.w
+            ) <= ROW_GAP * min(last.h, box.h):
+                row.append(box)
+                break
+        else:
+            rows.append([box])
+    out = []
+    for row in rows:
+        if len(row) == 1:
+            out.append(row[0])
+            continue
+        text, chars = row[0].text, list(row[0].chars)
+        whole = all(len(b.chars) == len(b.text) for b in row)
+        for before, box in zip(row, row[1:], strict=False):
+            text += " " + box.text
+            chars += [(before.x + before.w, box.x), *box.chars]
+        x0, y0 = row[0].x, min(b.y for b in row)
+        x1, y1 = row[-1].x + row[-1].w, max(b.y + b.h for b in row)
+        score = min(b.score for b in row)
+        out.append(TextBox(x0, y0, x1 - x0, y1 - y0, text, score, tuple(chars) if whole else ()))
+    out.sort(key=lambda b: (b.y, b.x))
+    return out

@@ -1,0 +1,94 @@
+"""Finding lines of text from their ink, joining the pieces of a row, and reading lines with
+the recognition network alone, each line's reading remembered by its pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from app.core.redact.line_reader import joined_rows
+from app.core.redact.lines import find_lines
+from app.core.redact.ocr import RapidOcrEngine, TextBox
+
+
+def canvas(width: int = 900, height: int = 200) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    image = Image.new("RGB", (width, height), "white")
+    return image, ImageDraw.Draw(image)
+
+
+FONT = ImageFont.load_default(size=18)
+
+
+def test_lines_are_found_between_blank_rows_and_apart_from_borders() -> None:
+    image, draw = canvas()
+    draw.text((20, 20), "first line of text", fill="black", font=FONT)
+    draw.text((20, 60), "second line here", fill="black", font=FONT)
+    draw.line((450, 0, 450, 199), fill="black", width=1)  # a window edge between panes
+    draw.text((480, 20), "other pane", fill="black", font=FONT)
+    draw.rectangle((10, 120, 400, 170), outline="gray")  # a field's frame around text
+    draw.text((20, 135), "inside a field", fill="black", font=FONT)
+    boxes = find_lines(np.asarray(image))
+    assert len(boxes) == 4
+    assert boxes == sorted(boxes, key=lambda b: (b[1], b[0]))  # top to bottom, left to right
+    for x, _y, w, h in boxes:
+        assert 8 <= h <= 24, "one line's ink, not a block"
+        assert not (x <= 450 < x + w), "the border is not part of a line"
+
+
+def test_columns_far_apart_are_separate_pieces() -> None:
+    image, draw = canvas()
+    draw.text((20, 20), "label", fill="black", font=FONT)
+    draw.text((400, 20), "value", fill="black", font=FONT)
+    boxes = find_lines(np.asarray(image))
+    assert len(boxes) == 2
+
+
+def test_pieces_of_a_row_are_joined_with_a_space_where_the_gap_was() -> None:
+    a = TextBox(10, 20, 50, 16, "total", 0.9, tuple((10 + 10 * i, 19 + 10 * i) for i in range(5)))
+    b = TextBox(80, 21, 30, 15, "284", 0.8, tuple((80 + 10 * i, 89 + 10 * i) for i in range(3)))
+    far = TextBox(600, 20, 30, 16, "far", 0.9)
+    below = TextBox(10, 60, 30, 16, "next", 0.9)
+    rows = joined_rows([b, far, a, below])
+    assert [r.text for r in rows] == ["total 284", "far", "next"]
+    row = rows[0]
+    assert (row.x, row.w, row.score) == (10, 100, 0.8)
+    assert len(row.chars) == len(row.text) and row.chars[5] == (60, 80)
+
+
+@pytest.fixture(scope="module")
+def engine() -> RapidOcrEngine:
+    return RapidOcrEngine(find_lines="ink")
+
+
+def test_lines_are_read_by_the_recogniser_and_remembered_by_their_pixels(
+    engine: RapidOcrEngine,
+) -> None:
+    image, draw = canvas(700, 120)
+    draw.text((20, 20), "mail erin@example.net today", fill="black", font=FONT)
+    draw.text((20, 70), "build 2291 passed", fill="black", font=FONT)
+    pixels = np.asarray(image).copy()
+    first = engine.read(pixels)
+    assert [line.text for line in first] == ["mail erin@example.net today", "build 2291 passed"]
+    recognised = engine.lines.recognised
+    # The same lines elsewhere (scrolled, moved): read from memory, placed where they are now.
+    moved = np.full((200, 700, 3), 255, dtype=np.uint8)
+    moved[40:160, 30:680] = pixels[:, :650]
+    again = engine.read(moved)
+    assert engine.lines.recognised == recognised
+    assert engine.lines.remembered >= 2
+    assert [line.text for line in again] == [line.text for line in first]
+    assert again[0].x - first[0].x == 30 and again[0].y - first[0].y == 40
+
+
+def test_a_changed_line_is_read_again_and_the_others_are_not(engine: RapidOcrEngine) -> None:
+    image, draw = canvas(700, 120)
+    draw.text((20, 20), "load average 0.31", fill="black", font=FONT)
+    draw.text((20, 70), "tasks 132 total", fill="black", font=FONT)
+    engine.read(np.asarray(image).copy())
+    recognised = engine.lines.recognised
+    draw.rectangle((0, 0, 699, 50), fill="white")
+    draw.text((20, 20), "load average 0.47", fill="black", font=FONT)
+    lines = engine.read(np.asarray(image).copy())
+    assert engine.lines.recognised == recognised + 1
+    assert lines[0].text.endswith("0.47")
