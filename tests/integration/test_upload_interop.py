@@ -1,7 +1,7 @@
 """Our uploader against an independent tus server: @tus/server with its file store (Node).
 
 It offers no checksum extension, so chunks go without Upload-Checksum and a segment counts
-as delivered on full length; everything else is the same protocol our collector speaks.
+as delivered on full length (its local copy is kept a week); everything else is the same protocol our collector speaks.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,10 @@ def test_uploads_reach_tus_node_byte_for_byte(tus_server, data_dir: Path, tmp_pa
         assert row is not None and row.url is not None
         stored = (store / row.url.rsplit("/", 1)[-1]).read_bytes()
         assert stored == data
-    # Retention 0: the content left this computer once the server had all of it.
+    # Confirmed by length alone: uploaded, but the local copy stays for a week even with
+    # retention 0, and goes after that.
+    assert set(states(buffer).values()) == {SegmentState.ACKNOWLEDGED.value}
+    assert sorted(uploader.purge_due(now=time.time() + 8 * 24 * 3600)) == sorted(ids)
     assert set(states(buffer).values()) == {SegmentState.PURGED.value}
     assert len([p for p in store.iterdir() if not p.name.endswith(".json")]) == len(ids)
 

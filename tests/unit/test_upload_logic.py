@@ -326,3 +326,17 @@ def test_a_loop_outliving_stop_ends_instead_of_running_next_to_the_new_one(
         release.set()
         uploader.stop()
     assert loops() == 0
+
+
+def test_a_package_confirmed_by_its_length_alone_is_kept_here_a_week(data_dir: Path) -> None:
+    buffer, [checked, unchecked] = seed_approved(data_dir, 2, frames=1)
+    for segment_id, how in (
+        (checked, "every chunk's sha256 accepted"),
+        (unchecked, uploads.UNVERIFIED),
+    ):
+        buffer.write(lambda tx, s=segment_id: uploads.begin(tx, s, "c", 10, "a" * 64))
+        buffer.write(lambda tx, s=segment_id, h=how: uploads.acknowledge(tx, s, h))
+    uploader = Uploader(buffer, Settings(keep_uploaded_hours=0), lambda: None)
+    assert uploader.purge_due() == [checked]
+    assert uploader.purge_due(now=time.time() + 6 * 24 * 3600) == []
+    assert uploader.purge_due(now=time.time() + 8 * 24 * 3600) == [unchecked]

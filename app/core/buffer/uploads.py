@@ -17,6 +17,10 @@ from app.core.lifecycle import SegmentState
 if TYPE_CHECKING:
     from app.core.buffer.tx import Tx
 
+# How a server that checks no checksums confirms a package: only its length is known to be
+# right, so the local copy is kept longer (UNVERIFIED_KEEP_S) in case the bytes were not.
+UNVERIFIED = "full length received (the server checks no checksums)"
+UNVERIFIED_KEEP_S = 7 * 24 * 3600.0
 STOPPED_META = "upload_stopped"  # why uploads stopped (a refused token) until enrolled again
 _SENDABLE = (SegmentState.APPROVED.value, SegmentState.UPLOADING.value)
 
@@ -124,12 +128,23 @@ def acknowledge(tx: Tx, segment_id: str, confirmation: str) -> None:
     tx.log("upload", f"segment {segment_id} uploaded and confirmed by the collector")
 
 
-def purge_acknowledged(tx: Tx, acknowledged_before: float) -> list[str]:
-    """Remove the local content of segments the collector confirmed before the given time."""
+def purge_acknowledged(
+    tx: Tx, acknowledged_before: float, unverified_before: float | None = None
+) -> list[str]:
+    """Remove the local content of segments the collector confirmed before the given time
+    (before `unverified_before` for those confirmed by their length alone)."""
+    unverified_before = acknowledged_before if unverified_before is None else unverified_before
     rows = tx.db.execute(
         "SELECT s.id FROM segments s JOIN uploads u ON u.segment_id = s.id"
-        " WHERE s.state = ? AND u.acknowledged_at <= ?",
-        [SegmentState.ACKNOWLEDGED.value, acknowledged_before],
+        " WHERE s.state = ? AND u.acknowledged_at <= CASE WHEN u.confirmation = ?"
+        " THEN min(?, ?) ELSE ? END",
+        [
+            SegmentState.ACKNOWLEDGED.value,
+            UNVERIFIED,
+            acknowledged_before,
+            unverified_before,
+            acknowledged_before,
+        ],
     ).fetchall()
     purged = []
     for (segment_id,) in rows:
@@ -256,11 +271,13 @@ def next_attempt(db: Any, collector: str | None = None) -> float | None:
     return None if value is None else float(value)
 
 
-def oldest_acknowledged(db: Any) -> float | None:
+def oldest_acknowledged(db: Any, unverified_shift_s: float = 0.0) -> float | None:
+    """The earliest acknowledgement still held locally; one confirmed by its length alone
+    counts `unverified_shift_s` later (it is kept that much longer)."""
     value = db.execute(
-        "SELECT min(u.acknowledged_at) FROM uploads u JOIN segments s ON s.id = u.segment_id"
-        " WHERE s.state = ?",
-        [SegmentState.ACKNOWLEDGED.value],
+        "SELECT min(u.acknowledged_at + CASE WHEN u.confirmation = ? THEN ? ELSE 0 END)"
+        " FROM uploads u JOIN segments s ON s.id = u.segment_id WHERE s.state = ?",
+        [UNVERIFIED, unverified_shift_s, SegmentState.ACKNOWLEDGED.value],
     ).fetchone()[0]
     return None if value is None else float(value)
 

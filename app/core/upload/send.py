@@ -162,7 +162,7 @@ class Sender:
             return "the collector confirmed the package's sha256"
         if checksum:
             return "full length received, every chunk's sha256 accepted"
-        return "full length received (the server checks no checksums)"
+        return uploads.UNVERIFIED
 
     def _record(self, future: Future[bool]) -> None:
         if not future.result(30):

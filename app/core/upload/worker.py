@@ -410,12 +410,17 @@ class Uploader:
 
     def purge_due(self, now: float | None = None) -> list[str]:
         keep_s = self.settings.keep_uploaded_hours * 3600
+        # A package confirmed by its length alone (no checksums on that server) stays here
+        # at least a week: whether its bytes arrived intact is not known.
+        shift_s = max(0.0, uploads.UNVERIFIED_KEEP_S - keep_s)
         before = (time.time() if now is None else now) - keep_s
         with self.buffer.reader() as db:
-            oldest = uploads.oldest_acknowledged(db)
+            oldest = uploads.oldest_acknowledged(db, shift_s)
         if oldest is None or oldest > before:
             return []
-        purged: list[str] = self.buffer.write(lambda tx: uploads.purge_acknowledged(tx, before))
+        purged: list[str] = self.buffer.write(
+            lambda tx: uploads.purge_acknowledged(tx, before, before - shift_s)
+        )
         if purged:
             self.buffer.checkpoint()
         return purged
