@@ -340,3 +340,20 @@ def test_a_package_confirmed_by_its_length_alone_is_kept_here_a_week(data_dir: P
     assert uploader.purge_due() == [checked]
     assert uploader.purge_due(now=time.time() + 6 * 24 * 3600) == []
     assert uploader.purge_due(now=time.time() + 8 * 24 * 3600) == [unchecked]
+
+
+def test_the_token_is_not_sent_to_a_collector_it_was_not_given_for() -> None:
+    from app.core.upload.target import (
+        ENROLLED_ORIGIN,
+        ENROLLED_TOKEN,
+        TokenForAnotherCollector,
+        configured_target,
+        store_token,
+    )
+
+    store_token(ENROLLED_TOKEN, "pxc_secret")
+    assert configured_target("https://old.example/").token == "pxc_secret"  # older enrollments
+    store_token(ENROLLED_ORIGIN, "https://old.example:443")
+    assert configured_target("https://old.example/files/").token == "pxc_secret"
+    with pytest.raises(TokenForAnotherCollector, match="enroll again"):
+        configured_target("https://new.example/files/")

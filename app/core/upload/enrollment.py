@@ -9,8 +9,16 @@ from pathlib import Path
 
 from app.core.errors import PraxisError
 from app.core.settings import Settings, save_user_settings
-from app.core.upload.endpoint import check_collector_url, files_endpoint
-from app.core.upload.target import ENROLLED_TOKEN, delete_token, read_token, store_token
+from app.core.upload.endpoint import check_collector_url, files_endpoint, origin
+from app.core.upload.target import (
+    ENROLLED_ORIGIN,
+    ENROLLED_TOKEN,
+    TokenForAnotherCollector,
+    configured_target,
+    delete_token,
+    read_token,
+    store_token,
+)
 from app.core.upload.tus import AuthFailed, ServerInfo, TusClient, TusError
 
 
@@ -58,6 +66,7 @@ def enroll(settings_file: Path, settings: Settings, server: str, token: str) -> 
     if not result.ok:
         raise EnrollError(f"{server}: {result.message}. Nothing was changed.")
     store_token(ENROLLED_TOKEN, token)
+    store_token(ENROLLED_ORIGIN, origin(files_endpoint(server)))
     if "collector_url" not in settings.locked:
         save_user_settings(settings_file, dataclasses.replace(settings, collector_url=server))
     return result
@@ -66,6 +75,7 @@ def enroll(settings_file: Path, settings: Settings, server: str, token: str) -> 
 def leave(settings_file: Path, settings: Settings) -> bool:
     """Forget the token and (unless policy sets it) the address; True if there was a token."""
     had_token = delete_token(ENROLLED_TOKEN)
+    delete_token(ENROLLED_ORIGIN)
     if "collector_url" not in settings.locked and settings.collector_url:
         save_user_settings(settings_file, dataclasses.replace(settings, collector_url=""))
     return had_token
@@ -75,7 +85,12 @@ def status(settings: Settings) -> dict[str, object]:
     token = read_token(ENROLLED_TOKEN)
     result = None
     if settings.collector_url:
-        result = check(settings.collector_url, token, settings.ca_bundle)
+        try:  # the token is only sent to the collector it was given for
+            configured_target(settings.collector_url, settings.ca_bundle)
+        except TokenForAnotherCollector as exc:
+            result = CheckResult(False, exc.message)
+        else:
+            result = check(settings.collector_url, token, settings.ca_bundle)
     return {
         "collector_url": settings.collector_url or None,
         "set_by_policy": "collector_url" in settings.locked,

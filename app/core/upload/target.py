@@ -11,10 +11,11 @@ import keyring
 import keyring.errors
 
 from app.core.buffer.crypto import KEYRING_SERVICE, _check_backend
-from app.core.errors import KeyringUnavailable
+from app.core.errors import KeyringUnavailable, PraxisError
 from app.core.upload.endpoint import files_endpoint, origin
 
 ENROLLED_TOKEN = "collector-token"
+ENROLLED_ORIGIN = "collector-token-origin"  # the collector the token was given for
 NO_COLLECTOR = "no collector is configured; uploads wait (`praxis enroll --server URL`)"
 LOCAL_COLLECTOR = "uploads go to this computer (no collector configured)"
 
@@ -37,8 +38,22 @@ class Target:
         return LOCAL_COLLECTOR if self.embedded else f"uploads go to {self.files_url}"
 
 
+class TokenForAnotherCollector(PraxisError):
+    title = "Enroll again"
+
+
 def configured_target(collector_url: str, ca_bundle: str = "") -> Target:
-    return Target(files_endpoint(collector_url), read_token(ENROLLED_TOKEN), ca_bundle or None)
+    """The configured collector with the enrolled token; TokenForAnotherCollector when the
+    token was given for another collector (the address changed since), so it is not sent."""
+    files_url = files_endpoint(collector_url)
+    token = read_token(ENROLLED_TOKEN)
+    enrolled_at = read_token(ENROLLED_ORIGIN)
+    if token is not None and enrolled_at is not None and enrolled_at != origin(files_url):
+        raise TokenForAnotherCollector(
+            f"the device token was given for {enrolled_at}, not {origin(files_url)}; "
+            "enroll again (`praxis enroll --server URL`)"
+        )
+    return Target(files_url, token, ca_bundle or None)
 
 
 # -- the token in the OS keyring -----------------------------------------------------------
