@@ -48,6 +48,7 @@ class Uploads:
         self._local: embedded.EmbeddedCollector | None = None
         self._lock = threading.Lock()
         self._upload_lock = UploadLock(buffer.data_dir)
+        self.uploading_here = False  # this process holds the upload lock
         self._closing = threading.Event()
         self.problem: str | None = None  # why no collector could be reached, in words
         self._on_change = on_change
@@ -95,6 +96,7 @@ class Uploads:
                 if self._closing.wait(2.0):
                     return
         self.problem = None
+        self.uploading_here = True
         self.uploader.start()
 
     def resolve(self) -> None:
@@ -189,6 +191,7 @@ class Uploads:
         self._closing.set()
         self.uploader.stop()
         self._stop_local()
+        self.uploading_here = False
         self._upload_lock.release()
 
     def _stop_local(self) -> None:
@@ -244,6 +247,13 @@ class Runtime:
         """The control vocabulary of a running app: the recorder's, plus uploads."""
         cmd = request.get("cmd")
         if cmd == "sync":
+            if not self.uploads.uploading_here:  # a `praxis sync` process holds the lock
+                return {
+                    "uploaded": [],
+                    "failed": {},
+                    "stopped": self.uploads.problem
+                    or "uploads have not started in the running app yet; try again shortly",
+                }
             report = self.uploads.uploader.sync_once(float(request.get("timeout") or 600))
             return {
                 "uploaded": report.uploaded,

@@ -150,3 +150,27 @@ def test_erasures_reach_this_computers_collector_after_enrolling_elsewhere(
     finally:
         runtime.close()
         server.stop()
+
+
+def test_sync_through_the_app_waits_for_another_uploading_process(data_dir: Path) -> None:
+    from app.core.control import UploadLock
+
+    buffer, [segment_id] = seed_approved(data_dir, 1, frames=1)
+    other = UploadLock(data_dir)
+    other.acquire()  # a `praxis sync` in another process
+    runtime = Runtime(data_dir, recorder_factory=recorder)
+    try:
+        runtime.start_uploads()
+        wait_for(lambda: runtime.uploads.problem is not None, timeout=15)
+        report = runtime.handle({"cmd": "sync", "timeout": 30})
+        assert report["uploaded"] == [] and "another Praxis process" in report["stopped"]
+        with buffer.reader() as db:
+            state = db.execute("SELECT state FROM segments WHERE id = ?", [segment_id]).fetchone()
+        assert state[0] == "approved"
+        other.release()
+        wait_for(lambda: runtime.uploads.uploading_here, timeout=15)
+        report = runtime.handle({"cmd": "sync", "timeout": 60})
+        assert report["stopped"] is None and report["failed"] == {}
+    finally:
+        other.release()
+        runtime.close()
