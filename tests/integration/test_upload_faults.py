@@ -400,3 +400,29 @@ def test_a_locked_upload_is_retried_and_endless_offset_conflicts_end(
     assert uploader.counters()["quarantined"] == 0
     uploader.retry_now()
     assert uploader.sync_once(30).ok and len(server.stored(buffer.device_id)) == 1
+
+
+def test_a_deletion_while_sending_stops_before_the_next_chunk(
+    server, proxy, data_dir: Path
+) -> None:
+    buffer, [segment_id] = seed_approved(data_dir, 1, frames=3, session_id="ses_gone")
+    deleted: list[int] = []
+
+    def on_change() -> None:  # runs in the sender as it starts sending the first chunk
+        if uploader._progress is not None and not deleted:
+            deleted.append(proxy.requests["PATCH"])
+            buffer.write(lambda tx: tx.delete_session("ses_gone"))
+
+    uploader = Uploader(
+        buffer,
+        Settings(),
+        lambda: Target(proxy.url, proxy.token),  # type: ignore[attr-defined]
+        on_change=on_change,
+        chunk_bytes=16 * 1024,
+    )
+    report = uploader.run_pass()
+    assert deleted == [0] and report.uploaded == []
+    assert proxy.requests["PATCH"] == 0  # not one chunk of a deleted segment went out
+    uploader.run_pass()  # the partial upload is erased
+    assert uploader.counters()["erasures_pending"] == 0
+    assert server.stored(buffer.device_id) == []

@@ -8,7 +8,10 @@ hands its URL to `erasures`, so the collector is told even if the app stops righ
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +49,26 @@ class Erasure:
     collector: str
     url: str
     attempts: int
+
+
+# Segments being sent in this process, each with an event `forget` sets: the sender looks at
+# it before every chunk, so a deletion stops the upload at once rather than at the next
+# bookkeeping write.
+_sending: dict[str, threading.Event] = {}
+_sending_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def watch_forget(segment_id: str) -> Iterator[threading.Event]:
+    event = threading.Event()
+    with _sending_lock:
+        _sending[segment_id] = event
+    try:
+        yield event
+    finally:
+        with _sending_lock:
+            if _sending.get(segment_id) is event:
+                del _sending[segment_id]
 
 
 # -- writes (inside the writer's transaction) --------------------------------------------
@@ -164,6 +187,10 @@ def forget(tx: Tx, segment_id: str, why: str) -> bool:
     row = upload_row(tx.db, segment_id)
     if row is None:
         return False
+    with _sending_lock:
+        event = _sending.get(segment_id)
+    if event is not None:
+        event.set()
     tx.db.execute("DELETE FROM uploads WHERE segment_id = ?", [segment_id])
     if not row.url:
         return False

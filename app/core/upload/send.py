@@ -106,6 +106,12 @@ class Sender:
         return url, head
 
     def _send_from(self, package: Package, url: str, head: Head) -> str:
+        with uploads.watch_forget(package.segment_id) as forgotten:
+            return self._send_watched(package, url, head, forgotten)
+
+    def _send_watched(
+        self, package: Package, url: str, head: Head, forgotten: threading.Event
+    ) -> str:
         checksum = self.info.sha256_checksums
         offset = head.offset
         last = head
@@ -117,6 +123,8 @@ class Sender:
         while offset < package.size:
             if self.stop.is_set():
                 raise Retryable("stopped before the upload finished")
+            if forgotten.is_set():
+                raise Abandoned("the segment was deleted or changed while it was being sent")
             if pending is not None and pending.done():
                 self._record(pending)
                 pending = None
