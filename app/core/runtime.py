@@ -61,6 +61,7 @@ class Uploads:
             on_change=self._changed,
             renew_local_token=self.renew_local_token,
             local_collector=self._local_for_erasures,
+            why_no_target=lambda: self.problem,
         )
 
     def _changed(self) -> None:

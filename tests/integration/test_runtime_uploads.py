@@ -174,3 +174,21 @@ def test_sync_through_the_app_waits_for_another_uploading_process(data_dir: Path
     finally:
         other.release()
         runtime.close()
+
+
+def test_when_the_configured_collector_cannot_be_used_the_reason_is_given(
+    data_dir: Path,
+) -> None:
+    from app.core.upload.target import ENROLLED_ORIGIN, ENROLLED_TOKEN, store_token
+
+    seed_approved(data_dir, 1, frames=1)
+    (data_dir / "settings.toml").write_text('collector_url = "http://127.0.0.1:9/files/"\n')
+    store_token(ENROLLED_TOKEN, "pxc_secret")
+    store_token(ENROLLED_ORIGIN, "https://old.example:443")
+    runtime = Runtime(data_dir, recorder_factory=recorder)
+    try:
+        report = runtime.uploads.uploader.run_pass()
+        assert report.stopped is not None and "enroll again" in report.stopped
+        assert runtime.uploads.uploader.waiting_reason == report.stopped
+    finally:
+        runtime.close()

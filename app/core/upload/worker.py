@@ -69,6 +69,7 @@ class Uploader:
         chunk_bytes: int = CHUNK_BYTES,
         local_collector: Callable[[], contextlib.AbstractContextManager[Target | None]]
         | None = None,
+        why_no_target: Callable[[], str | None] | None = None,
     ) -> None:
         self.buffer = buffer
         self.settings = settings
@@ -82,6 +83,8 @@ class Uploader:
         # Starts the collector on this computer for a moment, for erasures of what was sent
         # there before another collector was configured.
         self._local_collector = local_collector
+        # Why `target` gave None (a locked keyring, an unusable address), when known.
+        self._why_no_target = why_no_target or (lambda: None)
         self._renewed = False  # once per refusal: a token that fails again stops uploads
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -206,8 +209,8 @@ class Uploader:
             target = self._target()
             if target is None:
                 self._held = True
-                self.waiting_reason = NO_COLLECTOR
-                report.stopped = NO_COLLECTOR
+                self.waiting_reason = self._why_no_target() or NO_COLLECTOR
+                report.stopped = self.waiting_reason
                 return report
             blocked = self._conditions.blocked(self.settings)
             self.waiting_reason = blocked or (
