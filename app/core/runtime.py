@@ -26,6 +26,7 @@ from app.core.upload.worker import Uploader
 log = logging.getLogger(__name__)
 _COUNTERS_TTL_S = 0.5
 _LOCAL_RETRY_S = 60.0
+_RESOLVE_RETRY_S = 30.0  # a configured collector that could not be used is looked at again
 Handler = Callable[[dict[str, Any]], Any]
 
 
@@ -110,6 +111,8 @@ class Uploads:
                     self._target = configured_target(settings.collector_url, settings.ca_bundle)
                 except PraxisError as exc:
                     self._target, self.problem = None, exc.message
+                    # Not on every pass: a locked keyring may ask the person each time.
+                    self._retry_local_at = time.monotonic() + _RESOLVE_RETRY_S
                 return
             if self._local is not None and self._target is not None:
                 return

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from support.seed import seed_approved
 
 from app.core import review
@@ -177,7 +178,7 @@ def test_sync_through_the_app_waits_for_another_uploading_process(data_dir: Path
 
 
 def test_when_the_configured_collector_cannot_be_used_the_reason_is_given(
-    data_dir: Path,
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from app.core.upload.target import ENROLLED_ORIGIN, ENROLLED_TOKEN, store_token
 
@@ -190,5 +191,15 @@ def test_when_the_configured_collector_cannot_be_used_the_reason_is_given(
         report = runtime.uploads.uploader.run_pass()
         assert report.stopped is not None and "enroll again" in report.stopped
         assert runtime.uploads.uploader.waiting_reason == report.stopped
+        # The keyring is not asked again on every pass (a locked one may prompt each time).
+        asked: list[str] = []
+        monkeypatch.setattr(
+            "app.core.runtime.configured_target", lambda *a: asked.append("x") or None
+        )
+        runtime.uploads.uploader.run_pass()
+        assert asked == []
+        runtime.apply_settings(runtime.settings, enrolled=True)  # enrolling again asks at once
+        runtime.uploads.target()
+        assert asked == ["x"]
     finally:
         runtime.close()
