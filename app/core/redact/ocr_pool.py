@@ -37,6 +37,15 @@ class OcrWorkerFailed(RuntimeError):
     """The worker process died, hung or could not read; the frame it was reading fails."""
 
 
+class _WorkerGone(Exception):
+    """The pipe to the worker closed under a read. `before_reply`: the worker had served
+    reads before, so it may have died before this one reached it."""
+
+    def __init__(self, *, before_reply: bool) -> None:
+        super().__init__("the OCR worker process ended")
+        self.before_reply = before_reply
+
+
 class OcrProcess:
     def __init__(
         self,
@@ -75,34 +84,50 @@ class OcrProcess:
         crop = np.ascontiguousarray(rgb, dtype=np.uint8)
         height, width = crop.shape[:2]
         with self._lock:
-            conn = self._ensure_started()
-            started = self.starts
-            try:
-                conn.send(("read", height, width, scale))
-                conn.send_bytes(crop.reshape(-1).data)  # flat: send_bytes slices rows
-                timeout = self.read_timeout + (START_TIMEOUT if self._fresh else 0.0)
-                if not conn.poll(timeout):
-                    self._end("hung")
-                    raise OcrWorkerFailed("the OCR worker did not answer in time")
-                reply = conn.recv()
-            except (EOFError, OSError, BrokenPipeError) as exc:
-                if self._cancelled:
-                    raise OcrCancelled("the OCR engine was stopped during a read") from exc
-                self._end("died")
-                raise OcrWorkerFailed("the OCR worker process ended during a read") from exc
-            finally:
-                self._last_used = time.monotonic()
-            self._fresh = False
-            if reply[0] != "ok":
-                if reply[1] == "OcrUnavailable":
-                    raise OcrUnavailable("the OCR engine cannot load in its worker process")
-                raise OcrWorkerFailed(f"the OCR worker failed to read ({reply[1]})")
-            _, boxes, rss = reply
-            self.last_rss, self.peak_rss = rss, max(self.peak_rss, rss)
-            if rss > self.memory_ceiling and started == self.starts:
-                self.restarts_for_memory += 1
-                self._end("over its memory ceiling")
-            return list(boxes)
+            # A worker that died between reads (killed, out of memory) may still look alive
+            # until the pipe says otherwise: that read is tried once more on a new worker.
+            for attempt in (1, 2):
+                try:
+                    return self._read_once(crop, height, width, scale)
+                except _WorkerGone as gone:
+                    if attempt == 2 or not gone.before_reply:
+                        raise OcrWorkerFailed(
+                            "the OCR worker process ended during a read"
+                        ) from gone.__cause__
+            raise AssertionError("unreachable")
+
+    def _read_once(self, crop: np.ndarray, height: int, width: int, scale: int) -> list[TextBox]:
+        conn = self._ensure_started()
+        started = self.starts
+        fresh = self._fresh
+        try:
+            conn.send(("read", height, width, scale))
+            conn.send_bytes(crop.reshape(-1).data)  # flat: send_bytes slices rows
+            timeout = self.read_timeout + (START_TIMEOUT if self._fresh else 0.0)
+            if not conn.poll(timeout):
+                self._end("hung")
+                raise OcrWorkerFailed("the OCR worker did not answer in time")
+            reply = conn.recv()
+        except (EOFError, OSError) as exc:
+            if self._cancelled:
+                raise OcrCancelled("the OCR engine was stopped during a read") from exc
+            self.deaths += 1
+            self._end("died")
+            # A worker that had already read for us died before this read; a new one did not.
+            raise _WorkerGone(before_reply=not fresh) from exc
+        finally:
+            self._last_used = time.monotonic()
+        self._fresh = False
+        if reply[0] != "ok":
+            if reply[1] == "OcrUnavailable":
+                raise OcrUnavailable("the OCR engine cannot load in its worker process")
+            raise OcrWorkerFailed(f"the OCR worker failed to read ({reply[1]})")
+        _, boxes, rss = reply
+        self.last_rss, self.peak_rss = rss, max(self.peak_rss, rss)
+        if rss > self.memory_ceiling and started == self.starts:
+            self.restarts_for_memory += 1
+            self._end("over its memory ceiling")
+        return list(boxes)
 
     # -- life cycle ------------------------------------------------------------------
     @property
