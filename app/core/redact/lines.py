@@ -20,12 +20,13 @@ Box = tuple[int, int, int, int]  # x, y, w, h
 
 def ink_mask(rgb: np.ndarray) -> np.ndarray:
     """Pixels at a glyph's edge: where a pixel's brightness (the sum of its channels)
-    differs from its left or upper neighbour's. Flat areas (backgrounds, filled bars) have
-    none, whatever their colour."""
+    differs from its left neighbour's. Flat areas (backgrounds, filled bars) have none,
+    whatever their colour. Every row a glyph has ink in has such an edge; edges against the
+    row above would also mark the blank row under each glyph, and on a terminal (13-pixel
+    lines, descenders on the last row) join every line to the next."""
     level = rgb.sum(axis=2, dtype=np.int16)
     mask = np.zeros(rgb.shape[:2], dtype=bool)
     mask[:, 1:] = np.abs(np.diff(level, axis=1)) > INK_CONTRAST
-    mask[1:, :] |= np.abs(np.diff(level, axis=0)) > INK_CONTRAST
     return mask
 
 
@@ -67,19 +68,123 @@ def find_lines(rgb: np.ndarray) -> list[Box]:
     if rgb.shape[0] < MIN_HEIGHT or rgb.shape[1] < MIN_WIDTH:
         return []
     mask = _straight_lines(ink_mask(rgb))
+    heights = [b - a for a, b in _runs(np.asarray(mask.any(axis=1)), 1) if b - a >= MIN_HEIGHT]
+    # The usual height of a line here, when enough lines stand apart to tell it.
+    line_height = float(np.median(heights)) if len(heights) >= 3 else None
     found: list[Box] = []
-    _cut(mask, 0, 0, found, 0)
+    _cut(mask, 0, 0, found, 0, line_height)
     found.sort(key=lambda b: (b[1], b[0]))
     return found
 
 
-def _cut(mask: np.ndarray, x0: int, y0: int, out: list[Box], depth: int) -> None:
-    rows = _runs(np.asarray(mask.any(axis=1)), 1)
-    for top, bottom in rows:
-        band = mask[top:bottom]
+# Splitting bands of touching lines (see split_band).
+MIN_PITCH = 8  # no legible font has lines closer than this
+SAME_SHAPE = 0.3  # correlation of a band's ink profile with itself one pitch down
+QUIET_ROW = 0.35  # ink of the rows at a cut, against the band's average row
+
+
+def split_band(profile: np.ndarray, line_height: float | None) -> list[tuple[int, int]]:
+    """[start, end) rows of the lines in a band of touching lines, or the band whole.
+
+    Lines of a small font can touch: a descender on a line's last pixel row meets the next
+    line's capitals or brackets, a cursor block or a highlight bar joins two rows. The cuts go
+    where the rows either side have least ink (a descender's few pixels, the blank top of a
+    cell), one line pitch apart: the usual line height of the crop when other lines stand
+    apart, else the shift under which the band's profile of ink per row is most like itself.
+    Every cut must be quiet against the band's average row, so a tall single line such as a
+    heading, whose middle rows are its densest, stays whole."""
+    height = len(profile)
+    if height < 2 * MIN_HEIGHT:
+        return [(0, height)]
+    ink = profile.astype(np.float64)
+    if line_height is None:
+        pitch = _self_similar_pitch(ink)
+        if pitch is None:
+            return [(0, height)]
+        shortest, longest = pitch * 0.75, pitch * 1.25
+    else:
+        shortest, longest = max(MIN_HEIGHT, line_height * 0.7), line_height * 1.6
+    # cost[r]: ink on the two rows either side of a cut before row r.
+    cost = np.full(height + 1, np.inf)
+    cost[1:height] = ink[:-1] + ink[1:]
+    # worst[c]: over the ways to cut rows [0, c) into lines of a plausible height, the least
+    # cost of the noisiest cut; came[c] the cut before.
+    worst = np.full(height + 1, np.inf)
+    came = np.zeros(height + 1, dtype=np.int64)
+    worst[0] = 0.0
+    lo, hi = max(1, int(np.ceil(shortest))), int(longest)
+    for c in range(lo, height + 1):
+        for start in range(max(0, c - hi), c - lo + 1):
+            if worst[start] == np.inf:
+                continue
+            here = max(worst[start], cost[c] if c < height else 0.0)
+            if here < worst[c]:
+                worst[c], came[c] = here, start
+    if worst[height] > QUIET_ROW * 2 * float(ink.mean()):
+        return [(0, height)]
+    edges = [height]
+    while edges[-1] > 0:
+        edges.append(int(came[edges[-1]]))
+    edges.reverse()
+    return list(zip(edges, edges[1:], strict=False))
+
+
+def _self_similar_pitch(ink: np.ndarray) -> float | None:
+    """The first clear shift (>= MIN_PITCH rows, at most half the band) under which the ink
+    profile correlates with itself: two or more lines of one font. None when nothing does."""
+    centred = ink - ink.mean()
+    energy = float((centred * centred).sum())
+    high = len(ink) // 2 + 1
+    if energy == 0 or high < MIN_PITCH:
+        return None
+    best, best_score = None, SAME_SHAPE
+    for pitch in range(MIN_PITCH, high + 1):
+        score = float((centred[:-pitch] * centred[pitch:]).sum()) / energy
+        if score > best_score * 1.15:  # twice the pitch is as alike: keep the first peak
+            best, best_score = pitch, score
+    return None if best is None else float(best)
+
+
+FRAME_EDGE = 0.85  # share of a band's rows a frame's side spans
+CORNER = 3  # columns beside a frame's side that its rounded corners reach
+
+
+def _without_frame_edges(band: np.ndarray) -> np.ndarray:
+    """The band without the sides of a frame around its text (an input field, a button, a
+    table cell): columns with ink on nearly all the band's rows, where the rest of the ink
+    spans clearly fewer rows. They would join a field's text to its border and make the
+    line as tall as the field. The band itself when there are none."""
+    height, width = band.shape
+    if height < 2 * MIN_HEIGHT:
+        return band
+    edges = band.sum(axis=0) >= FRAME_EDGE * height
+    if not edges.any():
+        return band
+    # A frame's rounded corners are a few pixels beside its sides.
+    near = np.zeros(width, dtype=bool)
+    for shift in range(-CORNER, CORNER + 1):
+        near[max(0, shift) : width + min(0, shift)] |= edges[max(0, -shift) : width - max(0, shift)]
+    rest = np.flatnonzero(band[:, ~near].any(axis=1))
+    if rest.size == 0:
+        return np.zeros_like(band)  # a frame's side alone, or a bar: no text
+    if rest[-1] - rest[0] + 1 > 0.75 * height:
+        return band
+    cleared = band.copy()
+    cleared[:, edges] = False
+    outside = np.ones(height, dtype=bool)
+    outside[rest[0] : rest[-1] + 1] = False
+    cleared[np.ix_(outside, near)] = False
+    return cleared
+
+
+def _cut(
+    mask: np.ndarray, x0: int, y0: int, out: list[Box], depth: int, line_height: float | None
+) -> None:
+    for top, bottom in _runs(np.asarray(mask.any(axis=1)), 1):
         height = bottom - top
         if height < MIN_HEIGHT:
             continue
+        band = mask[top:bottom]
         # Words are a space apart (about half a line's height); wider blank columns part
         # columns of a table, panes, or a label from a field: read those as separate lines.
         gap = max(6, int(height * 1.2)) if height <= 40 else 24
@@ -87,8 +192,32 @@ def _cut(mask: np.ndarray, x0: int, y0: int, out: list[Box], depth: int) -> None
             if right - left < MIN_WIDTH:
                 continue
             piece = band[:, left:right]
-            inner = _runs(np.asarray(piece.any(axis=1)), 1)
-            if depth < MAX_DEPTH and (len(inner) > 1 or (inner and inner[0] != (0, height))):
-                _cut(piece, x0 + left, y0 + top, out, depth + 1)
-            else:
-                out.append((x0 + left, y0 + top, right - left, height))
+            if depth < MAX_DEPTH and _cut_further(
+                piece, x0 + left, y0 + top, out, depth, line_height
+            ):
+                continue
+            out.append((x0 + left, y0 + top, right - left, height))
+
+
+def _cut_further(
+    piece: np.ndarray, x0: int, y0: int, out: list[Box], depth: int, line_height: float | None
+) -> bool:
+    """Cut a piece of a band again where it is not one line yet: without the sides of a frame
+    around it, at blank rows inside it, or between touching lines. False: it is one line."""
+    height = piece.shape[0]
+    framed = _without_frame_edges(piece)
+    if framed is not piece:
+        _cut(framed, x0, y0, out, depth + 1, line_height)
+        return True
+    inner = _runs(np.asarray(piece.any(axis=1)), 1)
+    if len(inner) > 1 or (inner and inner[0] != (0, height)):
+        _cut(piece, x0, y0, out, depth + 1, line_height)
+        return True
+    if line_height is not None and height <= 1.5 * line_height:
+        return False
+    lines = split_band(piece.sum(axis=1), line_height)
+    if len(lines) == 1:
+        return False
+    for top, bottom in lines:
+        _cut(piece[top:bottom], x0, y0 + top, out, depth + 1, line_height)
+    return True

@@ -140,7 +140,7 @@ class RapidOcrEngine:
     network. Reading by ink is not the default yet: on small bitmap fonts it loses recall and
     lets matches run on into the next word (bench/README.md, "Choosing how to read")."""
 
-    def __init__(self, threads: int = 1, find_lines: str = "network") -> None:
+    def __init__(self, threads: int = 1, find_lines: str = "ink") -> None:
         self._threads = threads
         self.find_lines = find_lines
         self.lines: Any = None  # the LineReader, once loaded
