@@ -92,3 +92,27 @@ def test_a_changed_line_is_read_again_and_the_others_are_not(engine: RapidOcrEng
     lines = engine.read(np.asarray(image).copy())
     assert engine.lines.recognised == recognised + 1
     assert lines[0].text.endswith("0.47")
+
+
+def test_new_lines_of_glyphs_already_read_are_spelled_without_the_network(
+    engine: RapidOcrEngine,
+) -> None:
+    try:
+        mono = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 16)
+    except OSError:
+        pytest.skip("DejaVu Sans Mono is not installed")
+    rows = ["server 1042 sleeping", "sleeping server 2041", "root 4021 running", "run 1024"]
+    image, draw = canvas(700, 40 * len(rows) + 20)
+    draw.fontmode = "1"  # as a terminal draws: every glyph the same pixels wherever it is
+    for i, text in enumerate(rows * 2):
+        draw.text((20 + 340 * (i // len(rows)), 20 + 40 * (i % len(rows))), text, "black", mono)
+    first = engine.read(np.asarray(image).copy())
+    assert sorted(line.text for line in first) == sorted(r for r in rows for _ in (0, 1))
+    recognised = engine.lines.recognised
+    image, draw = canvas(700, 60)
+    draw.fontmode = "1"
+    draw.text((20, 20), "running root 2014", "black", mono)
+    (line,) = engine.read(np.asarray(image).copy())
+    assert engine.lines.recognised == recognised, "spelled from memory"
+    assert line.text == "running root 2014"
+    assert len(line.chars) == len(line.text)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from app.core.redact.glyphs import Glyph, GlyphMemory
 from app.core.redact.lines import find_lines
 from app.core.redact.ocr import TextBox
 
@@ -31,6 +33,12 @@ REC_HEIGHT = 48
 # Lines whose ink is at most this tall are enlarged before they are recognised (bitmap fonts).
 SMALL_INK = 13
 
+# A line spelled from glyphs read before (see glyphs) scores as a clear reading would.
+SPELLED_SCORE = 0.95
+LEARN_SCORE = 0.8  # readings less sure than this teach no glyphs
+ROUND_LINES = 8  # lines recognised before trying to spell the rest from what they taught
+MAX_ROUNDS = 30  # then the rest are recognised together
+
 Item = tuple[list[list[float]], str, float, list[list[list[int]]]]
 
 
@@ -42,6 +50,7 @@ class LineReader:
         rec.rec_image_shape = [3, REC_HEIGHT, REC_HEIGHT]
         self._cache: OrderedDict[bytes, tuple[str, float, list[list[list[int]]]]] = OrderedDict()
         self._cache_lines = cache_lines
+        self.glyphs = GlyphMemory()
         self.recognised = 0  # lines run through the network
         self.remembered = 0  # lines answered from the cache
 
@@ -53,7 +62,7 @@ class LineReader:
         height, width = rgb.shape[:2]
         found = find_lines(rgb)
         items: list[Item | None] = [None] * len(found)
-        todo: list[tuple[int, bytes, np.ndarray, tuple[int, int, int, int]]] = []
+        pending: list[_Pending] = []
         for i, (x, y, w, h) in enumerate(found):
             pad = max(2, round(h * PAD_SHARE))
             x0, y0 = max(0, x - pad), max(0, y - pad)
@@ -78,21 +87,75 @@ class LineReader:
                 self._cache.move_to_end(key)
                 self.remembered += 1
                 items[i] = _placed(known, x0, y0, x1, y1)
-            else:
-                todo.append((i, key, crop, (x0, y0, x1, y1)))
-        if todo:
-            crops = [crop for _, _, crop, _ in todo]
-            results, _ = self._engine.text_rec(crops, True)
-            self.recognised += len(crops)
-            for (i, key, _, (x0, y0, x1, y1)), crop, result in zip(
-                todo, crops, results, strict=True
-            ):
-                known = _relative(self._engine, crop, result)
-                self._cache[key] = known
-                if len(self._cache) > self._cache_lines:
-                    self._cache.popitem(last=False)
-                items[i] = _placed(known, x0, y0, x1, y1)
+                continue
+            font, glyphs = self.glyphs.glyphs(ink)
+            line = _Pending(i, key, crop, (x0, y0, x1, y1), (x, y, h), font, glyphs)
+            if not self._spell(line, items):
+                pending.append(line)
+        rounds = 0
+        while pending:
+            rounds += 1
+            batch = pending if rounds > MAX_ROUNDS else self._teaching(pending)
+            self._recognise(batch, items)
+            chosen = {id(line) for line in batch}
+            pending = [
+                line for line in pending if id(line) not in chosen and not self._spell(line, items)
+            ]
         return [item for item in items if item is not None and item[2] >= TEXT_SCORE]
+
+    def _spell(self, line: _Pending, items: list[Item | None]) -> bool:
+        spelled = self.glyphs.spell(line.font, line.glyphs)
+        if spelled is None:
+            return False
+        text, columns = spelled
+        x, y, h = line.ink
+        x0, y0, x1, y1 = line.bounds
+        quad = [[float(x0), float(y0)], [float(x1), float(y0)], [float(x1), float(y1)]]
+        quad.append([float(x0), float(y1)])
+        chars = [[[x + a, y], [x + b, y], [x + b, y + h], [x + a, y + h]] for a, b in columns]
+        items[line.index] = (quad, text, SPELLED_SCORE, chars)
+        return True
+
+    def _teaching(self, pending: list[_Pending]) -> list[_Pending]:
+        """The lines to recognise next: those that show the network the most glyphs not
+        known yet, so that the lines after them can be spelled from memory. All of them
+        when none would teach anything new (glyphs that touch, gaps of a new width)."""
+        chosen: list[_Pending] = []
+        covered: set[bytes] = set()
+        ranked = sorted(pending, key=lambda ln: -len(self.glyphs.unknown(ln.glyphs)))
+        for line in ranked:
+            new = self.glyphs.unknown(line.glyphs) - covered
+            if new:
+                chosen.append(line)
+                covered |= new
+                if len(chosen) == ROUND_LINES:
+                    break
+        return chosen or pending
+
+    def _recognise(self, batch: list[_Pending], items: list[Item | None]) -> None:
+        results, _ = self._engine.text_rec([line.crop for line in batch], True)
+        self.recognised += len(batch)
+        for line, result in zip(batch, results, strict=True):
+            known = _relative(self._engine, line.crop, result)
+            self._cache[line.key] = known
+            if len(self._cache) > self._cache_lines:
+                self._cache.popitem(last=False)
+            items[line.index] = _placed(known, *line.bounds)
+            if known[1] >= LEARN_SCORE:
+                self.glyphs.learn(line.font, line.glyphs, known[0])
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A line not known by its pixels yet."""
+
+    index: int
+    key: bytes
+    crop: np.ndarray  # as the network reads it
+    bounds: tuple[int, int, int, int]  # x0, y0, x1, y1 of the crop
+    ink: tuple[int, int, int]  # x, y, height of the line's ink
+    font: bytes
+    glyphs: list[Glyph]
 
 
 def _background(ink: np.ndarray) -> np.ndarray:

@@ -1,0 +1,245 @@
+"""Reading a line of text from glyphs already read, without the recognition network.
+
+A screen of text holds thousands of characters but a few dozen distinct glyphs: each
+character of a font, in one colour on one background, is drawn with the same pixels wherever
+it appears (exactly so for the bitmap and hinted fonts of terminals, editors and most of a
+desktop). The recognition network costs a few milliseconds per character; looking a glyph up
+by its pixels costs microseconds. So a line is cut into glyphs at the blank columns between
+them; when the network has read a line whose glyphs it could be matched with one for one,
+each glyph's pixels are remembered with the character it read; and a later line made only of
+glyphs that were read the same way at least twice is spelled from memory. A line with any
+glyph not known yet (or glyphs that touch, as in proportional fonts) goes to the network as
+before. Spaces come from the gaps between glyphs, by what the network's readings showed a
+space to be for that font.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+INK_CONTRAST = 48  # summed over channels, as lines.ink_mask
+CAPACITY = 20000  # glyphs remembered (a few MB)
+CONFIRMED = 2  # readings of a glyph that agree before it is used
+AGREEMENT = 0.75  # share of its readings that must agree
+DESCENT = 0.18  # of the tallest glyph's height above the baseline: a descender's least depth
+
+
+@dataclass(frozen=True, slots=True)
+class Glyph:
+    left: int  # columns [left, right) of the line's crop
+    right: int
+    key: bytes
+    # Its ink rows against the line's baseline (the bottom row most glyphs end on):
+    # top < 0; bottom > 0 when it reaches below the baseline (a comma, a 'g').
+    top: int
+    bottom: int
+    split: bool  # its ink is in two parts one above the other (a colon)
+    descends: bool  # it reaches clearly below the baseline (a comma, a 'g'; not a colon's dot)
+
+
+@dataclass
+class _Readings:
+    chars: Counter[str]
+    glyph: Glyph
+
+
+class _Spacing:
+    """Gaps between glyphs of one font, and how often the network's readings put a space
+    in a gap of each width. A reading now and then drops or adds a space, so a width
+    decides only by a clear majority."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, list[int]] = {}  # gap width: [with a space, without]
+
+    def add(self, gap: int, spaced: bool) -> None:
+        self.seen.setdefault(gap, [0, 0])[0 if spaced else 1] += 1
+
+    def space(self, gap: int) -> bool | None:
+        """Whether a gap this wide holds a space; None when the readings do not tell."""
+        counts = self.seen.get(gap)
+        if counts is not None:
+            return _clear(counts)
+        # A width not seen yet: as the nearest widths either side, when they agree.
+        below = [w for w in self.seen if w < gap]
+        above = [w for w in self.seen if w > gap]
+        under = _clear(self.seen[max(below)]) if below else None
+        over = _clear(self.seen[min(above)]) if above else None
+        if under is not None and over is not None:
+            return under if under == over else None
+        if over is False:  # narrower than a gap that holds no space
+            return False
+        if under is True:  # wider than a gap that holds a space
+            return True
+        return None
+
+
+def _clear(counts: list[int]) -> bool | None:
+    spaced, unspaced = counts
+    if spaced >= 3 * unspaced and spaced:
+        return True
+    if unspaced >= 3 * spaced and unspaced:
+        return False
+    return None
+
+
+class GlyphMemory:
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self._glyphs: OrderedDict[bytes, _Readings] = OrderedDict()
+        self._spacing: dict[bytes, _Spacing] = {}
+        self._capacity = capacity
+        self.spelled = 0  # lines spelled from memory
+        self.learned = 0  # lines whose glyphs were learned from a reading
+
+    def glyphs(self, line: np.ndarray) -> tuple[bytes, list[Glyph]]:
+        """The glyphs of a line's crop (tight to its ink, RGB), left to right, and the key
+        of its font's spacing (its background colour and height)."""
+        background = _background(line)
+        level = np.abs(line.astype(np.int16) - background.astype(np.int16)).sum(axis=2)
+        ink = level > INK_CONTRAST
+        columns = ink.any(axis=0)
+        height = line.shape[0]
+        found: list[tuple[int, int, int, int]] = []
+        bottoms: Counter[int] = Counter()
+        for left, right in _runs(columns):
+            rows = np.flatnonzero(ink[:, left:right].any(axis=1))
+            top, bottom = int(rows[0]), int(rows[-1]) + 1
+            found.append((left, right, top, bottom))
+            bottoms[bottom] += 1
+        # Glyphs are placed by their baseline: the row most glyphs end on. The same glyph in
+        # another line (taller or shorter ink) then has the same key, and a comma is not an
+        # apostrophe.
+        baseline = bottoms.most_common(1)[0][0] if bottoms else height
+        cap = max((baseline - top for _, _, top, _ in found), default=0)
+        deep = max(2, round(DESCENT * cap))
+        glyphs = []
+        for left, right, top, bottom in found:
+            pixels = np.ascontiguousarray(line[top:bottom, left:right])
+            shape = f"{bottom - top}x{right - left}@{top - baseline},{bottom - baseline}"
+            key = hashlib.blake2b(pixels.tobytes(), digest_size=16, key=shape.encode()).digest()
+            inked = ink[top:bottom, left:right].any(axis=1)
+            glyphs.append(
+                Glyph(
+                    left,
+                    right,
+                    key,
+                    top - baseline,
+                    bottom - baseline,
+                    not inked.all(),
+                    bottom - baseline >= deep,
+                )
+            )
+        font = background.tobytes()
+        return font, glyphs
+
+    def spell(self, font: bytes, glyphs: list[Glyph]) -> tuple[str, list[tuple[int, int]]] | None:
+        """The line's text and each character's columns, if every glyph and every gap is
+        known; None sends the line to the network."""
+        if not glyphs:
+            return None
+        spacing = self._spacing.get(font)
+        if spacing is None:
+            return None
+        text: list[str] = []
+        columns: list[tuple[int, int]] = []
+        for i, glyph in enumerate(glyphs):
+            char = self._known(glyph.key)
+            if char is None:
+                return None
+            if i:
+                spaced = spacing.space(glyph.left - glyphs[i - 1].right)
+                if spaced is None:
+                    return None
+                if spaced:
+                    text.append(" ")
+                    columns.append((glyphs[i - 1].right, glyph.left))
+            text.append(char)
+            columns.append((glyph.left, glyph.right))
+        self.spelled += 1
+        return "".join(text), columns
+
+    def unknown(self, glyphs: list[Glyph]) -> set[bytes]:
+        return {g.key for g in glyphs if self._known(g.key) is None}
+
+    def learn(self, font: bytes, glyphs: list[Glyph], text: str) -> bool:
+        """Remember what the network read a line as, glyph by glyph, where the reading and
+        the glyphs match one for one and its spaces fall on the widest gaps."""
+        words = text.split()
+        chars = "".join(words)
+        if not glyphs or len(chars) != len(glyphs):
+            return False
+        spaced = set()
+        at = 0
+        for word in words[:-1]:
+            at += len(word)
+            spaced.add(at)  # a space before the glyph at this index
+        gaps = [(glyphs[i].left - glyphs[i - 1].right, i in spaced) for i in range(1, len(glyphs))]
+        with_space = [g for g, s in gaps if s]
+        without = [g for g, s in gaps if not s]
+        if with_space and without and min(with_space) <= max(without):
+            return False  # spaces the gaps do not show: the glyphs and reading may not match
+        for glyph, char in zip(glyphs, chars, strict=True):
+            readings = self._glyphs.get(glyph.key)
+            if readings is None:
+                readings = self._glyphs[glyph.key] = _Readings(Counter(), glyph)
+                if len(self._glyphs) > self._capacity:
+                    self._glyphs.popitem(last=False)
+            else:
+                self._glyphs.move_to_end(glyph.key)
+            readings.chars[char] += 1
+        spacing = self._spacing.setdefault(font, _Spacing())
+        for gap, spaced_here in gaps:
+            spacing.add(gap, spaced_here)
+        self.learned += 1
+        return True
+
+    def _known(self, key: bytes) -> str | None:
+        readings = self._glyphs.get(key)
+        if readings is None:
+            return None
+        counts = readings.chars
+        (char, count), total = counts.most_common(1)[0], counts.total()
+        if total < CONFIRMED:
+            return None
+        if count >= AGREEMENT * total:
+            return char
+        # The network reads some small glyphs one way or another by their neighbours (a
+        # bitmap period as a comma, a colon as a plus). Where its readings of one glyph
+        # disagree within such a set, the glyph's place on the line decides.
+        candidates = {c for c, n in counts.items() if n >= 0.15 * total}
+        return _by_shape(candidates, readings.glyph)
+
+
+# Characters the network confuses on small text, and how their shapes differ.
+_DOTS = frozenset(".,")
+_DASHES = frozenset("-_")
+_STACKED = frozenset(":;+*t÷")
+_TAILS = frozenset("g9q")
+
+
+def _by_shape(candidates: set[str], glyph: Glyph) -> str | None:
+    descends = glyph.descends
+    if candidates <= _DOTS:
+        return "," if descends else "."
+    if candidates <= _DASHES:
+        return "_" if glyph.bottom >= 0 and glyph.bottom - glyph.top <= 2 else "-"
+    if candidates <= _STACKED and glyph.split:
+        return ";" if descends else ":"
+    if candidates <= _TAILS and len(candidates & {"g", "9"}) == 2:
+        return "g" if descends else "9"
+    return None
+
+
+def _background(line: np.ndarray) -> np.ndarray:
+    """The commonest colour on the edge of a line's crop."""
+    edge = np.concatenate((line[0], line[-1], line[:, 0], line[:, -1]))
+    colours, counts = np.unique(edge, axis=0, return_counts=True)
+    return np.asarray(colours[int(np.argmax(counts))])
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], flags.view(np.int8), [0]))))
+    return list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))

@@ -1,0 +1,112 @@
+"""Spelling lines of text from glyphs the recognition network has read before."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from app.core.redact.glyphs import GlyphMemory
+from app.core.redact.lines import find_lines
+
+MONO = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
+
+
+def line(text: str, colour: str = "black", background: str = "white") -> np.ndarray:
+    """A line of text as a terminal draws it (no smoothing), cropped tight to its ink as
+    find_lines crops it."""
+    try:
+        font = ImageFont.truetype(MONO, 15)
+    except OSError:
+        pytest.skip("DejaVu Sans Mono is not installed")
+    image = Image.new("RGB", (20 + 10 * len(text), 40), background)
+    draw = ImageDraw.Draw(image)
+    draw.fontmode = "1"
+    draw.text((10, 10), text, fill=colour, font=font)
+    pixels = np.asarray(image)
+    boxes = find_lines(pixels)
+    x0 = min(b[0] for b in boxes)
+    x1 = max(b[0] + b[2] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    y1 = max(b[1] + b[3] for b in boxes)
+    return pixels[y0:y1, x0:x1].copy()
+
+
+def taught(memory: GlyphMemory, *texts: str) -> None:
+    for text in texts:
+        font, glyphs = memory.glyphs(line(text))
+        assert memory.learn(font, glyphs, text), text
+
+
+def test_the_same_character_has_the_same_glyph_wherever_it_is() -> None:
+    memory = GlyphMemory()
+    _, glyphs = memory.glyphs(line("abc cab"))
+    assert len(glyphs) == 6
+    assert glyphs[0].key == glyphs[4].key and glyphs[1].key == glyphs[5].key
+    assert glyphs[0].key != glyphs[1].key
+    # Another colour is another glyph: only pixels that are the same are trusted.
+    _, red = memory.glyphs(line("abc", colour="red"))
+    assert red[0].key != glyphs[0].key
+
+
+def test_a_line_of_known_glyphs_is_spelled_with_its_spaces_and_columns() -> None:
+    memory = GlyphMemory()
+    taught(memory, "user alice uid 1042", "alice logged in 2041", "last seen 4012 days")
+    pixels = line("alice uid 4012 seen")
+    font, glyphs = memory.glyphs(pixels)
+    spelled = memory.spell(font, glyphs)
+    assert spelled is not None
+    text, columns = spelled
+    assert text == "alice uid 4012 seen"
+    assert len(columns) == len(text)
+    assert columns[0][0] == 0 and pixels.shape[1] - 1 <= columns[-1][1] <= pixels.shape[1]
+    assert all(a < b for a, b in columns)
+
+
+def test_a_glyph_read_once_or_never_sends_the_line_to_the_network() -> None:
+    memory = GlyphMemory()
+    taught(memory, "abc def")
+    font, glyphs = memory.glyphs(line("abc"))
+    assert memory.spell(font, glyphs) is None  # each glyph read once: not confirmed
+    taught(memory, "fed cba")
+    assert memory.spell(*memory.glyphs(line("abc"))) == (
+        "abc",
+        [(g.left, g.right) for g in glyphs],
+    )
+    assert memory.spell(*memory.glyphs(line("abz"))) is None  # 'z' was never read
+
+
+def test_readings_that_do_not_match_the_glyphs_teach_nothing() -> None:
+    memory = GlyphMemory()
+    font, glyphs = memory.glyphs(line("token abc"))
+    assert not memory.learn(font, glyphs, "tokenabcd")  # a character too many
+    assert not memory.learn(font, glyphs, "to kenabc")  # a space where the pixels have none
+    assert memory.learned == 0
+    assert memory.unknown(glyphs) == {g.key for g in glyphs}
+
+
+def test_a_glyph_the_network_reads_two_ways_is_decided_by_its_shape() -> None:
+    memory = GlyphMemory()
+    # A period read as a comma now and then, by the words around it.
+    taught(memory, "a.b", "b.a")
+    font, glyphs = memory.glyphs(line("a.b"))
+    memory.learn(font, glyphs, "a,b")
+    memory.learn(font, glyphs, "a,b")
+    spelled = memory.spell(*memory.glyphs(line("a.b")))
+    assert spelled is not None and spelled[0] == "a.b"
+    # A comma reaches below the line: read two ways, it stays a comma.
+    taught(memory, "a,b", "a,b")
+    font, glyphs = memory.glyphs(line("a,b"))
+    memory.learn(font, glyphs, "a.b")
+    memory.learn(font, glyphs, "a.b")
+    spelled = memory.spell(font, glyphs)
+    assert spelled is not None and spelled[0] == "a,b"
+
+
+def test_gaps_of_a_width_the_readings_disagree_on_send_the_line_to_the_network() -> None:
+    memory = GlyphMemory()
+    taught(memory, "ab ba", "ba ab")
+    font, glyphs = memory.glyphs(line("ab ba"))
+    for _ in range(3):  # readings that dropped the space
+        memory.learn(font, glyphs, "abba")
+    assert memory.spell(*memory.glyphs(line("ba ba"))) is None
