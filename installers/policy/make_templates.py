@@ -101,7 +101,7 @@ KEYS: dict[str, Key] = {
     ),
     "idle_frame_interval_s": Key(
         "capture",
-        "A screenshot at least this often when the screen changed (seconds)",
+        "A screenshot at least this often when the screen changed and there was input (seconds)",
         "At least 1.",
         30.0,
     ),

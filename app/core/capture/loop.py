@@ -209,6 +209,11 @@ class _Run:
         self.last_move_emit = 0.0
         self.last_frame = -1e9
         self.last_key = 0.0
+        # Interval frames are taken only while someone is there: after input since the last
+        # frame. A screen that changes by itself while nobody acts (a clock, `top`, a chat
+        # popping up while the person is away) demonstrates nothing and may show what was
+        # never theirs to share; the next action takes a frame anyway.
+        self.acted_since_frame = True
         self.typing_frame_due = False
         self.next_window_poll = 0.0
         self.last_flush = time.monotonic()
@@ -296,6 +301,7 @@ class _Run:
             return
         pixels = self.grabber.grab()
         self.last_frame = now
+        self.acted_since_frame = False
         if pixels is None:
             return  # identical to the last grab: nothing new to keep
         seg = self.segment
@@ -348,6 +354,7 @@ class _Run:
     def handle(self, raw: RawInput) -> None:
         if raw is WAKE:
             return
+        self.acted_since_frame = True
         assert self.segment is not None and self.typing is not None
         if raw.type == "mouse_move" and not self.excluded():
             if raw.mono - self.last_move_emit >= 1.0 / self.s.mouse_move_hz:
@@ -463,7 +470,10 @@ class _Run:
                 self.typing_frame_due = False
                 self.stage(self.typing.pause(now))
                 self.request_frame("typing_pause", now, time.time(), force=True)
-            if now - self.last_frame >= self.s.idle_frame_interval_s:
+            if (
+                self.acted_since_frame
+                and now - self.last_frame >= self.s.idle_frame_interval_s
+            ):
                 self.request_frame("interval", now, time.time())
             if self.pending and (
                 now - self.last_flush >= FLUSH_INTERVAL_S or len(self.pending) >= 500

@@ -122,9 +122,11 @@ class LineReader:
         when none would teach anything new (glyphs that touch, gaps of a new width)."""
         chosen: list[_Pending] = []
         covered: set[bytes] = set()
-        ranked = sorted(pending, key=lambda ln: -len(self.glyphs.unknown(ln.glyphs)))
+        # The network's cost grows with a line's width: most new glyphs per column first.
+        unknown = {id(ln): self.glyphs.unknown(ln.glyphs) for ln in pending}
+        ranked = sorted(pending, key=lambda ln: -len(unknown[id(ln)]) / ln.crop.shape[1])
         for line in ranked:
-            new = self.glyphs.unknown(line.glyphs) - covered
+            new = unknown[id(line)] - covered
             if new:
                 chosen.append(line)
                 covered |= new
