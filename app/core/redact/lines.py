@@ -80,6 +80,7 @@ def find_lines(rgb: np.ndarray) -> list[Box]:
 # Splitting bands of touching lines (see split_band).
 MIN_PITCH = 8  # no legible font has lines closer than this
 SAME_SHAPE = 0.3  # correlation of a band's ink profile with itself one pitch down
+DENSE_ROW = 0.4  # a line's densest row, against the band's
 QUIET_ROW = 0.35  # ink of the rows at a cut, against the band's average row
 
 
@@ -126,7 +127,12 @@ def split_band(profile: np.ndarray, line_height: float | None) -> list[tuple[int
     while edges[-1] > 0:
         edges.append(int(came[edges[-1]]))
     edges.reverse()
-    return list(zip(edges, edges[1:], strict=False))
+    pieces = list(zip(edges, edges[1:], strict=False))
+    if line_height is None and any(
+        ink[a:b].max() < DENSE_ROW * ink.max() for a, b in pieces
+    ):  # with no other line to go by, each line must have the dense rows of its own glyphs
+        return [(0, height)]
+    return pieces
 
 
 def _self_similar_pitch(ink: np.ndarray) -> float | None:
@@ -165,8 +171,10 @@ def _without_frame_edges(band: np.ndarray) -> np.ndarray:
     for shift in range(-CORNER, CORNER + 1):
         near[max(0, shift) : width + min(0, shift)] |= edges[max(0, -shift) : width - max(0, shift)]
     rest = np.flatnonzero(band[:, ~near].any(axis=1))
-    if rest.size == 0:
-        return np.zeros_like(band)  # a frame's side alone, or a bar: no text
+    # A frame stands out above and below what it holds; a tall glyph's stem ('d', 'l')
+    # reaches the baseline of the letters beside it.
+    if rest.size == 0 or rest[0] < 2 or rest[-1] > height - 3:
+        return band
     if rest[-1] - rest[0] + 1 > 0.75 * height:
         return band
     cleared = band.copy()

@@ -33,6 +33,20 @@ def rss_bytes() -> int:
         return 0
 
 
+def _trimmer() -> Any:
+    """glibc's malloc_trim, where there is one. A read of long lines allocates tens of MB
+    of activations; glibc keeps what was freed mapped, so without a trim the worker's RSS
+    ratchets up to its ceiling and it is replaced, losing the lines and glyphs it learned."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
 def serve(conn: Any, threads: int = 1) -> None:
     """Answer read requests until the pipe closes. Runs in the worker process."""
     from app.core.redact.ocr import RapidOcrEngine, keep_engine_offline
@@ -41,6 +55,7 @@ def serve(conn: Any, threads: int = 1) -> None:
     import numpy as np
 
     engine = RapidOcrEngine(threads=threads)
+    trim = _trimmer()
     while True:
         try:
             request = conn.recv()
@@ -58,6 +73,8 @@ def serve(conn: Any, threads: int = 1) -> None:
             continue
         finally:
             data = b""
+        if trim is not None:
+            trim(0)
         conn.send(("ok", boxes, rss_bytes()))
 
 
