@@ -470,10 +470,7 @@ class _Run:
                 self.typing_frame_due = False
                 self.stage(self.typing.pause(now))
                 self.request_frame("typing_pause", now, time.time(), force=True)
-            if (
-                self.acted_since_frame
-                and now - self.last_frame >= self.s.idle_frame_interval_s
-            ):
+            if self.acted_since_frame and now - self.last_frame >= self.s.idle_frame_interval_s:
                 self.request_frame("interval", now, time.time())
             if self.pending and (
                 now - self.last_flush >= FLUSH_INTERVAL_S or len(self.pending) >= 500
