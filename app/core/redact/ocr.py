@@ -133,15 +133,16 @@ WHOLE_SCREEN_PIXELS = 1920 * 1080 // 2
 class RapidOcrEngine:
     """One thread of ONNX Runtime: the recorder must never compete with the person's work.
 
-    How lines are found: `"ink"` (the default) finds lines from their ink and runs only the
-    recognition network, remembering each line's reading by its pixels and spelling lines
+    How lines are found: `"network"` (the default) runs the engine's whole pipeline,
+    detection network included. `"ink"` finds lines from their ink (lines.py) and runs only
+    the recognition network, remembering each line's reading by its pixels and spelling lines
     made of glyphs it has read before without the network (line_reader, glyphs): several
-    times cheaper than the engine's whole pipeline, and on the evaluation's screens as good.
-    `"network"` runs the whole pipeline, detection network included; `"auto"` reads crops of
-    what changed by ink and whole screens with the network (bench/README.md, "Choosing how to
-    read")."""
+    times cheaper, and on the tuned-on evaluation as good, but it still loses recall on the
+    independent evaluation's screens, so it is not the default yet. `"auto"` reads crops of
+    what changed by ink and whole screens with the network (bench/README.md, "Choosing how
+    to read")."""
 
-    def __init__(self, threads: int = 1, find_lines: str = "ink") -> None:
+    def __init__(self, threads: int = 1, find_lines: str = "network") -> None:
         self._threads = threads
         self.find_lines = find_lines
         self.lines: Any = None  # the LineReader, once loaded
