@@ -13,21 +13,36 @@ import numpy as np
 
 INK_CONTRAST = 48  # difference between neighbouring pixels (summed over channels) at ink
 MIN_HEIGHT = 5  # shorter runs of ink rows are rules, underlines, dots: not a line of text
+ATTACH = 2  # blank rows between a line and its underscores or i-dots
 MIN_WIDTH = 3  # narrower runs of ink columns are borders, cursors, separators
 MAX_DEPTH = 6
 Box = tuple[int, int, int, int]  # x, y, w, h
 
 
+# The two kinds of edge in an ink mask (a uint8 per pixel).
+ACROSS = 1  # the pixel's brightness differs from its left neighbour's
+DOWN = 2  # it differs from the upper neighbour's
+
+
 def ink_mask(rgb: np.ndarray) -> np.ndarray:
-    """Pixels at a glyph's edge: where a pixel's brightness (the sum of its channels)
-    differs from its left neighbour's. Flat areas (backgrounds, filled bars) have none,
-    whatever their colour. Every row a glyph has ink in has such an edge; edges against the
-    row above would also mark the blank row under each glyph, and on a terminal (13-pixel
-    lines, descenders on the last row) join every line to the next."""
+    """Pixels at a glyph's edge, where a pixel's brightness (the sum of its channels)
+    differs from its left neighbour's (ACROSS) or upper neighbour's (DOWN). Flat areas
+    (backgrounds, filled bars) have none, whatever their colour.
+
+    Lines are told apart by ACROSS edges alone: every row a glyph has ink in has one, while
+    DOWN edges also mark the blank row under each glyph and on a terminal (13-pixel lines,
+    descenders on the last row) would join every line to the next. Gaps between words are
+    told by both: the inside of a horizontal stroke ('_', '-') has DOWN edges only."""
     level = rgb.sum(axis=2, dtype=np.int16)
-    mask = np.zeros(rgb.shape[:2], dtype=bool)
-    mask[:, 1:] = np.abs(np.diff(level, axis=1)) > INK_CONTRAST
+    mask = np.zeros(rgb.shape[:2], dtype=np.uint8)
+    mask[:, 1:] = (np.abs(np.diff(level, axis=1)) > INK_CONTRAST) * np.uint8(ACROSS)
+    mask[1:, :] |= (np.abs(np.diff(level, axis=0)) > INK_CONTRAST) * np.uint8(DOWN)
     return mask
+
+
+def _rows(mask: np.ndarray) -> np.ndarray:
+    """The edges that tell lines apart."""
+    return (mask & ACROSS).astype(bool)
 
 
 def _runs(flags: np.ndarray, gap: int) -> list[tuple[int, int]]:
@@ -40,6 +55,29 @@ def _runs(flags: np.ndarray, gap: int) -> list[tuple[int, int]]:
         else:
             runs.append((start, end))
     return runs
+
+
+def _line_runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) runs of rows with ink, where a run too short to be a line (an underscore
+    or the dots of an 'i' a blank row away from their line) goes with the nearest line at
+    most ATTACH rows away: without it '_' drops out of 'sk_live_…' and tokens fall apart."""
+    runs = _runs(flags, 1)
+    merged: list[list[int]] = [list(r) for r in runs]
+    i = 0
+    while i < len(merged):
+        start, end = merged[i]
+        if end - start < MIN_HEIGHT and len(merged) > 1:
+            above = start - merged[i - 1][1] if i > 0 else 1 << 30
+            below = merged[i + 1][0] - end if i + 1 < len(merged) else 1 << 30
+            if min(above, below) <= ATTACH:
+                if above <= below:
+                    merged[i - 1][1] = end
+                else:
+                    merged[i + 1][0] = start
+                del merged[i]
+                continue
+        i += 1
+    return [(a, b) for a, b in merged]
 
 
 def _long_runs(mask: np.ndarray, longer_than: int) -> np.ndarray:
@@ -59,7 +97,9 @@ def _long_runs(mask: np.ndarray, longer_than: int) -> np.ndarray:
 def _straight_lines(mask: np.ndarray) -> np.ndarray:
     """The mask without long horizontal and vertical strokes (window edges, table rules,
     field frames), which would join lines or columns of text into one block."""
-    return mask & ~_long_runs(mask, 80) & ~_long_runs(mask.T, 40).T
+    inked = mask.astype(bool)
+    straight = _long_runs(inked, 80) | _long_runs(inked.T, 40).T
+    return np.where(straight, np.uint8(0), mask)
 
 
 def find_lines(rgb: np.ndarray) -> list[Box]:
@@ -68,13 +108,59 @@ def find_lines(rgb: np.ndarray) -> list[Box]:
     if rgb.shape[0] < MIN_HEIGHT or rgb.shape[1] < MIN_WIDTH:
         return []
     mask = _straight_lines(ink_mask(rgb))
-    heights = [b - a for a, b in _runs(np.asarray(mask.any(axis=1)), 1) if b - a >= MIN_HEIGHT]
+    heights = [
+        b - a for a, b in _line_runs(np.asarray(_rows(mask).any(axis=1))) if b - a >= MIN_HEIGHT
+    ]
     # The usual height of a line here, when enough lines stand apart to tell it.
     line_height = float(np.median(heights)) if len(heights) >= 3 else None
     found: list[Box] = []
     _cut(mask, 0, 0, found, 0, line_height)
-    found.sort(key=lambda b: (b[1], b[0]))
-    return found
+    pieces: list[Box] = []
+    for box in found:
+        _split_long(mask, box, pieces)
+    pieces.sort(key=lambda b: (b[1], b[0]))
+    return pieces
+
+
+# The recogniser's cost grows faster than a line's width (a line twice as wide costs about
+# three times as much), so long lines are read in parts of at most this many line heights,
+# cut at the widest space near their middle. Pieces of a row are joined again for the
+# detectors (line_reader.joined_rows).
+LONGEST = 16
+SHORTEST_PART = 3  # line heights
+SPACE = 0.55  # of the line's height: a blank run this wide is a space, not a narrow glyph's margin
+
+
+def _split_long(mask: np.ndarray, box: Box, out: list[Box]) -> None:
+    x, y, w, h = box
+    if w <= LONGEST * h:
+        out.append(box)
+        return
+    blank = ~np.asarray(mask[y : y + h, x : x + w].astype(bool).any(axis=0))
+    # Parts keep the line's rows and are at least a few characters wide: a lone '=' or
+    # ':' read apart from its words comes out as noise.
+    shortest = SHORTEST_PART * h
+    gaps = [
+        (a, b)
+        for a, b in _runs(blank, 1)
+        if b - a >= max(2, SPACE * h) and a >= shortest and w - b >= shortest
+    ]
+    if not gaps:
+        out.append(box)  # one long word (a token): read whole
+        return
+    # The widest gap, and of those the one nearest the middle.
+    a, b = max(gaps, key=lambda g: (g[1] - g[0], -abs((g[0] + g[1]) / 2 - w / 2)))
+    _split_long(mask, _narrowed(mask, (x, y, a, h)), out)
+    _split_long(mask, _narrowed(mask, (x + b, y, w - b, h)), out)
+
+
+def _narrowed(mask: np.ndarray, box: Box) -> Box:
+    """The box narrowed to the ink inside it, its rows kept."""
+    x, y, w, h = box
+    cols = np.flatnonzero(mask[y : y + h, x : x + w].astype(bool).any(axis=0))
+    if cols.size == 0:
+        return box
+    return x + int(cols[0]), y, int(cols[-1] - cols[0]) + 1, h
 
 
 # Splitting bands of touching lines (see split_band).
@@ -163,14 +249,15 @@ def _without_frame_edges(band: np.ndarray) -> np.ndarray:
     height, width = band.shape
     if height < 2 * MIN_HEIGHT:
         return band
-    edges = band.sum(axis=0) >= FRAME_EDGE * height
+    across = _rows(band)
+    edges = across.sum(axis=0) >= FRAME_EDGE * height
     if not edges.any():
         return band
     # A frame's rounded corners are a few pixels beside its sides.
     near = np.zeros(width, dtype=bool)
     for shift in range(-CORNER, CORNER + 1):
         near[max(0, shift) : width + min(0, shift)] |= edges[max(0, -shift) : width - max(0, shift)]
-    rest = np.flatnonzero(band[:, ~near].any(axis=1))
+    rest = np.flatnonzero(across[:, ~near].any(axis=1))
     # A frame stands out above and below what it holds; a tall glyph's stem ('d', 'l')
     # reaches the baseline of the letters beside it.
     if rest.size == 0 or rest[0] < 2 or rest[-1] > height - 3:
@@ -178,17 +265,17 @@ def _without_frame_edges(band: np.ndarray) -> np.ndarray:
     if rest[-1] - rest[0] + 1 > 0.75 * height:
         return band
     cleared = band.copy()
-    cleared[:, edges] = False
+    cleared[:, edges] = 0
     outside = np.ones(height, dtype=bool)
     outside[rest[0] : rest[-1] + 1] = False
-    cleared[np.ix_(outside, near)] = False
+    cleared[np.ix_(outside, near)] = 0
     return cleared
 
 
 def _cut(
     mask: np.ndarray, x0: int, y0: int, out: list[Box], depth: int, line_height: float | None
 ) -> None:
-    for top, bottom in _runs(np.asarray(mask.any(axis=1)), 1):
+    for top, bottom in _line_runs(np.asarray(_rows(mask).any(axis=1))):
         height = bottom - top
         if height < MIN_HEIGHT:
             continue
@@ -196,7 +283,7 @@ def _cut(
         # Words are a space apart (about half a line's height); wider blank columns part
         # columns of a table, panes, or a label from a field: read those as separate lines.
         gap = max(6, int(height * 1.2)) if height <= 40 else 24
-        for left, right in _runs(np.asarray(band.any(axis=0)), gap):
+        for left, right in _runs(np.asarray(band.astype(bool).any(axis=0)), gap):
             if right - left < MIN_WIDTH:
                 continue
             piece = band[:, left:right]
@@ -217,13 +304,13 @@ def _cut_further(
     if framed is not piece:
         _cut(framed, x0, y0, out, depth + 1, line_height)
         return True
-    inner = _runs(np.asarray(piece.any(axis=1)), 1)
+    inner = _line_runs(np.asarray(_rows(piece).any(axis=1)))
     if len(inner) > 1 or (inner and inner[0] != (0, height)):
         _cut(piece, x0, y0, out, depth + 1, line_height)
         return True
     if line_height is not None and height <= 1.5 * line_height:
         return False
-    lines = split_band(piece.sum(axis=1), line_height)
+    lines = split_band(_rows(piece).sum(axis=1), line_height)
     if len(lines) == 1:
         return False
     for top, bottom in lines:

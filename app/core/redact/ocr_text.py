@@ -98,7 +98,7 @@ MAX_JOINED_PIECES = 12
 # Where a token of a strict format could begin, even with a space read inside its prefix.
 _TOKEN_HINT = re.compile(
     r"ey ?J|g ?h ?[pousr] ?_|github_pat|A ?[KSGIRN] ?[IPRO] ?A|xox|AIza|[srp]k_|sk-|glpat|npm_|"
-    r"hf_|SG\.|: ?/ ?/"
+    r"hf_|SG\.|: ?/ ?/|(?i:bearer) "
 )
 
 
@@ -155,6 +155,10 @@ def _strict_tokens(text: str) -> Iterable[Hit]:
     if "//" in text:
         for m in _SPACED_URL_CREDENTIALS.finditer(text):
             yield Hit("URL_CREDENTIALS", m.start(), m.end())
+    # "Bearer mRDrPj .M9Vu…": the credentials after the scheme, whatever their format.
+    for m in secrets.BEARER.finditer(text):
+        if secrets.is_literal(m.group(1)):
+            yield Hit("SECRET", m.start(1), m.end(1))
 
 
 def _ocr_only(text: str) -> Iterable[Hit]:
