@@ -48,7 +48,7 @@ class Frame:
         return int(self.pixels.shape[0])
 
 
-def bgra_to_rgb(raw: bytes, width: int, height: int) -> np.ndarray:
+def bgra_to_rgb(raw: bytes | bytearray, width: int, height: int) -> np.ndarray:
     bgra = np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 4)
     return np.ascontiguousarray(bgra[:, :, 2::-1])
 

@@ -4,12 +4,27 @@ X resources)."""
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from app.core.errors import DisplayUnavailable
 from app.core.frames import bgra_to_rgb
+
+
+@dataclass
+class Screenshot:
+    """One grab as the X server gave it: BGRA bytes. The frame thread turns it into RGB pixels
+    (`rgb()`), not the capture thread, which also takes every key and click: at 1080p the
+    conversion takes 10 ms or more, twice as long as the grab itself."""
+
+    bgra: bytearray
+    width: int
+    height: int
+
+    def rgb(self) -> np.ndarray:
+        return bgra_to_rgb(self.bgra, self.width, self.height)
 
 
 class ScreenGrabber:
@@ -37,15 +52,20 @@ class ScreenGrabber:
     def origin(self) -> tuple[int, int]:
         return int(self._area["left"]), int(self._area["top"])
 
-    def grab(self) -> np.ndarray | None:
-        """The screen as RGB pixels, or None if it is byte-for-byte what the last grab saw."""
+    def grab_raw(self) -> Screenshot | None:
+        """The screen as grabbed, or None if it is byte-for-byte what the last grab saw."""
         shot = self._sct.grab(self._area)
-        raw = shot.raw  # mss's own copy of this grab, read in place
+        raw = shot.raw  # mss's own copy of this grab, kept as it is
         crc = zlib.crc32(raw)
         if crc == self._last_crc:
             return None
         self._last_crc = crc
-        return bgra_to_rgb(raw, shot.width, shot.height)
+        return Screenshot(raw, shot.width, shot.height)
+
+    def grab(self) -> np.ndarray | None:
+        """The screen as RGB pixels, or None if it is byte-for-byte what the last grab saw."""
+        shot = self.grab_raw()
+        return None if shot is None else shot.rgb()
 
     def forget(self) -> None:
         """Make the next grab count as changed (a new segment needs its own first frame)."""
