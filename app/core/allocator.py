@@ -10,8 +10,9 @@ retention was most of the recorder's resident memory: 205 MB after a few minutes
 about 110 MB with the threshold fixed below.
 
 Fixing the threshold turns off that adjustment: every block of `MMAP_THRESHOLD` or more is
-its own mapping and returns to the system when freed. A frame costs one mmap/munmap pair and
-fresh page faults (about a millisecond per 8 MB), at one frame a second or less.
+its own mapping and returns to the system when freed. A frame then costs mmap/munmap pairs and
+fresh page faults (a few milliseconds per 8 MB on a virtual machine), at one frame a second
+or less; the capture thread does not pay for them (see capture/screen.py, Screenshot).
 """
 
 from __future__ import annotations

@@ -61,9 +61,9 @@ def _encode_image(pixels: np.ndarray, codec: str, *, key: bool) -> bytes:
     keyframe and 3.6 KB per typing delta at under 1 ms.
 
     Keyframes use WebP's method 0 at full effort: from method 1 on, the encoder builds a hash
-    chain and more back-reference buffers over the whole screen. For a 1080p desktop that took
-    57 MB at once (the recorder's largest peak of memory) instead of 31 MB, for keyframes only
-    10% smaller, made 1.5x slower (method 4 at quality 50, the setting before)."""
+    chain and more back-reference buffers over the whole screen. Method 4 at quality 50 (the
+    setting before) took 57 MB at once for a 1080p desktop (the recorder's largest peak of
+    memory) instead of 31 MB, and 1.5 times as long, for keyframes only 10% smaller."""
     out = io.BytesIO()
     image = Image.fromarray(pixels, "RGB")
     if codec == "webp" and max(image.size) <= WEBP_MAX_SIDE:
