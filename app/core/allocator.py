@@ -12,7 +12,8 @@ about 110 MB with the threshold fixed below.
 Fixing the threshold turns off that adjustment: every block of `MMAP_THRESHOLD` or more is
 its own mapping and returns to the system when freed. A frame then costs mmap/munmap pairs and
 fresh page faults (a few milliseconds per 8 MB on a virtual machine), at one frame a second
-or less; the capture thread does not pay for them (see capture/screen.py, Screenshot).
+or less. Of those the capture thread pays only for mss's copy of the grab; the rest is on the
+frame thread (see capture/screen.py, Screenshot).
 """
 
 from __future__ import annotations
