@@ -32,7 +32,9 @@ CROP_BOXES = [(20, 0, 580, 220), (1150, 160, 1710, 380), (960, 525, 1520, 745)]
 TYPED = "ls -l --color=always /usr/share | tail -20"  # 42 chars; Return later scrolls it
 FRAMES_PER_MIN, KEY_EVERY, EXTRAP_TILE = 30, 30, 32
 INDEX_BYTES = 4  # per changed tile: (col, row) as two uint16 in the container
-MIXES = [("webpLL-m4q50", "webpLL-m1q20")]  # extra (keyframe codec, delta codec) rows
+# Extra (keyframe codec, delta codec) rows: the settings before and after keyframes moved to
+# method 0, which needs half the encoder memory (app/core/frames.py).
+MIXES = [("webpLL-m4q50", "webpLL-m1q20"), ("webpLL-m0q100", "webpLL-m1q20")]
 
 # (name, Pillow format, save() kwargs, lossy)
 CODECS = (
@@ -40,7 +42,7 @@ CODECS = (
     # Lossless WebP reads `quality` as effort, not fidelity; pairs follow cwebp -z 0 / 1 / 5.
     + [
         (f"webpLL-m{m}q{q}", "WEBP", dict(lossless=True, method=m, quality=q), False)
-        for m, q in ((0, 0), (1, 20), (4, 50))
+        for m, q in ((0, 0), (0, 100), (1, 20), (4, 50))
     ]
     + [
         (f"webp-q{q}-m{m}", "WEBP", dict(quality=q, method=m), True)

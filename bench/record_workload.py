@@ -119,6 +119,34 @@ def mem_mb(pid: int, key: str) -> float:
         return next(int(ln.split()[1]) / 1024 for ln in f if ln.startswith(key + ":"))
 
 
+# Resident memory of a fresh interpreter after running `code`: what the recorder's own figures
+# start from. Run with the recorder's environment, so the same modules resolve the same way.
+_RSS_AFTER = """{code}
+with open("/proc/self/status") as f:
+    print(next(int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:")))
+"""
+# What `python -m app record --headless` imports before it starts any thread.
+RECORD_IMPORTS = "import app.cli, app.core.runtime"
+
+
+def fresh_rss_mb(code: str, env: dict[str, str]) -> float:
+    run = subprocess.run(
+        [sys.executable, "-c", _RSS_AFTER.format(code=code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(run.stdout) / 1024
+
+
+def memory_split(pid: int) -> str:
+    """Resident memory by kind: anonymous (heaps, Python objects, frames), file-backed (the
+    code of the interpreter and of the libraries) and shared memory (mss's XShm buffer)."""
+    kinds = ("RssAnon", "RssFile", "RssShmem")
+    return " / ".join(f"{mem_mb(pid, k):.0f}" for k in kinds) + " (anon / file / shmem)"
+
+
 class Desktop:
     def __init__(self, tmp: Path) -> None:
         read_fd, write_fd = os.pipe()
@@ -187,6 +215,10 @@ class Recorder:
                 sys.exit(f"no frame was stored:\n{self.log.read_text()}")
             time.sleep(0.2)
         self.first_frame_cpu = tree_cpu_s(self.pid)
+        # Resident memory once capture runs and its first frame is stored, and its peak so far
+        # (start-up and the first keyframe's encoding).
+        self.first_frame_rss = mem_mb(self.pid, "VmRSS")
+        self.first_frame_hwm = mem_mb(self.pid, "VmHWM")
 
     def cmd(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "app", "--data-dir", str(self.data), *args]
@@ -349,6 +381,8 @@ def run_once(args: argparse.Namespace, ocr: bool) -> dict[str, float]:
     settings.write_text(given)
     desk = Desktop(tmp)
     rec = Recorder(desk, tmp, settings)
+    bare_mb = fresh_rss_mb("", rec.env)
+    imports_mb = fresh_rss_mb(RECORD_IMPORTS, rec.env)
     meter = Meter(desk, rec)
     workers = WorkerMemory(rec.pid)
     print(f"# display {desk.env['DISPLAY']}, recorder pid {rec.pid}, data {rec.data}", flush=True)
@@ -390,6 +424,7 @@ def run_once(args: argparse.Namespace, ocr: bool) -> dict[str, float]:
     time.sleep(2)
     received = desk.typed.stat().st_size - received0 - 1
     hwm_end, rss_end = mem_mb(rec.pid, "VmHWM"), mem_mb(rec.pid, "VmRSS")
+    split_end = memory_split(rec.pid)
     exit_code, stop_s = rec.stop()
     # Open segments too: one that the stop failed to seal still shows what was captured.
     segs = rec.export(tmp / "export-all", "--include-open")
@@ -433,8 +468,13 @@ def run_once(args: argparse.Namespace, ocr: bool) -> dict[str, float]:
     )
     row("active: clicks that kept their screenshot", f"{kept_clicks} of {clicks}")
     row("active: last stored frame", frame_info, "legible")
+    row("recorder RSS: bare interpreter, MB", f"{bare_mb:.0f}")
+    row("recorder RSS: + what `record --headless` imports, MB", f"{imports_mb:.0f}")
+    first = f"{rec.first_frame_rss:.0f} (peak so far {rec.first_frame_hwm:.0f})"
+    row("recorder RSS: running, first frame stored, MB", first)
     at_most("peak RSS (VmHWM) after active, MB", hwm_active, 150)
     at_most("peak RSS (VmHWM) at end, MB", hwm_end, 150, f" (VmRSS now {rss_end:.0f})")
+    row("recorder RSS at end, MB", split_end)
     at_most("idle: recorder + OCR workers CPU, % of a core", idle["recorder"], 0.5)
     at_most("OCR workers: peak RSS together, MB", workers.peak, 300)
     at_most("OCR workers: RSS after the idle phase, MB", workers_after_idle, 0)
@@ -464,7 +504,9 @@ def run_once(args: argparse.Namespace, ocr: bool) -> dict[str, float]:
         "active: clicks that kept their screenshot": kept,
         "active: frames dropped (busy or failed)": drops["dropped_frames"],
         "idle: CPU, % of a core (recorder + OCR workers)": idle["recorder"],
+        "recorder RSS after the first frame, MB": rec.first_frame_rss,
         "recorder peak RSS (VmHWM), MB": hwm_end,
+        "recorder RSS at end, MB": rss_end,
         "OCR workers peak RSS together, MB": workers.peak,
         "OCR workers RSS after the idle phase, MB": workers_after_idle,
     }

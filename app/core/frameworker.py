@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.core.capture.loop import FrameJob, SegmentClosed
+from app.core.capture.screen import Screenshot
 from app.core.frames import FrameEncoder
 from app.core.model import FrameRecord
 from app.core.redact.frames import FrameContext, FrameRedactor
 
-MAX_BACKLOG = 4  # frames waiting; each holds a full screen in memory
+MAX_BACKLOG = 4  # frames waiting; each holds a full screen in memory (8 MB at 1080p)
 # At stop, how long a frame being redacted may take to finish before its redaction is
 # cancelled: an incremental frame is done in well under this, a whole-screen OCR read can
 # take tens of seconds.
@@ -134,8 +135,11 @@ class FrameWorker:
         if redactor is not self._in_use:
             self._in_use.close()
             self._in_use = redactor
-        redacted = redactor.redact(job.pixels, context)
-        job.pixels = None  # the raw frame is not needed past this point
+        pixels = job.pixels
+        job.pixels = None  # the unredacted frame lives no longer than this call
+        if isinstance(pixels, Screenshot):
+            pixels = pixels.rgb()  # here rather than on the capture thread (see Screenshot)
+        redacted = redactor.redact(pixels, context)
         if redacted is None:
             if redactor.cancelled:
                 self._dropped[job.segment_id] += 1  # stopped before its redaction finished

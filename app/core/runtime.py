@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from app.core import allocator
 from app.core.control import ControlServer, InstanceLock, UploadLock
 from app.core.errors import AlreadyRunning, PraxisError
 from app.core.paths import ensure_private_dir
@@ -228,6 +229,9 @@ class Runtime:
     """Lock, settings, recorder, uploads and control server for one data folder."""
 
     def __init__(self, data_dir: Path, *, recorder_factory: Callable[..., Recorder] = Recorder):
+        # Before any capture thread starts: freed screens then go back to the system instead
+        # of staying in per-thread heaps (most of the recorder's memory otherwise).
+        allocator.tune_for_frames()
         self.data_dir = ensure_private_dir(data_dir)
         self.settings_file = settings_file(self.data_dir)
         self.settings = load_app_settings(self.data_dir)

@@ -5,6 +5,8 @@ import threading
 import numpy as np
 
 from app.core.capture.loop import FrameJob, SegmentClosed
+from app.core.capture.screen import Screenshot
+from app.core.frames import decode
 from app.core.frameworker import FrameWorker
 from app.core.model import FrameRecord
 from app.core.redact.frames import FrameContext, FrameRedactor
@@ -142,3 +144,31 @@ def test_a_step_finishing_after_the_stop_does_not_store_its_frame() -> None:
     redactor = FrameRedactor([lambda pixels, context: pixels])
     redactor.cancel()
     assert redactor.redact(np.zeros((4, 4, 3), np.uint8), FrameContext(None, [])) is None
+
+
+def test_a_screenshot_as_grabbed_is_redacted_and_stored_as_rgb() -> None:
+    """The capture thread hands over the grab's BGRA bytes; redaction and storage see RGB."""
+    bgra = np.zeros((64, 96, 4), dtype=np.uint8)
+    bgra[..., 0], bgra[..., 1], bgra[..., 2], bgra[..., 3] = 10, 20, 30, 255  # B, G, R, X
+    bgra[5:9, 7:11, 2] = 200  # a red square
+    shot = Screenshot(bytearray(bgra.tobytes()), 96, 64)
+    seen: list[np.ndarray] = []
+
+    def keep(pixels: np.ndarray, context: FrameContext) -> np.ndarray:
+        seen.append(pixels.copy())
+        return pixels
+
+    stored: list[FrameRecord] = []
+    worker = FrameWorker(FrameRedactor([keep]), stored.append, lambda *a: None, lambda e: None)
+    worker.start()
+    frame = job(0)
+    frame.pixels = shot
+    assert worker.submit(frame)
+    assert worker.drain(10)
+    worker.stop()
+    expected = np.zeros((64, 96, 3), dtype=np.uint8)
+    expected[...] = (30, 20, 10)
+    expected[5:9, 7:11, 0] = 200
+    assert len(seen) == 1 and np.array_equal(seen[0], expected)
+    assert frame.pixels is None  # the unredacted grab is not kept past its redaction
+    assert np.array_equal(decode(stored[0].payload, None), expected)

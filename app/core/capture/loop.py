@@ -45,7 +45,7 @@ class FrameJob:
     wall: float
     trigger: str
     lag_ms: float
-    pixels: Any  # np.ndarray, raw: memory only until redacted
+    pixels: Any  # Screenshot or RGB np.ndarray, unredacted: memory only until redacted
     window: WindowInfo | None
     windows: list[WindowInfo] | None  # every visible window at grab time, bottom to top
     origin: tuple[int, int] = (0, 0)  # screen coordinates of the frame's top-left pixel
@@ -299,7 +299,7 @@ class _Run:
         now = time.monotonic()
         if not force and now - self.last_frame < self.s.min_frame_gap_s:
             return
-        pixels = self.grabber.grab()
+        pixels = self.grabber.grab_raw()  # made RGB on the frame thread
         self.last_frame = now
         self.acted_since_frame = False
         if pixels is None:

@@ -14,11 +14,15 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-
-import requests
+from typing import TYPE_CHECKING
 
 from app.core.errors import PraxisError
 from app.core.upload.endpoint import EndpointError, same_origin_url
+
+if TYPE_CHECKING:
+    # Imported with the first client instead, i.e. when something is sent: requests and
+    # urllib3 hold 5 MB that a recorder with nothing approved for upload never needs.
+    import requests
 
 TUS_VERSION = "1.0.0"
 CONNECT_TIMEOUT_S = 10.0
@@ -127,7 +131,11 @@ class TusClient:
         self.files_url = files_url
         self._token = token
         self._verify: str | bool = ca_bundle or True
-        self._session = session or requests.Session()
+        if session is None:
+            import requests
+
+            session = requests.Session()
+        self._session = session
         self._session.trust_env = False  # no proxy or .netrc decides where the token goes
         self._timeout = (CONNECT_TIMEOUT_S, read_timeout)
 
@@ -142,6 +150,8 @@ class TusClient:
         headers: Mapping[str, str] | None = None,
         data: bytes | Iterator[bytes] | None = None,
     ) -> requests.Response:
+        import requests
+
         same_origin_url(self.files_url, url)  # the token goes to the collector or nowhere
         all_headers = {"Tus-Resumable": TUS_VERSION, **(headers or {})}
         if self._token:
