@@ -49,9 +49,7 @@ _SSN = re.compile(
 # Nine digits in a row are as often an order or account number: only beside a word that says
 # what they are.
 _SSN_COMPACT = re.compile(r"(?<![\d.\-])\d{9}(?![\d]|[.\-]\d)")
-_SSN_WORD = re.compile(
-    r"(?i)(?<![a-z])(?:ssn|ss#|social ?security|social ?sec|soc ?sec|taxpayer|tin|itin)(?![a-z])"
-)
+_SSN_WORD = re.compile(r"(?i)(?<![a-z])(?:ssn|ss#|social|soc ?sec|taxpayer|tin|itin)(?![a-z])")
 SSN_WORD_WINDOW = 32
 # Candidate shape -> validator; each label is what the placeholder says.
 _NATIONAL_IDS: list[tuple[str, re.Pattern[str], Callable[[str], bool]]] = [
@@ -108,6 +106,11 @@ _DATE_OR_AMOUNT = re.compile(
     r"(?<!\d)(?:\d{1,2}[./\-]\d{1,2}[./\-](?:19|20)\d\d|(?:19|20)\d\d[./\-]\d{1,2}[./\-]\d{1,2})"
     r"(?!\d)|\d{3,}\.\d{2}(?!\d)|\d,\d{3}\b"
 )
+# Four numbers of at most three digits with dots: an IPv4 address (checked octet by octet).
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)")
+# A word that says a phone number follows, glued to it where OCR dropped the space
+# ("call01914960757if").
+_PHONE_WORD_GLUED = re.compile(r"(?i)(?:phone|tel|call|mobile|cell|fax|whatsapp|sms)\.?:?$")
 _INTERNATIONAL_00 = re.compile(r"(?<![\d+])00(?=[1-9](?:[ ()./\-]{0,2}\d){6,})")
 
 
@@ -161,6 +164,25 @@ def _national_pattern(region: str) -> tuple[str, re.Pattern[str]]:
     if meta is None or meta.general_desc is None or not meta.general_desc.national_number_pattern:
         return "", re.compile(r"(?!)")
     return meta.national_prefix or "", re.compile(meta.general_desc.national_number_pattern)
+
+
+def _blank_ipv4(m: re.Match[str]) -> str:
+    if all(int(octet) <= 255 for octet in m.group().split(".")):
+        return " " * len(m.group())
+    return m.group()
+
+
+def _unglued(piece: str, glued_word: bool) -> str:
+    """The cluster with the letters touching it blanked (same length), when a word that says
+    a phone number follows is glued to its front: the matcher refuses digits glued to
+    letters, as they usually are part of an identifier."""
+    if not glued_word:
+        return piece
+    chars = list(piece)
+    for i in (0, len(chars) - 1):
+        if chars[i].isalpha():
+            chars[i] = " "
+    return "".join(chars)
 
 
 def _unglue_international(text: str) -> str:
@@ -238,8 +260,9 @@ def phones(regions: Sequence[str] | str = ()) -> Callable[[str], Iterable[Hit]]:
     def national(chunk: str, start: int, end: int, budget: list[int]) -> Hit | None:
         # One character either side, so the matcher sees a letter glued to the digits (the
         # middle of a UUID or a hash is not a phone number).
+        glued = start > 0 and _PHONE_WORD_GLUED.search(chunk, max(0, start - 12), start)
         start, end = max(0, start - 1), min(len(chunk), end + 1)
-        for raw, a, b, usual in matches(chunk[start:end], budget):
+        for raw, a, b, usual in matches(_unglued(chunk[start:end], bool(glued)), budget):
             at = start + a
             if chunk[max(0, at - 1) : at] == "#" or chunk[max(0, at - 2) : at] == "# ":
                 continue  # "#32488844": an order or ticket number
@@ -277,6 +300,8 @@ def phones(regions: Sequence[str] | str = ()) -> Callable[[str], Iterable[Hit]]:
             budget = [MAX_REGION_CHECKS]
             # Dates and amounts are blanked first (same length): "2024-05-01 42" is no number.
             numbers = _DATE_OR_AMOUNT.sub(lambda d: " " * len(d.group()), chunk)
+            if "." in numbers:
+                numbers = _IPV4.sub(_blank_ipv4, numbers)
             for m in _PHONE_CLUSTER.finditer(numbers):
                 if any(h.start < m.end() and m.start() < h.end for h in international):
                     continue
@@ -314,6 +339,10 @@ def _iban_chars(text: str, pos: int, count: int) -> tuple[str, int] | None:
 def _iban_readings(country: str, body: str, kinds: str) -> Iterable[str]:
     """The IBAN as the format says it must read (a digit where only digits may stand), then a
     bounded number of alternatives where the character could be read more than one way."""
+    if body.islower():
+        # As typed, in lower case ("gb29nwbk6016..."): nothing to read back; the small l of
+        # a bank code ("midl") is an L, not an I misread.
+        yield country + body.upper()
     first: list[str] = []
     others: list[tuple[int, str]] = []
     for i, (ch, kind) in enumerate(zip(body, kinds, strict=True)):

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from app.core.redact import secrets
+from app.core.redact.key_cells import labelled_key_cells
 from app.core.redact.layout import Join, column_rows, joined_hits, joined_lines
 from app.core.redact.ocr import TextBox
 from app.core.redact.text import Hit, TextScrubber
@@ -161,19 +162,52 @@ def _strict_tokens(text: str) -> Iterable[Hit]:
             yield Hit("SECRET", m.start(1), m.end(1))
 
 
+# A piece of mixed case before a space and more token characters after it: a random key
+# whose underscore or dash the engine read as a space ("cWIoIXpAEcGotSr X3-TGDsH").
+_SPLIT_KEY = re.compile(
+    r"(?=[A-Za-z0-9_\-]*[a-z])(?=[A-Za-z0-9_\-]*[A-Z])[A-Za-z0-9_\-]{8,} [A-Za-z0-9_\-]{3,}"
+)
+MIN_KEY_PIECE = 3
+MAX_KEY_PIECES = 3
+# Stricter than for a run read whole: identifiers in code, each with a digit, sit side by side.
+MAX_SPLIT_KEY_WORDLIKE = 0.35
+
+
+def _split_key(text: str, start: int, end: int) -> bool:
+    """Whether a random-looking run found with spaces taken out is one key the engine split:
+    two or three pieces of a few characters, none a random token on its own (a key followed
+    by a word or a number is the key alone, found without joining), hardly any words."""
+    pieces = text[start:end].split(" ")
+    return (
+        len(pieces) <= MAX_KEY_PIECES
+        and all(len(p) >= MIN_KEY_PIECE and not secrets.looks_random(p) for p in pieces)
+        and secrets.wordlike_share("".join(pieces)) < MAX_SPLIT_KEY_WORDLIKE
+    )
+
+
 def _ocr_only(text: str) -> Iterable[Hit]:
     for m in _AWS_KEY_ONE_SHORT.finditer(text):
         yield Hit("AWS_KEY", m.start(), m.end())
-    if " " not in text or not _TOKEN_HINT.search(text):
+    if " " not in text:
+        return
+    strict = _TOKEN_HINT.search(text) is not None
+    split_key = _SPLIT_KEY.search(text) is not None
+    if not (strict or split_key):
         return
     found = despaced(text)
     if found is None:
         return
     joined, origin = found
-    for hit in _strict_tokens(joined):
+    hits = list(_strict_tokens(joined)) if strict else []
+    if split_key:
+        hits += secrets.random_tokens(joined)
+    for hit in hits:
         start, end = origin[hit.start], origin[hit.end - 1] + 1
-        if " " in text[start:end]:  # the whole item, across the spaces the engine put in it
-            yield Hit(hit.category, start, end)
+        if " " not in text[start:end]:
+            continue  # found without joining
+        if hit.category == secrets.RANDOM_TOKEN and not _split_key(text, start, end):
+            continue
+        yield Hit(hit.category, start, end)  # the whole item, across the engine's spaces
 
 
 # Spaces beside an "@" between two address characters: OCR puts them there, addresses have none.
@@ -281,6 +315,8 @@ class LineHits:
             hits[index] += self._on_line(readings[index], found)
         for index in private_key_lines(lines):
             hits[index].append(Hit("PRIVATE_KEY", 0, len(lines[index].text)))
+        for index in labelled_key_cells(lines):
+            hits[index].append(Hit("SECRET", 0, len(lines[index].text)))
         return hits
 
     def _chain_hits(

@@ -34,6 +34,9 @@ _SCHEME = r"(?<![A-Za-z0-9+.\-])[a-zA-Z][a-zA-Z0-9+.\-]{0,15}://"
 _USERINFO = r"[A-Za-z0-9._~%!$&'()*+,;=\-]{0,128}"
 URL_CREDENTIALS = re.compile(rf"{_SCHEME}{_USERINFO}:[^\s/@]{{1,128}}@")
 URL_CREDENTIALS_NO_AT = re.compile(rf"{_SCHEME}{_USERINFO}:(?!\d+(?![^\s/?#]))[^\s/@]{{1,256}}")
+# A word glued to a common scheme ("onboardinghttps://", where OCR dropped the space or a row
+# was joined to the one before) is not part of the URL.
+_GLUED_SCHEME = re.compile(r"(?i)[a-z]{3,}?(https?|ftps?|sftp|ssh|git|wss?)://")
 
 TOKENS: list[tuple[str, re.Pattern[str]]] = [
     # On screen, tokens are often glued to the words around them, so they are delimited by
@@ -50,7 +53,8 @@ TOKENS: list[tuple[str, re.Pattern[str]]] = [
         "GITHUB_TOKEN",
         re.compile(r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
     ),
-    ("SLACK_TOKEN", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,250}\b")),
+    # The x may be a capital one where a token starts a sentence or OCR reads it so.
+    ("SLACK_TOKEN", re.compile(r"\b[xX]ox[abposr]-[A-Za-z0-9\-]{10,250}\b")),
     ("GOOGLE_API_KEY", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
     ("STRIPE_KEY", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,247}\b")),
     (
@@ -67,10 +71,12 @@ TOKENS: list[tuple[str, re.Pattern[str]]] = [
 # "password: hunter2", "DB_PASSWORD=...", "SECRET_KEY = ...", "apiKey: ...".
 # Names may end identifiers (DB_PASSWORD) or start a camel-case part (accessToken); OCR may
 # read o as 0 and s as 5.
+# In prose and on screen the parts of a name may be apart ("API key:", "Secret key =", OCR
+# reading SECRET_KEY's underscore as a space).
 _NAME = (
-    r"(?:pa[s5]{2}(?:w[o0]rd|wd|phrase)?|pwd|secret|token|api[_\-]?key|access[_\-]?key|"
-    r"private[_\-]?key|auth[_\-]?key|client[_\-]?secret|credentials?)"
-    r"(?:[_\-.]?(?:key|token|secret|value|string|hash|b64|base64))?"
+    r"(?:pa[s5]{2}(?:w[o0]rd|wd|phrase)?|pwd|secret|token|api[_\- ]?key|access[_\- ]?key|"
+    r"private[_\- ]?key|auth[_\- ]?key|client[_\- ]?secret|credentials?)"
+    r"(?:[_\-. ]?(?:key|token|secret|value|string|hash|b64|base64))?"
 )
 _NAME_START = r"(?:(?<![A-Za-z0-9])|(?-i:(?<=[a-z0-9])(?=[A-Z])))"
 # Quotes end a value, typographic ones included (OCR reads ' as ’ or ′).
@@ -84,9 +90,22 @@ KEYWORD_OPTION = re.compile(
     rf"(?i)(?<![\w\-])--(?:[a-z0-9]{{1,20}}-){{0,3}}{_NAME}(?:-[a-z0-9]{{1,20}}){{0,2}}"
     rf"\s{{1,3}}[\"']?(?!-)({_VALUE}{{4,256}})"
 )
+# "the new key is 4f2a...": a plain "key" too, unless a word before it says it is no secret.
 KEYWORD_IS_VALUE = re.compile(
-    rf"(?i)(?<![A-Za-z0-9]){_NAME}\s+(?:is|was)\s+[\"']?"
+    rf"(?i)(?<![A-Za-z0-9])(?:{_NAME}|(key))\s+(?:is|was)\s+[\"']?"
     r"((?=[^\s\"']*[A-Za-z])(?=[^\s\"']*\d)[^\s\"']{4,128})"
+)
+# Keys that are not secrets: a public key, database and sort keys, keyboard shortcuts.
+NOT_SECRET_KEY = re.compile(
+    r"(?i)\b(?:public|primary|foreign|sort|partition|row|cache|shortcut|hot|keyboard|"
+    r"license|product|idempotency|lookup)\b"
+)
+# "API key 4f2a...", "token  9c1e...": a name and, after a space, key material (letters and
+# digits, 16 or more, not a path or an option): a label and its value without a colon.
+KEYWORD_SPACE_VALUE = re.compile(
+    rf"(?i)(?<![A-Za-z0-9]){_NAME}(?![A-Za-z0-9])[ \t]{{1,8}}(?![/.\-])"
+    r"((?=[A-Za-z0-9+/_\-]*\d)(?=[A-Za-z0-9+/_\-]*[A-Za-z])[A-Za-z0-9+/_\-]{16,512}={0,2})"
+    r"(?![^\s,;)])"
 )
 # "Authorization: Bearer abc...": the scheme is always followed by its credentials, so a scheme
 # glued to them (OCR dropped the space) is still the scheme, not part of the secret.
@@ -95,6 +114,13 @@ AUTHORIZATION = re.compile(
     rf"(?:(?:bearer|basic|token|digest|negotiate)\s*)?({_VALUE}{{4,256}})"
 )
 BEARER = re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+([A-Za-z0-9._~+/\-]{12,}=*)")
+# The MySQL and MariaDB clients take the password glued to -p ("mysql -uroot -pS3cr3t!"; a
+# lone -p asks for it, -P is the port); sshpass takes it after -p.
+_MYSQL_CLIENT = r"(?i:mysql[a-z]*|mariadb(?:-[a-z]+)?|mycli)"
+GLUED_PASSWORD_OPTION = re.compile(
+    rf"(?<![\w\-.]){_MYSQL_CLIENT}(?=\s)[^\n|;&]{{0,200}}?\s-p[\"']?(?!-)({_VALUE}{{1,256}})"
+)
+SSHPASS = re.compile(rf"(?<![\w\-.])sshpass\s+-p\s*[\"']?({_VALUE}{{1,256}})")
 
 # -- values, not expressions ------------------------------------------------------------
 _PLACEHOLDERS = frozenset(
@@ -174,6 +200,9 @@ _MASK = re.compile(r"^[x*•●·.#_\-]+$", re.IGNORECASE)
 # An identifier, a dotted path, then a call or a subscript: request.headers.get(, os.environ[
 _EXPRESSION = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:[(\[]|$)")
 _DOTTED = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[,;)]*$")
+# Ends in a call whose arguments begin with a string or nothing: `getpass.getpass("`, also as
+# OCR reads it (`getpass+getpass(`).
+_CALL_AT_END = re.compile(r"[A-Za-z_][\w$]{2,}\($")
 
 
 def is_literal(value: str, assignment: str = ":") -> bool:
@@ -186,7 +215,7 @@ def is_literal(value: str, assignment: str = ":") -> bool:
         return False
     if _NUMBER_LITERAL.match(core):
         return False  # ES_PASSWORD = 0x0020: a flag's value
-    if _DOTTED.match(core):
+    if _DOTTED.match(core) or _CALL_AT_END.search(value):
         return False
     m = _EXPRESSION.match(core)
     if m and core[m.end() - 1 : m.end()] in ("(", "["):
@@ -215,6 +244,19 @@ _GLUED_TEXT = re.compile(r"\d{4}|[a-z]{10}")
 MIN_TOKEN_ENTROPY = 3.6  # bits per character; random base62 of 20 gives 3.9 or more
 
 
+# A word in small letters glued to a code in capitals and digits ("reference1ZW2ABIW2MWPSF03WA",
+# where OCR dropped the space): the case is mixed only by the word. In a random key small and
+# capital letters are mixed all along.
+_WORD_GLUED_TO_CODE = re.compile(
+    r"^(?:[A-Z]?[a-z]{3,}[A-Z0-9_\-+/]+|[A-Z0-9_\-+/]+[A-Z]?[a-z]{3,})$"
+)
+
+
+def wordlike_share(token: str) -> float:
+    """The share of a token's characters that fall in runs reading as words."""
+    return sum(len(w) for w in _WORDLIKE.findall(token)) / max(1, len(token))
+
+
 def looks_random(token: str) -> bool:
     """Whether a run of base64/base62 characters looks like a generated key: letters of both
     cases (and digits in a short one), few runs that read as words, and high entropy.
@@ -229,9 +271,9 @@ def looks_random(token: str) -> bool:
         return False  # short and without digits: as likely a word run together
     if body.count("/") > n // 16 + 1 or body.count("-") + body.count("_") > n // 8:
         return False  # a path or a long-winded identifier
-    if sum(len(w) for w in _WORDLIKE.findall(body)) >= MAX_WORDLIKE_SHARE * n:
+    if wordlike_share(body) >= MAX_WORDLIKE_SHARE:
         return False
-    if _GLUED_TEXT.search(body):
+    if _GLUED_TEXT.search(body) or _WORD_GLUED_TO_CODE.match(body):
         return False  # words or a number run together, as OCR reads them without spaces
     counts = Counter(body)
     entropy = -sum(k / n * math.log2(k / n) for k in counts.values())
@@ -248,10 +290,10 @@ def secrets(text: str) -> Iterable[Hit]:
     for m in PRIVATE_KEY.finditer(text):
         yield Hit("PRIVATE_KEY", m.start(), m.end())
     if "://" in text:
-        for m in URL_CREDENTIALS.finditer(text):
-            yield Hit("URL_CREDENTIALS", m.start(), m.end())
-        for m in URL_CREDENTIALS_NO_AT.finditer(text):
-            yield Hit("URL_CREDENTIALS", m.start(), m.end())
+        for pattern in (URL_CREDENTIALS, URL_CREDENTIALS_NO_AT):
+            for m in pattern.finditer(text):
+                glued = _GLUED_SCHEME.match(m.group())
+                yield Hit("URL_CREDENTIALS", m.start() + (glued.start(1) if glued else 0), m.end())
     for category, pattern in TOKENS:
         for m in pattern.finditer(text):
             yield Hit(category, m.start(), m.end())
@@ -261,7 +303,13 @@ def secrets(text: str) -> Iterable[Hit]:
     for m in KEYWORD_OPTION.finditer(text):
         if is_literal(m.group(1), "="):
             yield Hit("SECRET", m.start(1), m.end(1))
-    for pattern in (KEYWORD_IS_VALUE, AUTHORIZATION, BEARER):
+    for m in KEYWORD_IS_VALUE.finditer(text):
+        before = text[max(0, m.start() - 16) : m.start()].split()
+        if m.group(1) and before and NOT_SECRET_KEY.match(before[-1]):
+            continue  # "the cache key is 9f2c...": a digest
+        if is_literal(m.group(2)):
+            yield Hit("SECRET", m.start(2), m.end(2))
+    for pattern in (KEYWORD_SPACE_VALUE, AUTHORIZATION, BEARER, GLUED_PASSWORD_OPTION, SSHPASS):
         for m in pattern.finditer(text):
             if is_literal(m.group(1)):
                 yield Hit("SECRET", m.start(1), m.end(1))
