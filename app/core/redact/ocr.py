@@ -142,7 +142,7 @@ class RapidOcrEngine:
     what changed by ink and whole screens with the network (bench/README.md, "Choosing how
     to read")."""
 
-    def __init__(self, threads: int = 1, find_lines: str = "ink") -> None:
+    def __init__(self, threads: int = 1, find_lines: str = "network") -> None:
         self._threads = threads
         self.find_lines = find_lines
         self.lines: Any = None  # the LineReader, once loaded
