@@ -54,7 +54,10 @@ def serve(conn: Any, threads: int = 1) -> None:
     keep_engine_offline()  # before anything can load ONNX Runtime (see ocr)
     import numpy as np
 
-    engine = RapidOcrEngine(threads=threads)
+    # How lines are found ("network", "ink", "auto"; see RapidOcrEngine): a benchmark's knob,
+    # so that bench/ can compare them on the same workload.
+    find_lines = os.environ.get("PRAXIS_OCR_FIND_LINES", "network")
+    engine = RapidOcrEngine(threads=threads, find_lines=find_lines)
     trim = _trimmer()
     while True:
         try:
