@@ -168,3 +168,45 @@ def test_cancel_ends_a_long_read_at_once_and_refuses_later_reads(engine: OcrProc
     assert wait_for(lambda: not alive(pid), timeout=5)
     with pytest.raises(OcrCancelled):
         engine.read(pixels[:40, :300])
+
+
+_CHILDREN_AFTER_IDLE = """
+import os, time
+import numpy as np
+from app.core.redact.ocr_pool import OcrProcess
+
+def children():
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == os.getpid() and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+engine = OcrProcess(idle_seconds=0.5)
+engine.read(np.full((40, 200, 3), 255, dtype=np.uint8))
+deadline = time.monotonic() + 10
+while engine.running and time.monotonic() < deadline:
+    time.sleep(0.05)
+time.sleep(0.3)
+print(len(children()))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="lists processes through /proc")
+def test_an_idle_worker_leaves_no_process_behind() -> None:
+    # A fresh interpreter, so that no helper started by another test is counted.
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILDREN_AFTER_IDLE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "0", "a process of the OCR pool outlived its idle worker"

@@ -340,9 +340,14 @@ class _Run:
         now = time.monotonic()
         due = [
             self.next_window_poll,
-            self.last_frame + self.s.idle_frame_interval_s,
             self.segment.started_mono + segment_seconds if self.segment else now + 1,
         ]
+        # An interval frame is due only after input, and waited for only while it lies ahead:
+        # one that could not be taken (no screen, an excluded app in front) is tried again at
+        # the next wake-up, not every few milliseconds.
+        interval_at = self.last_frame + self.s.idle_frame_interval_s
+        if self.acted_since_frame and interval_at > now:
+            due.append(interval_at)
         if self.typing_frame_due:
             due.append(self.last_key + self.s.typing_pause_s)
         if self.pending_move is not None:

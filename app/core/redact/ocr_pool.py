@@ -5,15 +5,15 @@ separate process: started on the first read, started again after it died or grew
 memory ceiling, and ended after a while without reads so that its memory goes back to the
 system. The recorder's process never imports ONNX Runtime, OpenCV or the models.
 
-The process is started with the 'spawn' method: forking the recorder would copy its threads'
-locks and its X connection into the child.
+The process is a fresh interpreter (see ocr_spawn): forking the recorder would copy its
+threads' locks and its X connection into the child, and multiprocessing's 'spawn' leaves a
+resource tracker process running beside it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import threading
 import time
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from app.core.redact.ocr import OcrCancelled, OcrUnavailable, TextBox
+from app.core.redact.ocr_spawn import start_worker
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,6 @@ class OcrProcess:
         self.memory_ceiling = memory_ceiling
         self.idle_seconds = idle_seconds
         self.read_timeout = read_timeout
-        self._context = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()  # one read at a time; held for the whole round trip
         self._state = threading.Lock()  # guards _process, _conn and _cancelled
         self._process: Any = None
@@ -149,17 +149,7 @@ class OcrProcess:
             if self._process is not None:
                 self.deaths += 1
                 self._discard()
-            from app.core.redact import ocr_worker
-
-            parent, child = self._context.Pipe(duplex=True)
-            process = self._context.Process(
-                target=ocr_worker.main,
-                args=(child, self.threads),
-                name="praxis-ocr",
-                daemon=True,  # never outlives the recorder
-            )
-            process.start()
-            child.close()
+            process, parent = start_worker(self.threads)
             self._process, self._conn, self._fresh = process, parent, True
             self.starts += 1
             self._last_used = time.monotonic()
