@@ -269,7 +269,8 @@ def _grid(runs: list[tuple[int, int]]) -> tuple[int, int] | None:
     lefts = np.array([left for left, _ in runs])
     if len(lefts) < GRID_GLYPHS:
         return None
-    widest = min(MAX_PITCH, int(np.median([b - a for a, b in runs])) * 4)
+    typical = float(np.median([b - a for a, b in runs]))
+    widest = min(MAX_PITCH, int(typical) * 4)
     for pitch in range(widest, MIN_PITCH - 1, -1):
         counts = np.bincount(lefts % pitch, minlength=pitch)
         # Glyphs' left bearings differ by a pixel or so: a glyph is on the grid when it
@@ -278,11 +279,9 @@ def _grid(runs: list[tuple[int, int]]) -> tuple[int, int] | None:
         start = int(np.argmax(near))
         # Cells begin where the earliest of those glyphs begin.
         phase = next(r % pitch for r in (start - 1, start, start + 1) if counts[r % pitch])
-        if near[start] >= ON_GRID * len(lefts):
-            # A grid this wide holds glyphs that do not touch in most cells: its cells are
-            # glyphs, not pairs of glyphs.
-            if np.median([b - a for a, b in runs]) <= pitch:
-                return pitch, phase
+        # Most glyphs must fit a cell: cells that hold pairs of glyphs are no grid.
+        if near[start] >= ON_GRID * len(lefts) and typical <= pitch:
+            return pitch, phase
     return None
 
 
