@@ -110,3 +110,60 @@ def test_gaps_of_a_width_the_readings_disagree_on_send_the_line_to_the_network()
     for _ in range(3):  # readings that dropped the space
         memory.learn(font, glyphs, "abba")
     assert memory.spell(*memory.glyphs(line("ba ba"))) is None
+
+
+def mixed_line(text: str) -> np.ndarray:
+    """A line as a terminal draws it in a bitmap font, where words in capitals stand for bold
+    ones: each of their glyphs drawn again one and two pixels to the right, so that
+    neighbours touch and leave no blank column between them (as top's figures do)."""
+    try:
+        font = ImageFont.truetype(MONO, 15)
+    except OSError:
+        pytest.skip("DejaVu Sans Mono is not installed")
+    pitch = round(font.getlength("0"))  # a terminal's cells are whole pixels wide
+    image = Image.new("RGB", (20 + 10 * len(text), 40), "white")
+    draw = ImageDraw.Draw(image)
+    draw.fontmode = "1"
+    for i, char in enumerate(text):
+        bold = char.isdigit() or char == "."
+        for dx in (0, 1, 2) if bold else (0,):
+            draw.text((10 + i * pitch + dx, 10), char, fill="black", font=font)
+    pixels = np.asarray(image)
+    rows = np.flatnonzero((pixels < 128).any(axis=(1, 2)))
+    cols = np.flatnonzero((pixels < 128).any(axis=(0, 2)))
+    return pixels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].copy()
+
+
+def test_touching_glyphs_of_monospaced_text_are_cut_at_its_grid() -> None:
+    memory = GlyphMemory()
+    _, alone = memory.glyphs(mixed_line("free 0 used 2 avail 4"))
+    text = "free 22004.0 used 240"
+    _, touching = memory.glyphs(mixed_line(text))
+    # Each character is a glyph of its own, with the key it has standing alone.
+    assert len(touching) == len(text.replace(" ", ""))
+    keys = {g.key for g in alone}
+    figures = touching[4:11]  # "22004.0"
+    assert {figures[0].key, figures[2].key, figures[4].key} <= keys
+    # So a line of touching bold figures is spelled once its figures were read.
+    for taught_text in ("free 22004.0 used 240", "free 4200.2 used 042", "free 0.24 used 4022"):
+        assert memory.learn(*memory.glyphs(mixed_line(taught_text)), taught_text), taught_text
+    spelled = memory.spell(*memory.glyphs(mixed_line("used 402.2 free 20")))
+    assert spelled is not None and spelled[0] == "used 402.2 free 20"
+
+
+def test_proportional_text_is_cut_only_at_blank_columns() -> None:
+    try:
+        font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 15)
+    except OSError:
+        pytest.skip("DejaVu Sans is not installed")
+    image = Image.new("RGB", (400, 40), "white")
+    draw = ImageDraw.Draw(image)
+    draw.fontmode = "1"
+    draw.text((10, 10), "Mimwm illumination, window Wall", fill="black", font=font)
+    pixels = np.asarray(image)
+    _, glyphs = GlyphMemory().glyphs(pixels[5:35, 5:395].copy())
+    ink = (pixels[5:35, 5:395] < 128).any(axis=(0, 2))
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], ink.view(np.int8), [0]))))
+    assert [(g.left, g.right) for g in glyphs] == list(
+        zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True)
+    )

@@ -104,7 +104,7 @@ class GlyphMemory:
         height = line.shape[0]
         found: list[tuple[int, int, int, int]] = []
         bottoms: Counter[int] = Counter()
-        for left, right in _runs(columns):
+        for left, right in _cells(_runs(columns), columns):
             rows = np.flatnonzero(ink[:, left:right].any(axis=1))
             top, bottom = int(rows[0]), int(rows[-1]) + 1
             found.append((left, right, top, bottom))
@@ -230,6 +230,58 @@ def _by_shape(candidates: set[str], glyph: Glyph) -> str | None:
         return ";" if descends else ":"
     if candidates <= _TAILS and len(candidates & {"g", "9"}) == 2:
         return "g" if descends else "9"
+    return None
+
+
+# Monospaced text (terminals, editors): glyphs stand on a grid of cells one pitch wide, and
+# where two glyphs touch (bold text drawn twice one pixel apart, a 'm' beside a 'w') the run of
+# ink is cut at the grid, so that each glyph keeps the key it has alone.
+MIN_PITCH = 5  # narrower cells are not legible text
+MAX_PITCH = 40
+ON_GRID = 0.9  # share of glyphs that must start on the grid (give or take a pixel)
+GRID_GLYPHS = 8  # fewer glyphs than this do not show a grid
+
+
+def _cells(runs: list[tuple[int, int]], columns: np.ndarray) -> list[tuple[int, int]]:
+    """The runs of ink, those wider than a cell of the line's grid (if it has one) cut at the
+    grid into the cells that hold ink."""
+    grid = _grid(runs)
+    if grid is None:
+        return runs
+    pitch, phase = grid
+    cells: list[tuple[int, int]] = []
+    for left, right in runs:
+        if right - left <= pitch:
+            cells.append((left, right))
+            continue
+        cuts = [c for c in range(left - (left - phase) % pitch + pitch, right, pitch)]
+        for a, b in zip([left, *cuts], [*cuts, right], strict=True):
+            inked = np.flatnonzero(columns[a:b])
+            if inked.size:  # tight to its ink, as a glyph standing alone
+                cells.append((a + int(inked[0]), a + int(inked[-1]) + 1))
+    return cells
+
+
+def _grid(runs: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """The pitch and phase of the cells the glyphs stand on, when nearly all of them start on
+    one grid (a glyph's left bearing moves it a pixel at most); the widest such pitch, since
+    every fraction of it is a grid too. None for proportional text."""
+    lefts = np.array([left for left, _ in runs])
+    if len(lefts) < GRID_GLYPHS:
+        return None
+    typical = float(np.median([b - a for a, b in runs]))
+    widest = min(MAX_PITCH, int(typical) * 4)
+    for pitch in range(widest, MIN_PITCH - 1, -1):
+        counts = np.bincount(lefts % pitch, minlength=pitch)
+        # Glyphs' left bearings differ by a pixel or so: a glyph is on the grid when it
+        # starts at most a pixel either side of the commonest start.
+        near = counts + np.roll(counts, -1) + np.roll(counts, 1)
+        start = int(np.argmax(near))
+        # Cells begin where the earliest of those glyphs begin.
+        phase = next(r % pitch for r in (start - 1, start, start + 1) if counts[r % pitch])
+        # Most glyphs must fit a cell: cells that hold pairs of glyphs are no grid.
+        if near[start] >= ON_GRID * len(lefts) and typical <= pitch:
+            return pitch, phase
     return None
 
 

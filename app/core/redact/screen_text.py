@@ -26,6 +26,7 @@ from app.core.redact.layout import hit_boxes, ink_gaps
 from app.core.redact.ocr import OcrEngine, TextBox, read_at_scale
 from app.core.redact.ocr_text import LineHits
 from app.core.redact.text import TextScrubber
+from app.core.redact.whole_lines import whole_lines
 
 TILE = 32
 MARGIN = 6  # pixels around a changed area, so glyphs cut by a tile edge are read whole
@@ -250,6 +251,9 @@ class ScreenTextRedactor:
             if grown == rects:
                 break
             rects = grown
+        # Tiles cut lines anywhere, and the cache holds no line that was never read: the
+        # crops are widened to whole lines by their ink as well.
+        rects = merge_rects([whole_lines(pixels, _clip(r, width, height)) for r in rects])
         clipped = [c for c in (_clip(r, width, height) for r in rects) if c[2] > 0 and c[3] > 0]
         if sum(w * h for *_, w, h in clipped) > FULL_FRAME_SHARE * width * height:
             return [(0, 0, width, height)]
