@@ -15,31 +15,44 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing
+import os
 import socket
 import subprocess
 import sys
+import traceback
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
-# Runs in the new interpreter: the recorder's import path, so that `app` is found as the
-# recorder found it, then the worker's entry point on the inherited socket. It leaves by
-# os._exit: tearing down an interpreter that holds the engine costs ~70 ms of CPU, spent
-# each time an idle worker ends, and frees nothing the end of the process does not.
+# The flag that makes the recorder's own executable a worker (see app/__main__.py): a frozen
+# build has no interpreter to hand code to.
+WORKER_FLAG = "--praxis-ocr-worker"
+
+# Runs in a plain interpreter: the recorder's import path, so that `app` is found as the
+# recorder found it, then the worker.
 _WORKER_CODE = """
-import json, os, sys, traceback
-sys.path[:0] = json.loads(sys.argv[1])
-from multiprocessing.connection import Connection
-from app.core.redact import ocr_worker
-code = 0
-try:
-    ocr_worker.main(Connection(int(sys.argv[2])), int(sys.argv[3]))
-except BaseException:
-    traceback.print_exc()
-    code = 1
-sys.stdout.flush()
-sys.stderr.flush()
-os._exit(code)
+import json, sys
+sys.path[:0] = json.loads(sys.argv.pop(1))
+from app.core.redact.ocr_spawn import serve_from_argv
+serve_from_argv()
 """
+
+
+def serve_from_argv() -> None:
+    """The worker's entry point: sys.argv ends with the inherited socket's descriptor and the
+    thread count. It leaves by os._exit: tearing down an interpreter that holds the engine
+    costs ~70 ms of CPU, spent each time an idle worker ends, and frees nothing the end of the
+    process does not."""
+    from app.core.redact import ocr_worker
+
+    code = 0
+    try:
+        ocr_worker.main(Connection(int(sys.argv[-2])), int(sys.argv[-1]))
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 class WorkerProcess(Protocol):
@@ -90,8 +103,7 @@ def start_worker(threads: int) -> tuple[WorkerProcess, Any]:
     ours, theirs = socket.socketpair()
     try:
         popen = subprocess.Popen(
-            [sys.executable, "-c", _WORKER_CODE, json.dumps(sys.path), str(theirs.fileno())]
-            + [str(threads)],
+            _worker_command() + [str(theirs.fileno()), str(threads)],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             close_fds=True,
@@ -102,6 +114,12 @@ def start_worker(threads: int) -> tuple[WorkerProcess, Any]:
     finally:
         theirs.close()
     return _ChildInterpreter(popen), Connection(ours.detach())
+
+
+def _worker_command() -> list[str]:
+    if getattr(sys, "frozen", False):
+        return [sys.executable, WORKER_FLAG]
+    return [sys.executable, "-c", _WORKER_CODE, json.dumps(sys.path)]
 
 
 def _start_with_multiprocessing(threads: int) -> tuple[WorkerProcess, Any]:
