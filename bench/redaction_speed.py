@@ -114,7 +114,10 @@ def main() -> None:
             "network": RapidOcrEngine(find_lines="network"),
             "auto": RapidOcrEngine(find_lines="auto"),
         }
-        redactors = {k: ScreenTextRedactor(e, scrubber) for k, e in engines.items()}
+        redactors = {
+            k: ScreenTextRedactor(e, scrubber, widen_by_ink=k != "network")
+            for k, e in engines.items()
+        }
         context = FrameContext(None, [])
 
         def cpu(fn) -> float:
@@ -127,7 +130,7 @@ def main() -> None:
         first = grab()
         first_ms = {k: cpu(lambda r=r: r(first.copy(), context)) for k, r in redactors.items()}
         if "--ink-first-frame" in sys.argv:
-            ink = ScreenTextRedactor(RapidOcrEngine(find_lines="ink"), scrubber)
+            ink = ScreenTextRedactor(RapidOcrEngine(find_lines="ink"), scrubber, widen_by_ink=True)
             first_ms["ink"] = cpu(lambda: ink(first.copy(), context))
         xdo(display, "windowfocus", "--sync", shell)
         code = xdo(display, "search", "--sync", "--name", "code").split()[0]

@@ -52,3 +52,24 @@ def test_a_rule_or_a_frame_side_does_not_widen_an_area(screen: np.ndarray) -> No
     x, y, w, h = whole_lines(framed, (300, 60, 40, 20), margin=0)
     assert (y, h) == (60, 20)  # the rule's rows have no edge across them
     assert x + w <= 700
+
+
+def test_a_redactor_reading_by_ink_reads_whole_lines_of_a_change(screen: np.ndarray) -> None:
+    from app.core.redact.screen_text import ScreenTextRedactor
+    from app.core.redact.text import TextScrubber
+    from app.core.settings import Settings
+
+    class Blind:
+        def read(self, rgb: np.ndarray) -> list:
+            return []
+
+    scrubber = TextScrubber.from_settings(Settings())
+    for widen, whole in ((True, True), (False, False)):
+        redactor = ScreenTextRedactor(Blind(), scrubber, widen_by_ink=widen)
+        redactor.read(screen)
+        changed = screen.copy()
+        changed[16:20, 120:124] = 255  # a few pixels inside "hunter2"
+        regions = redactor.regions_to_read(changed)
+        left, _, right, _ = ink_box(screen, 0, 650, 0, 35)
+        covers = any(x <= left and x + w >= right for x, _, w, _ in regions)
+        assert covers == whole

@@ -102,6 +102,14 @@ def keep_engine_offline() -> None:
     os.environ.update(TELEMETRY_OFF)
 
 
+def line_finding() -> str:
+    """How the OCR worker finds lines: "network" (the default), "ink" or "auto" (see
+    RapidOcrEngine). PRAXIS_OCR_FIND_LINES is a benchmark's knob, so that bench/ can compare
+    the ways on one workload."""
+    chosen = os.environ.get("PRAXIS_OCR_FIND_LINES", "network")
+    return chosen if chosen in ("network", "ink", "auto") else "network"
+
+
 class OcrUnavailable(RuntimeError):
     pass
 

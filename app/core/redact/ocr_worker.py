@@ -49,15 +49,12 @@ def _trimmer() -> Any:
 
 def serve(conn: Any, threads: int = 1) -> None:
     """Answer read requests until the pipe closes. Runs in the worker process."""
-    from app.core.redact.ocr import RapidOcrEngine, keep_engine_offline
+    from app.core.redact.ocr import RapidOcrEngine, keep_engine_offline, line_finding
 
     keep_engine_offline()  # before anything can load ONNX Runtime (see ocr)
     import numpy as np
 
-    # How lines are found ("network", "ink", "auto"; see RapidOcrEngine): a benchmark's knob,
-    # so that bench/ can compare them on the same workload.
-    find_lines = os.environ.get("PRAXIS_OCR_FIND_LINES", "network")
-    engine = RapidOcrEngine(threads=threads, find_lines=find_lines)
+    engine = RapidOcrEngine(threads=threads, find_lines=line_finding())
     trim = _trimmer()
     while True:
         try:

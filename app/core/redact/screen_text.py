@@ -207,9 +207,19 @@ class ScreenTextRedactor:
     __name__ = "screen_text"
 
     def __init__(
-        self, engine: OcrEngine, scrubber: TextScrubber, tile: int = TILE, enlarge: int = ENLARGE
+        self,
+        engine: OcrEngine,
+        scrubber: TextScrubber,
+        tile: int = TILE,
+        enlarge: int = ENLARGE,
+        widen_by_ink: bool = False,
     ) -> None:
         self.engine = engine
+        # Widen changed areas to whole lines by their ink (whole_lines) before reading them:
+        # for an engine that finds lines by ink, which reads a crop cut through a row as
+        # fragments. The detection network finds lines in a cut crop well enough, and its
+        # cost grows with the area read.
+        self.widen_by_ink = widen_by_ink
         self.enlarge = enlarge  # factor for small text (1: read everything as it is)
         self.scrubber = scrubber
         self.tile = tile
@@ -251,9 +261,8 @@ class ScreenTextRedactor:
             if grown == rects:
                 break
             rects = grown
-        # Tiles cut lines anywhere, and the cache holds no line that was never read: the
-        # crops are widened to whole lines by their ink as well.
-        rects = merge_rects([whole_lines(pixels, _clip(r, width, height)) for r in rects])
+        if self.widen_by_ink:
+            rects = merge_rects([whole_lines(pixels, _clip(r, width, height)) for r in rects])
         clipped = [c for c in (_clip(r, width, height) for r in rects) if c[2] > 0 and c[3] > 0]
         if sum(w * h for *_, w, h in clipped) > FULL_FRAME_SHARE * width * height:
             return [(0, 0, width, height)]
