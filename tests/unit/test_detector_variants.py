@@ -85,6 +85,32 @@ def test_ssn_card_and_iban_variants(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("can you put 832902255 on the form", "can you put [SSN] on the form"),
+        ("[09:14] Ana: mine is 379599009 thanks", "[09:14] Ana: mine is [SSN] thanks"),
+        ("here it is 832902255.", "here it is [SSN]."),
+    ],
+)
+def test_compact_ssn_inside_a_sentence(text: str, expected: str) -> None:
+    assert scrub(text)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ticket 832902255 is closed",  # named as another kind of number
+        "invoice: 832902255 paid",
+        "-rw-r--r-- 1 bob staff 832902255 Dec  5 12:00 a.bin",  # a listing's size
+        "moved 832902255 rows in 12 s",  # more numbers beside it
+        "832902255",  # nothing says what it is
+    ],
+)
+def test_compact_nine_digits_named_or_in_listings_are_kept(text: str) -> None:
+    assert scrub(text)[0] == text
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "order 123456789 shipped",  # nine digits with no SSN word

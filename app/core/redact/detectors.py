@@ -51,6 +51,17 @@ _SSN = re.compile(
 _SSN_COMPACT = re.compile(r"(?<![\d.\-])\d{9}(?![\d]|[.\-]\d)")
 _SSN_WORD = re.compile(r"(?i)(?<![a-z])(?:ssn|ss#|social|soc ?sec|taxpayer|tin|itin)(?![a-z])")
 SSN_WORD_WINDOW = 32
+# Without such a word, nine digits standing alone inside a sentence, between words, are read
+# as an SSN too (a chat line, a message): an order, ticket or account number is named by the
+# word before it or glued to its label, and numbers in tables and listings (sizes, inodes)
+# have more numbers beside them.
+_WORD_BEFORE = re.compile(r"([A-Za-z]{2,})[,:]? $")
+_SENTENCE_AFTER = re.compile(r"(?:[ ,.!?;:]+[A-Za-z]|[.!?]?\s*$)")
+_NUMBER_NAME = re.compile(
+    r"(?i)^(?:ref|reference|order|invoice|ticket|case|po|no|nr|num|number|id|tracking|account|"
+    r"acct|customer|client|member|policy|claim|booking|confirmation|transaction|txn|receipt|"
+    r"serial|item|sku|part|build|version|port|pid|uid|gid|inode|size|bytes|total|count|routing|aba)$"
+)
 # Candidate shape -> validator; each label is what the placeholder says.
 _NATIONAL_IDS: list[tuple[str, re.Pattern[str], Callable[[str], bool]]] = [
     ("NATIONAL_ID", re.compile(r"\b\d{3}\.?\d{3}\.?\d{3}-?\d{2}\b"), cpf.is_valid),  # BR CPF
@@ -410,6 +421,18 @@ def _part_of_identifier(text: str, start: int, end: int) -> bool:
     return (start > 0 and text[start - 1] in "-_/") or (end < len(text) and text[end] in "-_/")
 
 
+def _in_sentence(text: str, start: int, end: int) -> bool:
+    """Whether the digits at [start, end) stand between words of a sentence: a word before
+    them that does not name a kind of number, and a word or the end of the sentence after,
+    with no other number within a few characters."""
+    before = _WORD_BEFORE.search(text, max(0, start - 40), start)
+    if before is None or _NUMBER_NAME.match(before.group(1)):
+        return False
+    if not _SENTENCE_AFTER.match(text, end):
+        return False
+    return not any(c.isdigit() for c in text[end : end + 16])
+
+
 def national_ids(text: str) -> Iterable[Hit]:
     for m in _SSN.finditer(text):
         if ssn.is_valid(_NON_DIGIT.sub("", m.group())) and not inside_digest(
@@ -420,7 +443,8 @@ def national_ids(text: str) -> Iterable[Hit]:
         near = _SSN_WORD.search(
             text, max(0, m.start() - SSN_WORD_WINDOW), m.end() + SSN_WORD_WINDOW
         )
-        if near and ssn.is_valid(m.group()) and not inside_digest(text, m.start(), m.end()):
+        named = near is not None or _in_sentence(text, m.start(), m.end())
+        if named and ssn.is_valid(m.group()) and not inside_digest(text, m.start(), m.end()):
             yield Hit("SSN", m.start(), m.end())
     for label, pattern, valid in _NATIONAL_IDS:
         for m in pattern.finditer(text):
