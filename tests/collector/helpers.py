@@ -90,9 +90,12 @@ class Collector:
         return self.url.removesuffix("/files/")
 
     def log_lines(self) -> list[dict]:
-        # Only whole lines: the collector may be writing the last one right now.
+        """The access log's records. Only whole lines: the collector may be writing the last one
+        right now. The file also holds the server's own plain-text diagnostics (such as
+        uvicorn's "Invalid HTTP request received." when something that is not HTTP connects),
+        which are not access records."""
         whole = self.log_path.read_text().split("\n")[:-1]
-        return [json.loads(line) for line in whole if line]
+        return [json.loads(line) for line in whole if line.startswith("{")]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """A praxis-collector command on this collector's data."""
