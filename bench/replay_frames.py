@@ -43,7 +43,6 @@ from app.core.settings import Settings  # noqa: E402
 
 def record(out: Path, seconds: float) -> None:
     import mss
-
     import record_workload as workload
 
     out.mkdir(parents=True, exist_ok=True)
@@ -55,7 +54,7 @@ def record(out: Path, seconds: float) -> None:
 
         def grab() -> None:
             # A frame every 2 s, between clicks: what the recorder's click frames see.
-            with mss.mss() as screen:
+            with (getattr(mss, "MSS", None) or mss.mss)() as screen:
                 while not done.wait(2.0):
                     shot = screen.grab(screen.monitors[1])
                     shots.append(np.asarray(shot)[:, :, 2::-1].copy())
@@ -73,7 +72,7 @@ def record(out: Path, seconds: float) -> None:
 
 
 def replay(folder: Path, find_lines: str, profile: int) -> None:
-    frames = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(folder.glob("*.png"))]
+    frames = [np.array(Image.open(p).convert("RGB")) for p in sorted(folder.glob("*.png"))]
     if len(frames) < 2:
         sys.exit(f"{folder} holds fewer than two frames: record some first")
     engine = RapidOcrEngine(find_lines=find_lines)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core.redact.glyphs import Glyph, GlyphMemory
+from app.core.redact.glyphs import Glyph, GlyphMemory, commonest_colour
 from app.core.redact.lines import find_lines
 from app.core.redact.ocr import TextBox
 
@@ -57,9 +57,10 @@ class LineReader:
         self.recognised = 0  # lines run through the network
         self.remembered = 0  # lines answered from the cache
 
-    def read(self, rgb: np.ndarray, scale: int = 1) -> list[Item]:
+    def read(self, rgb: np.ndarray, scale: int = 1, column: int = 0) -> list[Item]:
         """What the engine's full pipeline returns, as items [quad, text, score, char quads],
-        in `rgb`'s coordinates; `scale` enlarges small text before it is recognised."""
+        in `rgb`'s coordinates; `scale` enlarges small text before it is recognised. `column`
+        is where `rgb` lies on screen."""
         import cv2
 
         height, width = rgb.shape[:2]
@@ -91,7 +92,7 @@ class LineReader:
                 self.remembered += 1
                 items[i] = _placed(known, x0, y0, x1, y1)
                 continue
-            font, glyphs = self.glyphs.glyphs(ink)
+            font, glyphs = self.glyphs.glyphs(ink, column + x)
             line = _Pending(i, key, crop, (x0, y0, x1, y1), (x, y, h), font, glyphs)
             if not self._spell(line, items):
                 pending.append(line)
@@ -113,11 +114,23 @@ class LineReader:
         text, columns = spelled
         x, y, h = line.ink
         x0, y0, x1, y1 = line.bounds
-        quad = [[float(x0), float(y0)], [float(x1), float(y0)], [float(x1), float(y1)]]
-        quad.append([float(x0), float(y1)])
-        chars = [[[x + a, y], [x + b, y], [x + b, y + h], [x + a, y + h]] for a, b in columns]
-        items[line.index] = (quad, text, SPELLED_SCORE, chars)
+        w, h_crop = x1 - x0, y1 - y0
+        # Kept like a recognised line's reading: the same pixels next frame (a line that a
+        # change beside it brings into the area read again) cost a digest, not a spelling.
+        top, bottom = (y - y0) / h_crop, (y + h - y0) / h_crop
+        chars = [
+            [[(x + a - x0) / w, top], [(x + b - x0) / w, top], [(x + b - x0) / w, bottom]]
+            + [[(x + a - x0) / w, bottom]]
+            for a, b in columns
+        ]
+        self._remember(line.key, (text, SPELLED_SCORE, chars))
+        items[line.index] = _placed(self._cache[line.key], *line.bounds)
         return True
+
+    def _remember(self, key: bytes, known: tuple[str, float, list[Any]]) -> None:
+        self._cache[key] = known
+        if len(self._cache) > self._cache_lines:
+            self._cache.popitem(last=False)
 
     def _teaching(self, pending: list[_Pending]) -> list[_Pending]:
         """The lines to recognise next: those that show the network the most glyphs not
@@ -142,9 +155,7 @@ class LineReader:
         self.recognised += len(batch)
         for line, result in zip(batch, results, strict=True):
             known = _relative(self._engine, line.crop, result)
-            self._cache[line.key] = known
-            if len(self._cache) > self._cache_lines:
-                self._cache.popitem(last=False)
+            self._remember(line.key, known)
             items[line.index] = _placed(known, *line.bounds)
             if known[1] >= LEARN_SCORE:
                 self.glyphs.learn(line.font, line.glyphs, known[0])
@@ -166,9 +177,7 @@ class _Pending:
 def _background(ink: np.ndarray) -> np.ndarray:
     """The commonest colour on the edge of a line's ink box: its background (a glyph may
     touch any one corner, but not most of the edge)."""
-    edge = np.concatenate((ink[0], ink[-1], ink[:, 0], ink[:, -1]))
-    colours, counts = np.unique(edge, axis=0, return_counts=True)
-    return np.asarray(colours[int(np.argmax(counts))])
+    return commonest_colour(np.concatenate((ink[0], ink[-1], ink[:, 0], ink[:, -1])))
 
 
 def _shape(crop: np.ndarray) -> bytes:
@@ -201,7 +210,9 @@ def _placed(known: tuple[str, float, list[Any]], x0: int, y0: int, x1: int, y1: 
         [float(x1), float(y1)],
         [float(x0), float(y1)],
     ]
-    placed = [[[int(x0 + p[0] * w), int(y0 + p[1] * h)] for p in q] for q in chars]
+    # The small nudge brings a spelled line's fractions back to the very pixel they came from
+    # (x0 + (a - x0) / w * w can come out a hair under a).
+    placed = [[[int(x0 + p[0] * w + 1e-6), int(y0 + p[1] * h + 1e-6)] for p in q] for q in chars]
     return quad, text, score, placed
 
 
