@@ -103,7 +103,7 @@ def replay(folder: Path, find_lines: str, profile: int) -> None:
     if reader is not None:
         print(f"lines recognised / remembered:      {reader.recognised} / {reader.remembered}")
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(profile)
+        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(profile)
 
 
 def main() -> None:

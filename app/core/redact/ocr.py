@@ -221,11 +221,13 @@ class RapidOcrEngine:
             engine = self._load()
             try:
                 if by_ink:
-                    result = self.lines.read(rgb, scale, column)
-                else:  # PP-OCR models take BGR, like OpenCV.
-                    result, _elapsed = engine(
-                        np.ascontiguousarray(rgb[:, :, ::-1]), return_word_box=True
-                    )
+                    from app.core.redact.line_reader import joined_rows
+
+                    return joined_rows(self.lines.read(rgb, scale, column))
+                # PP-OCR models take BGR, like OpenCV.
+                result, _elapsed = engine(
+                    np.ascontiguousarray(rgb[:, :, ::-1]), return_word_box=True
+                )
             except Exception as exc:
                 if self._cancelled:
                     raise OcrCancelled("the OCR engine was stopped during a read") from exc
@@ -244,8 +246,4 @@ class RapidOcrEngine:
                 )
             w, h = int(max(xs)) - x0 + 1, int(max(ys)) - y0 + 1
             boxes.append(TextBox(x0, y0, w, h, text, score, chars))
-        if by_ink:
-            from app.core.redact.line_reader import joined_rows
-
-            return joined_rows(boxes)
         return boxes
