@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.core.redact.pixels import channel_total
+
 INK_CONTRAST = 48  # summed over channels, as lines.ink_mask
 CAPACITY = 20000  # glyphs remembered (a few MB)
 CONFIRMED = 2  # readings of a glyph that agree before it is used
@@ -103,7 +105,7 @@ class GlyphMemory:
         of its font's spacing (its background colour and height). `column` is the crop's
         column on screen: lines of one terminal stand on one grid of cells."""
         background = _background(line)
-        level = np.abs(line.astype(np.int16) - background.astype(np.int16)).sum(axis=2)
+        level = channel_total(np.abs(line.astype(np.int16) - background.astype(np.int16)))
         ink = level > INK_CONTRAST
         columns = ink.any(axis=0)
         height = line.shape[0]

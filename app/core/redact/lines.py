@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.core.redact.pixels import brightness
+
 INK_CONTRAST = 48  # difference between neighbouring pixels (summed over channels) at ink
 MIN_HEIGHT = 5  # shorter runs of ink rows are rules, underlines, dots: not a line of text
 ATTACH = 2  # blank rows between a line and its underscores or i-dots
@@ -33,7 +35,7 @@ def ink_mask(rgb: np.ndarray) -> np.ndarray:
     DOWN edges also mark the blank row under each glyph and on a terminal (13-pixel lines,
     descenders on the last row) would join every line to the next. Gaps between words are
     told by both: the inside of a horizontal stroke ('_', '-') has DOWN edges only."""
-    level = rgb.sum(axis=2, dtype=np.int16)
+    level = brightness(rgb)
     mask = np.zeros(rgb.shape[:2], dtype=np.uint8)
     mask[:, 1:] = (np.abs(np.diff(level, axis=1)) > INK_CONTRAST) * np.uint8(ACROSS)
     mask[1:, :] |= (np.abs(np.diff(level, axis=0)) > INK_CONTRAST) * np.uint8(DOWN)
