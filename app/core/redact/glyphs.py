@@ -16,7 +16,9 @@ space to be for that font.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter, OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,7 +109,7 @@ class GlyphMemory:
         background = _background(line)
         level = channel_total(np.abs(line.astype(np.int16) - background.astype(np.int16)))
         ink = level > INK_CONTRAST
-        columns = ink.any(axis=0)
+        columns = np.asarray(ink.any(axis=0))
         height = line.shape[0]
         font = background.tobytes()
         runs = _runs(columns)
@@ -148,8 +150,10 @@ class GlyphMemory:
     ) -> tuple[int, int] | None:
         """The grid of the line's cells (pitch, phase in the crop's columns): its own, or
         one that its font's lines showed before and on which every run of this line starts."""
-        grid = _grid(runs)
         grids = self._grids.get(font)
+        grid = _grid(
+            runs, [pitch for (pitch, _), _ in grids.most_common(MAX_GRIDS)] if grids else ()
+        )
         if grid is not None:
             if grids is None:
                 if len(self._grids) >= MAX_FONTS:
@@ -315,27 +319,44 @@ def _cells(
     return cells
 
 
-def _grid(runs: list[tuple[int, int]]) -> tuple[int, int] | None:
+def _grid(runs: list[tuple[int, int]], likely: Sequence[int] = ()) -> tuple[int, int] | None:
     """The pitch and phase of the cells the glyphs stand on, when nearly all of them start on
     one grid (a glyph's left bearing moves it a pixel at most); the widest such pitch, since
-    every fraction of it is a grid too. None for proportional text."""
+    every fraction of it is a grid too. None for proportional text. The `likely` pitches
+    (those lines of the same font showed) are tried first."""
     lefts = np.array([left for left, _ in runs])
     if len(lefts) < GRID_GLYPHS:
         return None
     typical = float(np.median([b - a for a, b in runs]))
     widest = min(MAX_PITCH, int(typical) * 4)
-    for pitch in range(widest, MIN_PITCH - 1, -1):
-        counts = np.bincount(lefts % pitch, minlength=pitch)
-        # Glyphs' left bearings differ by a pixel or so: a glyph is on the grid when it
-        # starts at most a pixel either side of the commonest start.
-        near = counts + np.roll(counts, -1) + np.roll(counts, 1)
-        start = int(np.argmax(near))
-        # Cells begin where the earliest of those glyphs begin.
-        phase = next(r % pitch for r in (start - 1, start, start + 1) if counts[r % pitch])
-        # Most glyphs must fit a cell: cells that hold pairs of glyphs are no grid.
-        if near[start] >= ON_GRID * len(lefts) and typical <= pitch:
+    # Most glyphs must fit a cell: cells that hold pairs of glyphs are no grid.
+    narrowest = max(MIN_PITCH, math.ceil(typical))
+    for pitch in [p for p in likely if narrowest <= p <= widest]:
+        phase = _phase(lefts, pitch)
+        if phase is not None:
+            return pitch, phase
+    for pitch in range(widest, narrowest - 1, -1):
+        phase = _phase(lefts, pitch)
+        if phase is not None:
             return pitch, phase
     return None
+
+
+def _phase(lefts: np.ndarray, pitch: int) -> int | None:
+    """Where cells of `pitch` columns begin, if nearly all glyphs start on them."""
+    counts = np.bincount(lefts % pitch, minlength=pitch)
+    # Glyphs' left bearings differ by a pixel or so: a glyph is on the grid when it starts at
+    # most a pixel either side of the commonest start.
+    near = counts.copy()
+    near[1:] += counts[:-1]
+    near[0] += counts[-1]
+    near[:-1] += counts[1:]
+    near[-1] += counts[0]
+    start = int(np.argmax(near))
+    if near[start] < ON_GRID * len(lefts):
+        return None
+    # Cells begin where the earliest of those glyphs begin.
+    return next(r % pitch for r in (start - 1, start, start + 1) if counts[r % pitch])
 
 
 def _background(line: np.ndarray) -> np.ndarray:

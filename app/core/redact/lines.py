@@ -50,13 +50,13 @@ def _rows(mask: np.ndarray) -> np.ndarray:
 def _runs(flags: np.ndarray, gap: int) -> list[tuple[int, int]]:
     """[start, end) runs of True, joining runs separated by fewer than `gap` False."""
     edges = np.flatnonzero(np.diff(np.concatenate(([0], flags.view(np.int8), [0]))))
-    runs: list[tuple[int, int]] = []
-    for start, end in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True):
-        if runs and start - runs[-1][1] < gap:
-            runs[-1] = (runs[-1][0], end)
-        else:
-            runs.append((start, end))
-    return runs
+    starts, ends = edges[0::2], edges[1::2]
+    if len(starts) > 1:
+        # A run starts anew where the blank before it is at least `gap` long.
+        apart = starts[1:] - ends[:-1] >= gap
+        starts = starts[np.concatenate(([True], apart))]
+        ends = ends[np.concatenate((apart, [True]))]
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 def _line_runs(flags: np.ndarray) -> list[tuple[int, int]]:
