@@ -94,9 +94,7 @@ def replay(folder: Path, find_lines: str, profile: int, worker: bool) -> None:
         engine = OcrProcess()
     else:
         engine = RapidOcrEngine(find_lines=find_lines)
-    redactor = ScreenTextRedactor(
-        engine, TextScrubber.from_settings(Settings()), widen_by_ink=find_lines != "network"
-    )
+    redactor = ScreenTextRedactor(engine, TextScrubber.from_settings(Settings()))
     context = FrameContext(None, None, (0, 0))
     t0 = time.process_time() + worker_cpu_s(engine)
     redactor(frames[0], context)
@@ -121,7 +119,9 @@ def replay(folder: Path, find_lines: str, profile: int, worker: bool) -> None:
     if reader is not None:
         print(f"lines recognised / remembered:      {reader.recognised} / {reader.remembered}")
     if profiler:
-        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(profile)
+        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(
+            profile
+        )
 
 
 def main() -> None:

@@ -103,12 +103,15 @@ def keep_engine_offline() -> None:
     os.environ.update(TELEMETRY_OFF)
 
 
+FIND_LINES = ("ink", "network", "auto")
+
+
 def line_finding() -> str:
-    """How the OCR worker finds lines: "network" (the default), "ink" or "auto" (see
+    """How the OCR engine finds lines: "ink" (the default), "network" or "auto" (see
     RapidOcrEngine). PRAXIS_OCR_FIND_LINES is a benchmark's knob, so that bench/ can compare
     the ways on one workload."""
-    chosen = os.environ.get("PRAXIS_OCR_FIND_LINES", "network")
-    return chosen if chosen in ("network", "ink", "auto") else "network"
+    chosen = os.environ.get("PRAXIS_OCR_FIND_LINES", FIND_LINES[0])
+    return chosen if chosen in FIND_LINES else FIND_LINES[0]
 
 
 class OcrUnavailable(RuntimeError):
@@ -142,18 +145,17 @@ WHOLE_SCREEN_PIXELS = 1920 * 1080 // 2
 class RapidOcrEngine:
     """One thread of ONNX Runtime: the recorder must never compete with the person's work.
 
-    How lines are found: `"network"` (the default) runs the engine's whole pipeline,
-    detection network included. `"ink"` finds lines from their ink (lines.py) and runs only
-    the recognition network, remembering each line's reading by its pixels and spelling lines
-    made of glyphs it has read before without the network (line_reader, glyphs): several
-    times cheaper, and on the tuned-on evaluation as good, but it still loses recall on the
-    independent evaluation's screens, so it is not the default yet. `"auto"` reads crops of
-    what changed by ink and whole screens with the network (bench/README.md, "Choosing how
-    to read")."""
+    How lines are found (by default as line_finding() says): `"ink"` finds lines from their
+    ink (lines.py) and runs only the recognition network, remembering each line's reading by
+    its pixels and spelling lines made of glyphs it has read before without the network
+    (line_reader, glyphs). `"network"` runs the engine's whole pipeline, detection network
+    included: on a desktop whose text changes every second it costs several times as much,
+    a whole core on the bench desktop. `"auto"` reads crops of what changed by ink and whole
+    screens with the network (bench/README.md, "Choosing how to read")."""
 
-    def __init__(self, threads: int = 1, find_lines: str = "network") -> None:
+    def __init__(self, threads: int = 1, find_lines: str | None = None) -> None:
         self._threads = threads
-        self.find_lines = find_lines
+        self.find_lines = find_lines or line_finding()
         self.lines: Any = None  # the LineReader, once loaded
         self._engine: Any = None
         self._lock = threading.Lock()

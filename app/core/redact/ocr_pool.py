@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core.redact.ocr import OcrCancelled, OcrUnavailable, TextBox
+from app.core.redact.ocr import OcrCancelled, OcrUnavailable, TextBox, line_finding
 from app.core.redact.ocr_spawn import start_worker
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ class OcrProcess:
         read_timeout: float = READ_TIMEOUT,
     ) -> None:
         self.threads = threads
+        # How the worker will find lines: its engine follows the same setting.
+        self.find_lines = line_finding()
         self.memory_ceiling = memory_ceiling
         self.idle_seconds = idle_seconds
         self.read_timeout = read_timeout

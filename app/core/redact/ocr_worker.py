@@ -49,12 +49,12 @@ def _trimmer() -> Any:
 
 def serve(conn: Any, threads: int = 1) -> None:
     """Answer read requests until the pipe closes. Runs in the worker process."""
-    from app.core.redact.ocr import RapidOcrEngine, keep_engine_offline, line_finding
+    from app.core.redact.ocr import RapidOcrEngine, keep_engine_offline
 
     keep_engine_offline()  # before anything can load ONNX Runtime (see ocr)
     import numpy as np
 
-    engine = RapidOcrEngine(threads=threads, find_lines=line_finding())
+    engine = RapidOcrEngine(threads=threads)
     trim = _trimmer()
     while True:
         try:

@@ -213,13 +213,15 @@ class ScreenTextRedactor:
         scrubber: TextScrubber,
         tile: int = TILE,
         enlarge: int = ENLARGE,
-        widen_by_ink: bool = False,
+        widen_by_ink: bool | None = None,
     ) -> None:
         self.engine = engine
         # Widen changed areas to whole lines by their ink (whole_lines) before reading them:
         # for an engine that finds lines by ink, which reads a crop cut through a row as
         # fragments. The detection network finds lines in a cut crop well enough, and its
-        # cost grows with the area read.
+        # cost grows with the area read. By default: as the engine finds lines.
+        if widen_by_ink is None:
+            widen_by_ink = getattr(engine, "find_lines", "network") != "network"
         self.widen_by_ink = widen_by_ink
         self.enlarge = enlarge  # factor for small text (1: read everything as it is)
         self.scrubber = scrubber
