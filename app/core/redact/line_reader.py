@@ -81,19 +81,19 @@ class LineReader:
             crop[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = ink
             crop = np.ascontiguousarray(crop[:, :, ::-1])  # the model takes BGR
             factor = scale if h <= SMALL_INK else 1
-            if factor > 1:
-                crop = cv2.resize(
-                    crop,
-                    (crop.shape[1] * factor, crop.shape[0] * factor),
-                    interpolation=cv2.INTER_CUBIC,
-                )
-            key = hashlib.blake2b(crop.tobytes(), digest_size=16, key=_shape(crop)).digest()
+            key = hashlib.blake2b(crop.tobytes(), digest_size=16, key=_shape(crop, factor)).digest()
             known = self._cache.get(key)
             if known is not None:
                 self._cache.move_to_end(key)
                 self.remembered += 1
                 items[i] = _placed(known, x0, y0, x1, y1)
                 continue
+            if factor > 1:  # enlarged only to be recognised: a remembered line never is
+                crop = cv2.resize(
+                    crop,
+                    (crop.shape[1] * factor, crop.shape[0] * factor),
+                    interpolation=cv2.INTER_CUBIC,
+                )
             font, glyphs = self.glyphs.glyphs(ink, column + x)
             line = _Pending(i, key, crop, (x0, y0, x1, y1), (x, y, h), font, glyphs)
             if not self._spell(line, items):
@@ -177,8 +177,8 @@ def _background(ink: np.ndarray) -> np.ndarray:
     return commonest_colour(np.concatenate((ink[0], ink[-1], ink[:, 0], ink[:, -1])))
 
 
-def _shape(crop: np.ndarray) -> bytes:
-    return f"{crop.shape[0]}x{crop.shape[1]}".encode()
+def _shape(crop: np.ndarray, factor: int) -> bytes:
+    return f"{crop.shape[0]}x{crop.shape[1]}x{factor}".encode()
 
 
 def _relative(engine: Any, crop: np.ndarray, result: Any) -> Known:
