@@ -216,3 +216,31 @@ def test_the_commonest_colour_is_that_of_most_pixels_and_ties_go_to_the_lowest()
     assert commonest_colour(pixels).tolist() == [1, 2, 3]
     assert commonest_colour(pixels[:1]).tolist() == [9, 9, 9]
     assert commonest_colour(pixels).dtype == np.uint8
+
+
+def test_a_text_cursor_is_no_glyph() -> None:
+    """The line being typed ends in the terminal's cursor, a block as tall as the line (or
+    its outline, without focus). The network reads the line without it; counted as a glyph
+    it would keep the line from ever teaching its glyphs or being spelled."""
+    memory = GlyphMemory()
+    text_line = line("review ll I")
+    height, width = text_line.shape[:2]
+    _, without = memory.glyphs(text_line)
+    for hollow in (False, True):
+        with_cursor = np.full((height, width + 12, 3), 255, np.uint8)
+        with_cursor[:, :width] = text_line
+        with_cursor[:, width + 3 : width + 11] = 0  # a block a cell after the text
+        if hollow:
+            with_cursor[1:-1, width + 4 : width + 10] = 255
+        _, glyphs = memory.glyphs(with_cursor)
+        assert [g.key for g in glyphs] == [g.key for g in without]
+
+
+def test_a_solid_bar_as_narrow_as_a_stem_stays_a_glyph() -> None:
+    text_line = line("a b")
+    height, width = text_line.shape[:2]
+    barred = np.full((height, width + 8, 3), 255, np.uint8)
+    barred[:, :width] = text_line
+    barred[:, width + 4 : width + 6] = 0  # '|' in a bitmap font: two columns, full height
+    _, glyphs = GlyphMemory().glyphs(barred)
+    assert len(glyphs) == 3

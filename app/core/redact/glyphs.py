@@ -118,6 +118,8 @@ class GlyphMemory:
         for left, right in _cells(runs, columns, self._grid_of(font, runs, column)):
             rows = np.flatnonzero(ink[:, left:right].any(axis=1))
             top, bottom = int(rows[0]), int(rows[-1]) + 1
+            if _is_cursor(ink[top:bottom, left:right], height):
+                continue
             found.append((left, right, top, bottom))
             bottoms[bottom] += 1
         # Glyphs are placed by their baseline: the row most glyphs end on. The same glyph in
@@ -357,6 +359,26 @@ def _phase(lefts: np.ndarray, pitch: int) -> int | None:
         return None
     # Cells begin where the earliest of those glyphs begin.
     return next(r % pitch for r in (start - 1, start, start + 1) if counts[r % pitch])
+
+
+# A text cursor: a block (or its outline, in a window without focus) as tall as the line and
+# a good part of a character wide. It is no character: the network reads the line without it,
+# and a line whose cursor counted as a glyph could neither teach its glyphs nor be spelled
+# (the line being typed, every frame).
+CURSOR_HEIGHT = 0.9  # of the line's ink height
+CURSOR_WIDTH = 0.3  # of its own height: a letter's stem ('l', 'I') is far narrower
+MIN_CURSOR = 3  # pixels wide
+
+
+def _is_cursor(ink: np.ndarray, line_height: int) -> bool:
+    height, width = ink.shape
+    if height < CURSOR_HEIGHT * line_height or width < max(MIN_CURSOR, CURSOR_WIDTH * height):
+        return False
+    if ink.all():
+        return True
+    inside = ink[1:-1, 1:-1]
+    frame = ink[0].all() and ink[-1].all() and ink[:, 0].all() and ink[:, -1].all()
+    return bool(frame and inside.size and not inside.any())
 
 
 def _background(line: np.ndarray) -> np.ndarray:
