@@ -36,8 +36,15 @@ FLUSH_INTERVAL_S = 0.05
 # Put into the input queue to wake the capture loop (on stop); carries no input.
 WAKE: Any = RawInput("wake", 0.0, 0.0)
 
+CLICK = "mouse_down"  # the trigger of a frame taken at a click
+# A click always takes a screenshot of its own moment (`min_frame_gap_s` spaces the others),
+# unless another click took one less than this before: those share it. A person's fastest
+# clicks (a double click) come 100 ms or more apart; an auto-clicker cannot make more than
+# 1 / CLICK_FRAME_GAP_S frames a second.
+CLICK_FRAME_GAP_S = 0.05
 
-@dataclass
+
+@dataclass(eq=False)  # compared by identity: the frame thread finds a job in its backlog
 class FrameJob:
     segment_id: str
     seq: int
@@ -45,7 +52,9 @@ class FrameJob:
     wall: float
     trigger: str
     lag_ms: float
-    pixels: Any  # Screenshot or RGB np.ndarray, unredacted: memory only until redacted
+    # Screenshot or RGB np.ndarray, unredacted: memory only until redacted. None (clicks
+    # only): the screen was byte for byte what the grab before this one saw.
+    pixels: Any
     window: WindowInfo | None
     windows: list[WindowInfo] | None  # every visible window at grab time, bottom to top
     origin: tuple[int, int] = (0, 0)  # screen coordinates of the frame's top-left pixel
@@ -208,6 +217,7 @@ class _Run:
         self.pending_move: RawInput | None = None
         self.last_move_emit = 0.0
         self.last_frame = -1e9
+        self.last_click_frame = -1e9
         self.last_key = 0.0
         # Interval frames are taken only while someone is there: after input since the last
         # frame. A screen that changes by itself while nobody acts (a clock, `top`, a chat
@@ -297,13 +307,20 @@ class _Run:
         if self.grabber is None or self.segment is None or self.excluded():
             return
         now = time.monotonic()
-        if not force and now - self.last_frame < self.s.min_frame_gap_s:
+        click = trigger == CLICK
+        if click:
+            if now - self.last_click_frame < CLICK_FRAME_GAP_S:
+                return  # the click just before took the screen of this moment
+            self.last_click_frame = now
+        elif not force and now - self.last_frame < self.s.min_frame_gap_s:
             return
         pixels = self.grabber.grab_raw()  # made RGB on the frame thread
         self.last_frame = now
         self.acted_since_frame = False
-        if pixels is None:
+        if pixels is None and not click:
             return  # identical to the last grab: nothing new to keep
+        # A click on an unchanged screen still gets its frame: one that refers to the frame
+        # that shows this screen (the frame thread knows whether it was kept).
         seg = self.segment
         job = FrameJob(
             seg.id,
@@ -390,7 +407,7 @@ class _Run:
         self.stage(self.typing.flush(raw.mono))
         if raw.type == "mouse_button":
             if raw.action == "down":
-                self.request_frame("mouse_down", raw.mono, raw.wall)
+                self.request_frame(CLICK, raw.mono, raw.wall)
             self.emit(
                 "mouse_button",
                 raw.mono,
