@@ -59,6 +59,7 @@ class FrameWorker:
         self._dropped: Counter[str] = Counter()  # per segment: frames not kept (backlog full)
         self._failed: Counter[str] = Counter()  # per segment: frames whose redaction failed
         self._waiting: deque[FrameJob] = deque()  # jobs with pixels, not yet taken up
+        self._evicted: set[FrameJob] = set()  # replaced, still in the queue
         self._needed: set[FrameJob] = set()  # waiting jobs whose screen a later click repeats
         self._last_grab: FrameJob | None = None  # the last job with pixels submitted
         self._repeats = 0  # waiting jobs without pixels
@@ -127,6 +128,7 @@ class FrameWorker:
         for victim in self._waiting:
             if victim.trigger != CLICK and victim not in self._needed:
                 self._waiting.remove(victim)
+                self._evicted.add(victim)
                 victim.pixels = None
                 self._backlog -= 1
                 self._dropped[victim.segment_id] += 1
@@ -167,17 +169,15 @@ class FrameWorker:
 
     def _take(self, job: FrameJob) -> None:
         with self._lock:
-            if job.pixels is None:
-                self._repeats -= 1
-                repeat = True
-            elif job in self._waiting:
-                self._waiting.remove(job)  # the oldest: a deque pops it from the front
-                repeat = False
-            else:  # evicted for a click's frame, already counted
+            if job in self._evicted:  # replaced by a click's frame, already counted
+                self._evicted.discard(job)
                 self._last_fate[job.segment_id] = "dropped"
-                if self._last_grab is job:
-                    self._last_grab = None
                 return
+            repeat = job.pixels is None
+            if repeat:
+                self._repeats -= 1
+            else:
+                self._waiting.remove(job)  # the oldest: a deque takes it from the front
         try:
             if self._stopping:
                 self._dropped[job.segment_id] += 1  # shutting down: not redacted
