@@ -283,20 +283,38 @@ def test_a_click_on_an_unchanged_screen_sends_a_frame_without_pixels(run: Any) -
     assert sink.jobs[-1].pixels is None
 
 
-def test_clicks_closer_than_the_click_gap_share_a_frame(run: Any) -> None:
+def test_an_auto_clicker_gets_a_frame_per_click_but_a_bounded_number_of_grabs(
+    run: Any,
+) -> None:
     loop_run, grabber, sink = run
+    grabs_before = grabber.grabs
     start = time.monotonic()
     clicks = 0
-    while time.monotonic() - start < 0.5:  # an auto-clicker
-        grabber.screen += 1
+    while time.monotonic() - start < 0.5:
+        grabber.screen += 1  # the screen changes all the time
         click(loop_run)
         clicks += 1
     elapsed = time.monotonic() - start
     click_jobs = [j for j in sink.jobs if j.trigger == CLICK]
-    assert clicks > 100
-    assert 1 <= len(click_jobs) <= elapsed / CLICK_FRAME_GAP_S + 1
-    # A click that comes after the gap takes its own frame again.
+    assert clicks > 100 and len(click_jobs) == clicks  # every click has its frame
+    with_pixels = [j for j in click_jobs if j.pixels is not None]
+    assert 1 <= len(with_pixels) <= elapsed / CLICK_FRAME_GAP_S + 1
+    assert grabber.grabs - grabs_before == len(with_pixels)
+    # A click that shares a grab says how long before it that grab was taken.
+    shared = [j for j in click_jobs if j.pixels is None]
+    assert shared and all(-1000 * CLICK_FRAME_GAP_S <= j.lag_ms <= 0 for j in shared)
+    # After the gap, a click grabs the screen again.
     time.sleep(CLICK_FRAME_GAP_S)
     before = len(sink.jobs)
     click(loop_run)
-    assert [j.trigger for j in sink.jobs[before:]] == [CLICK]
+    assert [j.pixels is not None for j in sink.jobs[before:]] == [True]
+
+
+def test_a_click_after_a_dropped_frame_grabs_again(run: Any) -> None:
+    loop_run, grabber, sink = run
+    sink.accept = False  # the frame thread is busy
+    grabber.screen = 2
+    click(loop_run)
+    sink.accept = True
+    click(loop_run)  # within the click gap, but the grab before was not kept
+    assert [j.pixels is not None for j in sink.jobs[1:]] == [True, True]

@@ -38,9 +38,10 @@ WAKE: Any = RawInput("wake", 0.0, 0.0)
 
 CLICK = "mouse_down"  # the trigger of a frame taken at a click
 # A click always takes a screenshot of its own moment (`min_frame_gap_s` spaces the others),
-# unless another click took one less than this before: those share it. A person's fastest
-# clicks (a double click) come 100 ms or more apart; an auto-clicker cannot make more than
-# 1 / CLICK_FRAME_GAP_S frames a second.
+# unless another click took one less than this before: then it shows the screen grabbed last,
+# a few milliseconds old, without grabbing again. A person's fastest clicks (a double click)
+# come 100 ms or more apart; an auto-clicker cannot make more than 1 / CLICK_FRAME_GAP_S
+# screenshots a second to redact and encode.
 CLICK_FRAME_GAP_S = 0.05
 
 
@@ -53,7 +54,8 @@ class FrameJob:
     trigger: str
     lag_ms: float
     # Screenshot or RGB np.ndarray, unredacted: memory only until redacted. None (clicks
-    # only): the screen was byte for byte what the grab before this one saw.
+    # only): the screen is what the last grab saw (byte for byte, or grabbed for a click
+    # less than CLICK_FRAME_GAP_S before); `lag_ms` is then negative if that grab came first.
     pixels: Any
     window: WindowInfo | None
     windows: list[WindowInfo] | None  # every visible window at grab time, bottom to top
@@ -308,17 +310,19 @@ class _Run:
             return
         now = time.monotonic()
         click = trigger == CLICK
-        if click:
-            if now - self.last_click_frame < CLICK_FRAME_GAP_S:
-                return  # the click just before took the screen of this moment
-            self.last_click_frame = now
-        elif not force and now - self.last_frame < self.s.min_frame_gap_s:
-            return
-        pixels = self.grabber.grab_raw()  # made RGB on the frame thread
-        self.last_frame = now
-        self.acted_since_frame = False
-        if pixels is None and not click:
-            return  # identical to the last grab: nothing new to keep
+        if click and now - self.last_click_frame < CLICK_FRAME_GAP_S:
+            pixels, grabbed = None, self.last_frame  # the grab of a moment ago shows it
+        else:
+            if click:
+                self.last_click_frame = now
+            elif not force and now - self.last_frame < self.s.min_frame_gap_s:
+                return
+            pixels = self.grabber.grab_raw()  # made RGB on the frame thread
+            self.last_frame = now
+            self.acted_since_frame = False
+            if pixels is None and not click:
+                return  # identical to the last grab: nothing new to keep
+            grabbed = time.monotonic()
         # A click on an unchanged screen still gets its frame: one that refers to the frame
         # that shows this screen (the frame thread knows whether it was kept).
         seg = self.segment
@@ -328,14 +332,17 @@ class _Run:
             max(0.0, mono - seg.started_mono),
             wall,
             trigger,
-            round((time.monotonic() - mono) * 1000, 2),
+            round((grabbed - mono) * 1000, 2),
             pixels,
             self.o.window,
             self._visible_windows(),
             self.grabber.origin,
         )
         if not self.o._sink.frame(job):
-            self.grabber.forget()  # the dropped frame must not make the next one look unchanged
+            # The dropped frame must not make the next one look unchanged, nor stand for the
+            # screen of the next click.
+            self.grabber.forget()
+            self.last_click_frame = -1e9
 
     # -- input ---------------------------------------------------------------------
     def _visible_windows(self) -> list[WindowInfo] | None:
