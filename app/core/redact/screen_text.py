@@ -331,7 +331,7 @@ class ScreenTextRedactor:
             for x, y, w, h in regions:
                 crop = pixels[y : y + h, x : x + w]
                 scale = text_scale(crop, self.enlarge)
-                found = read_at_scale(self.engine, crop, scale)
+                found = read_at_scale(self.engine, crop, scale, x)
                 self.stats.enlarged += scale > 1
                 self.lines.extend(ink_gaps(pixels, line.moved(x, y)) for line in found)
                 self.stats.reads += 1
