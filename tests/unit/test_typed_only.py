@@ -159,6 +159,24 @@ def test_a_commit_typed_after_a_pause_still_reads_as_a_commit() -> None:
     assert kb.texts() == ["git checkout ", HEX40]
 
 
+def test_the_line_before_gathers_over_several_pauses() -> None:
+    kb = Keyboard()
+    kb.type("git show ")
+    kb.pause()
+    kb.type("--stat ")
+    kb.pause()
+    kb.type(HEX40)
+    assert kb.texts() == ["git show ", "--stat ", HEX40]
+
+
+def test_git_must_be_the_command_to_make_hex_a_commit() -> None:
+    assert typed(f"cd ~/git && export DATADOG_KEY={HEX32}") == (
+        "cd ~/git && export DATADOG_KEY=[TOKEN]"
+    )
+    assert typed(f"cd ~/app && git show {HEX40}") == f"cd ~/app && git show {HEX40}"
+    assert typed(f"  sudo git checkout {HEX40}") == f"  sudo git checkout {HEX40}"
+
+
 def test_a_key_typed_after_a_pause_and_a_line_break_is_redacted() -> None:
     kb = Keyboard()
     kb.type("git checkout main ")

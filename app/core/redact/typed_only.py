@@ -46,10 +46,11 @@ MIN_SWITCHES_SHARE = 1 / 8
 # (getUserAccountSettings2) and sentences without spaces do.
 MAX_TYPED_WORDLIKE_SHARE = 0.75
 _LONG_LOWER_RUN = re.compile(r"[a-z]{12}")
-# What says a run of hex in the same line is a digest: a git or Mercurial command (every hex
-# run there is an object id), a word naming a hash function or a commit. Anywhere before it.
+# What says a run of hex in the same line is a digest, anywhere before it: a git or Mercurial
+# command (every hex run there is an object id; "git" must be the command, not a folder such
+# as `cd ~/git && export KEY=...`), or a word naming a hash function or a commit.
 _DIGEST_BEFORE = re.compile(
-    r"(?i)(?<![\w\-])(?:git|hg)\s+\S|"
+    r"(?i)(?:^|[;&|(`]|\$\()\s*(?:sudo\s+)?(?:git|hg)\s+\S|"
     r"(?<![a-z0-9])(?:sha-?(?:1|224|256|384|512)?(?:sum)?|shasum|md5(?:sum)?|b2sum|"
     r"blake2[bs]?|digest|checksum|commit|rev(?:ision)?)(?![a-z])"
 )

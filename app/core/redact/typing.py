@@ -124,9 +124,11 @@ class TypingRuns:
         inside_word = bool(self._chars) and not self._chars[-1][0].isspace()
         if (inside_word or self._inside_number()) and mono - self._run[0].mono < MAX_HOLD_S:
             return []
+        line_before = self._line_before
         released = self.flush(mono)
         if released and released[-1].type == "text":
-            self._line_before = (self._line_before + released[-1].data["text"])[-MAX_LINE_BEFORE:]
+            line_before += released[-1].data["text"]
+        self._line_before = line_before[-MAX_LINE_BEFORE:]
         return released
 
     def _inside_number(self) -> bool:
