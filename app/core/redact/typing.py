@@ -20,11 +20,11 @@ from app.core.redact.typed_only import typed_only
 
 HOTKEY_MODIFIERS = ("ctrl", "alt", "cmd", "super")
 MAX_RUN_CHARS = 4096
-MAX_HOLD_S = 60.0
+MAX_HOLD_S = 60.0  # a run is released after this long even if it stops inside a word
 MAX_LINE_BEFORE = 200  # characters of the line before a pause kept as context
-_NUMBER_GROUP_TAIL = re.compile(
-    r"\d{2,}[ \-./]$"
-)  # a run is released after this long even if it stops inside a word
+# A group of digits and a separator: two digits or more, or what starts a phone number in
+# shorter groups, a country code ("+1 ", "+33 4 ") or a group in brackets ("(713) ", "(0) ").
+_NUMBER_GROUP_TAIL = re.compile(r"(?:\d{2,}|\+\d{1,3}(?:[ \-.]\d)?|\(\d{1,4}\))[ \-./]$")
 
 
 @dataclass(slots=True)
@@ -132,7 +132,7 @@ class TypingRuns:
         return released
 
     def _inside_number(self) -> bool:
-        """Numbers are typed in groups ("4111 1111 ", "+49 30 "), often with a look at the
+        """Numbers are typed in groups ("4111 1111 ", "+49 30 ", "+1 "), often with a look at the
         card or the note between them: a run ending in a group of digits and a separator is
         held like one ending inside a word."""
         tail = "".join(c for c, _ in self._chars[-24:])
