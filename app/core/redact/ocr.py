@@ -68,12 +68,13 @@ class OcrEngine(Protocol):
     def read(self, rgb: np.ndarray) -> list[TextBox]: ...
 
 
-def read_at_scale(engine: OcrEngine, rgb: np.ndarray, scale: int) -> list[TextBox]:
+def read_at_scale(engine: OcrEngine, rgb: np.ndarray, scale: int, column: int = 0) -> list[TextBox]:
     """The lines of `rgb` read `scale` times enlarged, in `rgb`'s coordinates. An engine that
-    enlarges by itself (one in another process, where OpenCV lives) is handed the crop as it is."""
+    enlarges by itself (one in another process, where OpenCV lives) is handed the crop as it
+    is, and `column`, the crop's place on screen (see glyphs: the grid of a terminal's cells)."""
     read_scaled = getattr(engine, "read_scaled", None)
     if read_scaled is not None:
-        return list(read_scaled(rgb, scale))
+        return list(read_scaled(rgb, scale, column))
     return [box.shrunk(scale) for box in engine.read(enlarged(rgb, scale))]
 
 
@@ -205,26 +206,28 @@ class RapidOcrEngine:
             return int(rgb.shape[0]) * int(rgb.shape[1]) < WHOLE_SCREEN_PIXELS
         return self.find_lines == "ink"
 
-    def read_scaled(self, rgb: np.ndarray, scale: int) -> list[TextBox]:
+    def read_scaled(self, rgb: np.ndarray, scale: int, column: int = 0) -> list[TextBox]:
         if self._by_ink(rgb):
-            return self._read(rgb, scale, by_ink=True)
+            return self._read(rgb, scale, by_ink=True, column=column)
         return [box.shrunk(scale) for box in self._read(enlarged(rgb, scale), 1, by_ink=False)]
 
     def read(self, rgb: np.ndarray) -> list[TextBox]:
         return self.read_scaled(rgb, 1)
 
-    def _read(self, rgb: np.ndarray, scale: int, by_ink: bool) -> list[TextBox]:
+    def _read(self, rgb: np.ndarray, scale: int, by_ink: bool, column: int = 0) -> list[TextBox]:
         with self._lock:
             if self._cancelled:
                 raise OcrCancelled("the OCR engine was stopped")
             engine = self._load()
             try:
                 if by_ink:
-                    result = self.lines.read(rgb, scale)
-                else:  # PP-OCR models take BGR, like OpenCV.
-                    result, _elapsed = engine(
-                        np.ascontiguousarray(rgb[:, :, ::-1]), return_word_box=True
-                    )
+                    from app.core.redact.line_reader import joined_rows
+
+                    return joined_rows(self.lines.read(rgb, scale, column))
+                # PP-OCR models take BGR, like OpenCV.
+                result, _elapsed = engine(
+                    np.ascontiguousarray(rgb[:, :, ::-1]), return_word_box=True
+                )
             except Exception as exc:
                 if self._cancelled:
                     raise OcrCancelled("the OCR engine was stopped during a read") from exc
@@ -243,8 +246,4 @@ class RapidOcrEngine:
                 )
             w, h = int(max(xs)) - x0 + 1, int(max(ys)) - y0 + 1
             boxes.append(TextBox(x0, y0, w, h, text, score, chars))
-        if by_ink:
-            from app.core.redact.line_reader import joined_rows
-
-            return joined_rows(boxes)
         return boxes

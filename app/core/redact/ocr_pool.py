@@ -80,7 +80,7 @@ class OcrProcess:
     def read(self, rgb: np.ndarray) -> list[TextBox]:
         return self.read_scaled(rgb, 1)
 
-    def read_scaled(self, rgb: np.ndarray, scale: int) -> list[TextBox]:
+    def read_scaled(self, rgb: np.ndarray, scale: int, column: int = 0) -> list[TextBox]:
         crop = np.ascontiguousarray(rgb, dtype=np.uint8)
         height, width = crop.shape[:2]
         with self._lock:
@@ -88,7 +88,7 @@ class OcrProcess:
             # until the pipe says otherwise: that read is tried once more on a new worker.
             for attempt in (1, 2):
                 try:
-                    return self._read_once(crop, height, width, scale)
+                    return self._read_once(crop, height, width, scale, column)
                 except _WorkerGone as gone:
                     if attempt == 2 or not gone.before_reply:
                         raise OcrWorkerFailed(
@@ -96,12 +96,14 @@ class OcrProcess:
                         ) from gone.__cause__
             raise AssertionError("unreachable")
 
-    def _read_once(self, crop: np.ndarray, height: int, width: int, scale: int) -> list[TextBox]:
+    def _read_once(
+        self, crop: np.ndarray, height: int, width: int, scale: int, column: int
+    ) -> list[TextBox]:
         conn = self._ensure_started()
         started = self.starts
         fresh = self._fresh
         try:
-            conn.send(("read", height, width, scale))
+            conn.send(("read", height, width, scale, column))
             conn.send_bytes(crop.reshape(-1).data)  # flat: send_bytes slices rows
             timeout = self.read_timeout + (START_TIMEOUT if self._fresh else 0.0)
             if not conn.poll(timeout):

@@ -61,13 +61,13 @@ def serve(conn: Any, threads: int = 1) -> None:
             request = conn.recv()
             if request[0] != "read":
                 return
-            _, height, width, scale = request
+            _, height, width, scale, column = request
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return  # the recorder ended or closed the pipe
         try:
             rgb = np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)
-            boxes = engine.read_scaled(rgb, scale)
+            boxes = engine.read_scaled(rgb, scale, column)
         except Exception as exc:  # a failed read fails its frame; the worker goes on
             conn.send(("error", type(exc).__name__))
             continue
