@@ -109,32 +109,21 @@ def _clip(rect: Rect, width: int, height: int) -> Rect:
     return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
 
 
-# Changed pixel rows this many unchanged rows apart are read apart: a dashboard whose figures
-# change on a few rows of a table (top's processes) is read on those rows, not the table.
-BAND_GAP = 4
-
-
-def _changed_bands(previous: np.ndarray, current: np.ndarray, area: Rect) -> list[Rect]:
-    """The bounding boxes of the runs of pixel rows inside `area` that differ, top to bottom;
-    runs fewer than BAND_GAP rows apart are one."""
+def _changed_pixels(previous: np.ndarray, current: np.ndarray, area: Rect) -> Rect:
+    """The exact bounding box of the pixels that differ inside `area`: a typed character
+    changes a few pixel rows, not the whole 32-pixel tile band (which spans two lines)."""
     x, y, w, h = area
     differs = (previous[y : y + h, x : x + w] != current[y : y + h, x : x + w]).any(axis=2)
-    bands = []
-    for top, bottom in _row_runs(differs.any(axis=1), BAND_GAP):
-        cols = np.flatnonzero(differs[top:bottom].any(axis=0))
-        bands.append((x + int(cols[0]), y + top, int(cols[-1] - cols[0]) + 1, bottom - top))
-    return bands
-
-
-def _row_runs(flags: np.ndarray, gap: int) -> list[tuple[int, int]]:
-    """[start, end) runs of True, joining runs fewer than `gap` False apart."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], flags.view(np.int8), [0]))))
-    starts, ends = edges[0::2], edges[1::2]
-    if len(starts) > 1:
-        apart = starts[1:] - ends[:-1] >= gap
-        starts = starts[np.concatenate(([True], apart))]
-        ends = ends[np.concatenate((apart, [True]))]
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+    rows = np.flatnonzero(differs.any(axis=1))
+    cols = np.flatnonzero(differs.any(axis=0))
+    if rows.size == 0:
+        return area
+    return (
+        x + int(cols[0]),
+        y + int(rows[0]),
+        int(cols[-1] - cols[0]) + 1,
+        int(rows[-1] - rows[0]) + 1,
+    )
 
 
 def _touches(line: TextBox, rect: Rect) -> bool:
@@ -284,12 +273,9 @@ class ScreenTextRedactor:
 
     def _follow_scroll(self, previous: np.ndarray, pixels: np.ndarray, area: Rect) -> list[Rect]:
         """If `area` scrolled, move the cached lines with it and return only the newly exposed
-        strips to read; otherwise the bands of rows in it that changed (with a margin)."""
-        bands = _changed_bands(previous, pixels, area) or [area]
-        padded = [
-            (bx - MARGIN, by - MARGIN, bw + 2 * MARGIN, bh + 2 * MARGIN) for bx, by, bw, bh in bands
-        ]
-        ch = bands[-1][1] + bands[-1][3] - bands[0][1]
+        strips to read; otherwise return the area (with a margin)."""
+        cx, cy, cw, ch = _changed_pixels(previous, pixels, area)
+        padded = [(cx - MARGIN, cy - MARGIN, cw + 2 * MARGIN, ch + 2 * MARGIN)]
         x, y, w, h = area
         if ch < MIN_SCROLL_HEIGHT:
             return padded
