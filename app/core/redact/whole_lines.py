@@ -54,10 +54,11 @@ def _inked_columns(pixels: np.ndarray, x0: int, x1: int, y0: int, y1: int) -> np
     return np.asarray(inked)
 
 
-def _grow_rows(pixels: np.ndarray, rect: Rect, limits: tuple[int, int]) -> Rect:
-    """Top and bottom moved out until each lies on a blank row (or reaches `limits`)."""
+def _grow_rows(pixels: np.ndarray, rect: Rect) -> Rect:
+    """Top and bottom moved out until each lies on a blank row (or has moved REACH rows)."""
     x, y, w, h = rect
-    y0, y1 = max(0, min(y, limits[0])), min(pixels.shape[0], max(y + h, limits[1]))
+    height = pixels.shape[0]
+    y0, y1 = max(0, y - REACH), min(height, y + h + REACH)
     inked = _inked_rows(pixels, x, x + w, y0, y1)
     top, bottom = y, y + h  # [top, bottom) in the frame's rows
     while top > y0 and inked[top - y0]:
@@ -110,11 +111,8 @@ def whole_lines(pixels: np.ndarray, rect: Rect, margin: int = 2) -> Rect:
     x, y, w, h = rect
     if w <= 0 or h <= 0:
         return rect
-    # REACH bounds the growth in all rounds together: in a terminal whose lines touch (no
-    # blank row between them) each round would otherwise take REACH more rows.
-    limits = (y - REACH, y + h + REACH)
     for _ in range(ROUNDS):
-        grown = _grow_columns(pixels, _grow_rows(pixels, (x, y, w, h), limits))
+        grown = _grow_columns(pixels, _grow_rows(pixels, (x, y, w, h)))
         if grown == (x, y, w, h):
             break
         x, y, w, h = grown
