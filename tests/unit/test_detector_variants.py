@@ -196,3 +196,26 @@ def test_new_detectors_stay_fast_on_hostile_input(text: str) -> None:
     with cpu_timer() as timer:
         find(text)
     assert timer.seconds < 0.1
+
+
+def test_the_cheap_test_before_the_phone_matcher_lets_every_kind_of_valid_number_through() -> None:
+    """Regions are tried on a run of digits only where some of its digit groups form a
+    number of a kind the region's plan lists; no valid number may be kept from the matcher."""
+    import phonenumbers
+
+    from app.core.redact.detectors import DEFAULT_PHONE_REGIONS, _national_pattern
+
+    kinds = [
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.VOIP,
+    ]
+    for region in DEFAULT_PHONE_REGIONS:
+        trunk, pattern, _ = _national_pattern(region)
+        for kind in kinds:
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            nsn = phonenumbers.national_significant_number(example)
+            assert pattern.fullmatch(nsn) or pattern.fullmatch(trunk + nsn), (region, kind)

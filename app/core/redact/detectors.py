@@ -168,13 +168,43 @@ def _written_as_phone(raw: str, number: phonenumbers.PhoneNumber, region: str) -
     return None if written <= usual else False
 
 
+# The kinds of number a region's plan lists; a valid number is one of them.
+_NUMBER_TYPES = (
+    "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number",
+    "voip", "pager", "uan", "voicemail",
+)  # fmt: skip
+
+
 @cache
-def _national_pattern(region: str) -> tuple[str, re.Pattern[str]]:
-    """A region's trunk prefix and the pattern all its national significant numbers match."""
+def _national_pattern(region: str) -> tuple[str, re.Pattern[str], bool]:
+    """A region's trunk prefix and a pattern that every valid national significant number
+    of it matches. The matcher (leniency VALID) keeps only numbers of one of the kinds the
+    plan lists, for the region or another one sharing its country code (Canada's numbers
+    parse as "US"), so the union of those kinds' patterns lets far fewer digit runs through
+    than the plan's general pattern: in the columns of figures of `top`, most regions are
+    never tried. Where the plan strips trunk prefixes by rules of its own (Japan, Brazil,
+    ...), the general pattern is kept, since the digits tried here might not be those the
+    matcher parses. The flag says which of the two it is."""
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if meta is None or meta.general_desc is None or not meta.general_desc.national_number_pattern:
-        return "", re.compile(r"(?!)")
-    return meta.national_prefix or "", re.compile(meta.general_desc.national_number_pattern)
+        return "", re.compile(r"(?!)"), True
+    trunk = meta.national_prefix or ""
+    simple = meta.national_prefix_transform_rule is None and (
+        meta.national_prefix_for_parsing in (None, meta.national_prefix)
+    )
+    if not simple:
+        return trunk, re.compile(meta.general_desc.national_number_pattern), False
+    shared = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(meta.country_code or 0, (region,))
+    kinds = []
+    for other in shared:
+        plan = phonenumbers.PhoneMetadata.metadata_for_region(other)
+        for kind in _NUMBER_TYPES:
+            desc = getattr(plan, kind, None) if plan is not None else None
+            if desc is not None and desc.national_number_pattern:
+                kinds.append(f"(?:{desc.national_number_pattern})")
+    if not kinds:
+        return trunk, re.compile(meta.general_desc.national_number_pattern), False
+    return trunk, re.compile("|".join(kinds)), True
 
 
 def _blank_ipv4(m: re.Match[str]) -> str:
@@ -229,13 +259,16 @@ def phones(regions: Sequence[str] | str = ()) -> Callable[[str], Iterable[Hit]]:
                 digits += g
                 if len(digits) > 17:
                     break
-                if len(digits) >= 7:
+                if len(digits) >= 4:
                     spans.append(digits)
         found = []
-        for region, trunk, pattern in patterns:
+        for region, trunk, pattern, strict in patterns:
             for digits in spans:
+                if len(digits) < 7 and not strict:
+                    continue  # the general pattern lets any short run through
                 nsn = digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits
-                if pattern.fullmatch(nsn):
+                # Parsing strips a trunk prefix only where what is left is a number.
+                if pattern.fullmatch(nsn) or pattern.fullmatch(digits):
                     found.append(region)
                     break
         return found
