@@ -2,7 +2,7 @@
 """Cost of on-screen text redaction per frame, for two ways of reading what changed, on the
 same frames in the same run: lines found by the engine's detection network ("network", the
 engine's whole pipeline) and lines found from their ink, recognised alone and remembered by
-their pixels ("auto": whole screens still go through the network; "network" is the default).
+their pixels ("auto": whole screens still go through the network; the default reads all by ink).
 
     python bench/redaction_speed.py [--ink-first-frame]
 
