@@ -139,3 +139,40 @@ def test_new_lines_of_glyphs_already_read_are_spelled_without_the_network(
     assert engine.lines.recognised == recognised, "spelled from memory"
     assert line.text == "running root 2014"
     assert len(line.chars) == len(line.text)
+
+
+def test_lines_printed_one_a_frame_stay_read(engine: RapidOcrEngine) -> None:
+    """Output printed a line at a time in a small terminal font: each new line is read in a
+    crop widened to its whole line, whose edge falls inside the margin of the line above.
+    The line above is not read again there, and must not be forgotten."""
+    from app.core.redact.frames import FrameContext
+    from app.core.redact.screen_text import ScreenTextRedactor
+    from app.core.redact.text import TextScrubber
+    from app.core.settings import Settings
+
+    try:
+        mono = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 11)
+    except OSError:
+        pytest.skip("DejaVu Sans Mono is not installed")
+    rows = [f"line {i} of the log, with a few words in it" for i in range(8)] + [
+        "deploy started by carol.white@example.org on node 7",
+        "fetching layers for the build cache of the service",
+        "unpacking 12 layers into the worker scratch volume",
+        "the run finished with 3 warnings and no failures",
+        "next deploy window opens on Monday at nine",
+    ]
+    frames = []
+    image, draw = canvas(520, 400)
+    draw.fontmode = "1"
+    for i, text in enumerate(rows):
+        draw.text((8, 6 + 13 * i), text, fill="black", font=mono)
+        frames.append(np.asarray(image).copy())
+    redactor = ScreenTextRedactor(engine, TextScrubber.from_settings(Settings()), widen_by_ink=True)
+    for frame in frames:
+        out = redactor(frame.copy(), FrameContext(None, []))
+    assert len(redactor.lines) == len(rows), "no line is forgotten"
+    assert [line.text.split()[0] for line in sorted(redactor.lines, key=lambda ln: ln.y)] == [
+        text.split()[0] for text in rows
+    ]
+    email = find_lines(frames[-1][110:123])[1]
+    assert (out[110:123][:, email[0] : email[0] + email[2]] == 0).all(), "the address stays covered"
