@@ -173,11 +173,23 @@ MAX_KEY_PIECES = 3
 MAX_SPLIT_KEY_WORDLIKE = 0.35
 
 
+# A space the engine read beside a dash or an underscore inside a key: those narrow glyphs
+# stand in blank columns as wide as a space's ("...MGQuYnb- rGu5"), and no key is written
+# with a space after its dash.
+_SPACE_AT_JOINER = re.compile(
+    r"(?<=[A-Za-z0-9][_\-]) (?=[A-Za-z0-9])|(?<=[A-Za-z0-9]) (?=[_\-][A-Za-z0-9])"
+)
+
+
 def _split_key(text: str, start: int, end: int) -> bool:
     """Whether a random-looking run found with spaces taken out is one key the engine split:
     two or three pieces of a few characters, none a random token on its own (a key followed
-    by a word or a number is the key alone, found without joining), hardly any words."""
-    pieces = text[start:end].split(" ")
+    by a word or a number is the key alone, found without joining), hardly any words; or
+    one key whose only spaces sit beside its dashes or underscores."""
+    run = text[start:end]
+    if " " not in _SPACE_AT_JOINER.sub("", run):
+        return True
+    pieces = run.split(" ")
     return (
         len(pieces) <= MAX_KEY_PIECES
         and all(len(p) >= MIN_KEY_PIECE and not secrets.looks_random(p) for p in pieces)
