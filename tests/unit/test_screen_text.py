@@ -162,12 +162,21 @@ def test_ocr_variants_undo_common_confusions() -> None:
     assert ocr_variants("eyjhbGciOiJI.eyJzdWIi.sig")[1] == "eyJhbGciOiJI.eyJzdWIi.sig"
 
 
+def test_the_bars_of_a_table_read_as_ones_do_not_hide_a_number() -> None:
+    row = "1 ORD-2020-414734 I Connor Brown I 0039 377 280 610 1 11370,08 1"
+    assert "| Connor Brown | 0039 377 280 610 |" in ocr_variants(row)[1]
+    hits = LineHits(TextScrubber.from_settings(Settings())).text_hits(row)
+    assert ("PHONE", "0039 377 280 610") in [(h.category, row[h.start : h.end]) for h in hits]
+    assert ocr_variants("step 1 of 3") == ["step 1 of 3"]  # a lone 1 is a count
+
+
 @pytest.mark.parametrize(
     "text",
     [
         "call +818079570116 or later",  # the word after a number is not read as digits
         "key AKIAbecausethisisaword",  # too many small letters for a key
         "mail bob@example.c0m2x",  # not a top-level domain either way
+        "pick 1 or 2, then I am done",  # one lone 1 and a lone I: not the bars of a table
     ],
 )
 def test_ocr_variants_leave_words_alone(text: str) -> None:
