@@ -280,6 +280,8 @@ class Meter:
         self.sources = {
             # The recorder with its OCR worker processes (running, or ended and reaped).
             "recorder": lambda: tree_cpu_s(rec.pid),
+            # The recorder's own threads alone; the rest of "recorder" is its OCR workers.
+            "recorder process": lambda: cpu_s(rec.pid),
             "Xvfb": lambda: cpu_s(desk.xvfb.pid),
             "xterms": lambda: sum(map(cpu_s, xterms)),
             # This script's finished children: inside the measured windows, only xdotool.
@@ -444,7 +446,7 @@ def run_once(args: argparse.Namespace, ocr: bool) -> dict[str, float]:
         row(label, f"{value:.{2 if value < 100 else 0}f}{note}", f"<= {limit:g}", value <= limit)
 
     def others(cpu: dict[str, float]) -> str:
-        return ", ".join(f"{k} {v:.2f}" for k, v in cpu.items() if k != "recorder")
+        return ", ".join(f"{k} {v:.2f}" for k, v in cpu.items() if not k.startswith("recorder"))
 
     n_s, per_hour = args.seconds, 3600 / args.seconds / 1e6
     events = after["pending_events"] - before["pending_events"]
@@ -455,6 +457,11 @@ def run_once(args: argparse.Namespace, ocr: bool) -> dict[str, float]:
     at_most("active: recorder + OCR workers CPU, % of a core", active["recorder"], 10)
     note = f" (quiet {drain_s:.0f} s after)"
     at_most("  including work it left queued", backlog["recorder"], 10, note)
+    own = active["recorder process"]
+    row(
+        "  of which the recorder process / OCR workers",
+        f"{own:.2f} / {active['recorder'] - own:.2f}",
+    )
     row("active: baseline CPU, % of one core", others(active))
     row("active: recorder CPU / Xvfb CPU", f"{active['recorder'] / max(active['Xvfb'], 1e-9):.1f}x")
     row("active: events stored", f"{events} ({events * 60 / n_s:.0f}/min)")

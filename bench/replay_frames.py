@@ -9,7 +9,8 @@ frames before and after.
 `record` starts the desktop of bench/record_workload.py (three xterms, one running
 `top -d 1`), drives it with the same typing and clicks and saves a screenshot after every click
 (as the recorder takes one), lossless, into DIR. The frames show only that private desktop.
-`replay` runs them through ScreenTextRedactor with the OCR engine in this process and prints
+`replay` runs them through ScreenTextRedactor with the OCR engine in this process (`--worker`:
+in a worker process, as the recorder runs it, counting the worker's CPU too) and prints
 CPU-s per frame: the first frame (a whole screen) and the median and 90th percentile of the
 frames after it, which the recorder reads incrementally. `--profile N` prints the N functions
 with the most cumulative time over the incremental frames.
@@ -27,6 +28,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -36,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app.core.redact.frames import FrameContext  # noqa: E402
 from app.core.redact.ocr import RapidOcrEngine  # noqa: E402
+from app.core.redact.ocr_pool import OcrProcess  # noqa: E402
 from app.core.redact.screen_text import ScreenTextRedactor  # noqa: E402
 from app.core.redact.text import TextScrubber  # noqa: E402
 from app.core.settings import Settings  # noqa: E402
@@ -43,7 +46,6 @@ from app.core.settings import Settings  # noqa: E402
 
 def record(out: Path, seconds: float) -> None:
     import mss
-
     import record_workload as workload
 
     out.mkdir(parents=True, exist_ok=True)
@@ -55,7 +57,7 @@ def record(out: Path, seconds: float) -> None:
 
         def grab() -> None:
             # A frame every 2 s, between clicks: what the recorder's click frames see.
-            with mss.mss() as screen:
+            with (getattr(mss, "MSS", None) or mss.mss)() as screen:
                 while not done.wait(2.0):
                     shot = screen.grab(screen.monitors[1])
                     shots.append(np.asarray(shot)[:, :, 2::-1].copy())
@@ -72,39 +74,54 @@ def record(out: Path, seconds: float) -> None:
     print(f"{len(shots)} frames saved in {out}")
 
 
-def replay(folder: Path, find_lines: str, profile: int) -> None:
-    frames = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(folder.glob("*.png"))]
+def worker_cpu_s(engine: object) -> float:
+    """CPU seconds of the OCR worker process, if the engine has one running."""
+    pid = getattr(engine, "pid", None)
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def replay(folder: Path, find_lines: str, profile: int, worker: bool) -> None:
+    frames = [np.array(Image.open(p).convert("RGB")) for p in sorted(folder.glob("*.png"))]
     if len(frames) < 2:
         sys.exit(f"{folder} holds fewer than two frames: record some first")
-    engine = RapidOcrEngine(find_lines=find_lines)
-    redactor = ScreenTextRedactor(
-        engine, TextScrubber.from_settings(Settings()), widen_by_ink=find_lines != "network"
-    )
+    engine: Any
+    if worker:  # as the recorder runs it: in a worker process, crops sent over a pipe
+        os.environ["PRAXIS_OCR_FIND_LINES"] = find_lines
+        engine = OcrProcess()
+    else:
+        engine = RapidOcrEngine(find_lines=find_lines)
+    redactor = ScreenTextRedactor(engine, TextScrubber.from_settings(Settings()))
     context = FrameContext(None, None, (0, 0))
-    t0 = time.process_time()
+    t0 = time.process_time() + worker_cpu_s(engine)
     redactor(frames[0], context)
-    first = time.process_time() - t0
+    first = time.process_time() + worker_cpu_s(engine) - t0
     profiler = cProfile.Profile() if profile else None
     costs = []
     for frame in frames[1:]:
-        t0 = time.process_time()
+        t0 = time.process_time() + worker_cpu_s(engine)
         if profiler:
             profiler.enable()
         redactor(frame, context)
         if profiler:
             profiler.disable()
-        costs.append(time.process_time() - t0)
+        costs.append(time.process_time() + worker_cpu_s(engine) - t0)
     costs.sort()
     print(f"lines found by: {find_lines}; {len(frames)} frames of {folder}")
     print(f"first frame (whole screen), CPU-s:  {first:.2f}")
     print(f"incremental frame, CPU-s median:    {statistics.median(costs):.3f}")
     print(f"incremental frame, CPU-s p90:       {costs[int(0.9 * (len(costs) - 1))]:.3f}")
     print(f"incremental frames, CPU-s total:    {sum(costs):.2f}")
-    reader = engine.lines
+    reader = getattr(engine, "lines", None)
     if reader is not None:
         print(f"lines recognised / remembered:      {reader.recognised} / {reader.remembered}")
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(profile)
+        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(
+            profile
+        )
 
 
 def main() -> None:
@@ -117,11 +134,14 @@ def main() -> None:
     rep.add_argument("folder", type=Path)
     rep.add_argument("--find-lines", choices=("network", "ink", "auto"), default="ink")
     rep.add_argument("--profile", type=int, default=0, metavar="N")
+    rep.add_argument(
+        "--worker", action="store_true", help="read in an OCR worker process, as the recorder"
+    )
     args = ap.parse_args()
     if args.command == "record":
         record(args.folder, args.seconds)
     else:
-        replay(args.folder, args.find_lines, args.profile)
+        replay(args.folder, args.find_lines, args.profile, args.worker)
 
 
 if __name__ == "__main__":

@@ -66,13 +66,20 @@ def export_segment(
     frames_dir = folder / "frames"
     _private_dir(frames_dir)
     events = []
+    written: dict[int, str] = {}  # package member: its PNG file
+    index = 0
     for item in reader.items:
         if item["type"] == "frame":
-            index = int(item["frame"])
-            name = f"{index:06d}.png"
-            with _private_file(frames_dir / name) as fh:
-                Image.fromarray(reader.frame(index), "RGB").save(fh, "PNG", compress_level=3)
-            item = {**item, "file": f"frames/{name}"}
+            index += 1
+            member = reader.member_of(index)
+            if member not in written:
+                # Named after the frame that first shows it; a click on the same screen later
+                # names the same file (and says `same_as`).
+                written[member] = f"frames/{int(item['frame']):06d}.png"
+                with _private_file(folder / written[member]) as fh:
+                    image = Image.fromarray(reader.member_pixels(member), "RGB")
+                    image.save(fh, "PNG", compress_level=3)
+            item = {**item, "file": written[member]}
             item.pop("kind", None)  # the stored chain is an internal matter of the package
         events.append(item)
     _write_jsonl(folder / "events.jsonl", events)

@@ -205,9 +205,15 @@ def _paste(header: dict[str, object], atlas: np.ndarray, out: np.ndarray) -> np.
     return out
 
 
+# A stored frame that holds no pixels: the screen at its moment was exactly that of the stored
+# frame `base_seq` names. A click keeps its own frame item this way when the screen had not
+# changed since the last screenshot, without a second copy of the pixels.
+SAME = "same"
+
+
 @dataclass
 class Encoded:
-    kind: str  # key | delta
+    kind: str  # key | delta | same
     payload: bytes
     base_seq: int | None
 
@@ -230,14 +236,27 @@ class FrameEncoder:
         self._last = None
         self._last_seq = None
 
-    def encode(self, pixels: np.ndarray, seq: int) -> Encoded | None:
-        """The stored form of this frame, or None if it equals the last stored one."""
+    @property
+    def last_size(self) -> tuple[int, int] | None:
+        """(width, height) of the last stored frame, if any."""
+        return None if self._last is None else (self._last.shape[1], self._last.shape[0])
+
+    def same(self) -> Encoded | None:
+        """A frame that shows exactly the last stored one (see SAME), or None if nothing was
+        stored yet. Later deltas still apply to the last stored frame, not to this one."""
+        if self._last_seq is None:
+            return None
+        return Encoded(SAME, b"", self._last_seq)
+
+    def encode(self, pixels: np.ndarray, seq: int, *, keep_same: bool = False) -> Encoded | None:
+        """The stored form of this frame. If it equals the last stored one: None, or with
+        `keep_same` a frame that refers to that one."""
         last = self._last
         if last is not None and last.shape == pixels.shape:
             grid = changed_tiles(last, pixels)
             changed = int(grid.sum())
             if changed == 0:
-                return None
+                return self.same() if keep_same else None
             if (
                 changed <= KEYFRAME_CHANGED_SHARE * grid.size
                 and self._since_key < self.keyframe_every

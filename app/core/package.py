@@ -10,6 +10,10 @@ review, never out). Layout (docs/FORMAT.md):
     events.jsonl      every event and frame reference, in recorded order
     actions.jsonl     the actions distilled from the events (app.core.actions)
     frames/000001.pxf the frame chain as stored: a keyframe, then deltas on the frame before
+
+A frame item names its member in `file`. Items of kind `same` (a click on a screen that had not
+changed) name the member of the earlier frame they show, `same_as` its number: the pixels are
+in the package once, each click still has its own frame item with its own time and trigger.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from app.core.buffer.crypto import Sealer
 from app.core.buffer.store import Buffer
 from app.core.buffer.tx import event_aad, frame_aad
 from app.core.errors import StorageError
-from app.core.frames import ImageDecoder, apply
+from app.core.frames import SAME, ImageDecoder, apply
 
 FORMAT_VERSION = 1
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time ZIP can say; the same for every package
@@ -50,6 +54,13 @@ def iso(ts: float | None) -> str | None:
 
 def frame_name(index: int) -> str:
     return f"frames/{index:06d}.pxf"
+
+
+def _member_number(name: str) -> int:
+    """1 for `frames/000001.pxf`."""
+    if not (name.startswith("frames/") and name.endswith(".pxf")):
+        raise ValueError(f"{name!r} is not a frame member")
+    return int(name[len("frames/") : -len(".pxf")])
 
 
 @dataclass(frozen=True)
@@ -112,24 +123,36 @@ def _load(db: sqlite3.Connection, sealer: Sealer, segment_id: str) -> _Content:
     merged.sort(key=lambda item: (item[0], item[1]))
     items: list[dict[str, Any]] = []
     payloads: list[bytes] = []
-    previous_seq: int | None = None
+    previous_seq: int | None = None  # the last frame with pixels
+    shown_by: dict[int, tuple[int, int]] = {}  # seq of a frame with pixels: (number, member)
+    number = 0
     for seq, is_frame, r in merged:
         if not is_frame:
             data = json.loads(sealer.open(r[3], event_aad(segment_id, seq)))
             items.append({"t": round(r[1], 4), "type": r[2], **data})
             continue
         _seq, t, kind, base_seq, w, h, trigger, lag_ms, blob = r
-        if kind == "delta" and (base_seq is None or base_seq != previous_seq):
-            continue  # its base is gone: the frame cannot be shown truthfully
-        payloads.append(sealer.open(blob, frame_aad(segment_id, seq)))
-        previous_seq = seq
+        extra: dict[str, Any] = {}
+        if kind == SAME:
+            if base_seq not in shown_by:
+                continue  # the frame it shows is not in the package
+            same_as, member = shown_by[base_seq]
+            extra = {"same_as": same_as}
+        else:
+            if kind == "delta" and (base_seq is None or base_seq != previous_seq):
+                continue  # its base is gone: the frame cannot be shown truthfully
+            payloads.append(sealer.open(blob, frame_aad(segment_id, seq)))
+            previous_seq, member = seq, len(payloads)
+            shown_by[seq] = (number + 1, member)
+        number += 1
         items.append(
             {
                 "t": round(t, 4),
                 "type": "frame",
-                "frame": len(payloads),
-                "file": frame_name(len(payloads)),
+                "frame": number,
+                "file": frame_name(member),
                 "kind": kind,
+                **extra,
                 "w": w,
                 "h": h,
                 "trigger": trigger,
@@ -283,6 +306,9 @@ class PackageReader:
             self._events = self._zip.read("events.jsonl").splitlines()
             # Our own compact JSON: inside a string a quote is escaped, so this marks frames.
             self.frames = [json.loads(line) for line in self._events if _FRAME_MARK in line]
+            # The member each frame shows (1-based), and the kind of each member in order.
+            self._shows = [_member_number(item["file"]) for item in self.frames]
+            self._member_kind = [f["kind"] for f in self.frames if f.get("kind") != SAME]
             self.actions = [
                 json.loads(line) for line in self._zip.read("actions.jsonl").splitlines() if line
             ]
@@ -304,19 +330,35 @@ class PackageReader:
     def frame_count(self) -> int:
         return len(self.frames)
 
-    def frame_payload(self, index: int) -> bytes:
-        return self._zip.read(frame_name(index))
+    @property
+    def member_count(self) -> int:
+        """How many frame members (distinct screenshots) the package holds."""
+        return len(self._member_kind)
+
+    def member_of(self, index: int) -> int:
+        """The member (1-based) that frame `index` shows: its own, or for a frame of kind
+        `same`, the member of the frame it repeats."""
+        if not 1 <= index <= len(self.frames):
+            raise IndexError(f"frame {index} is not in this package")
+        return self._shows[index - 1]
+
+    def frame_payload(self, member: int) -> bytes:
+        return self._zip.read(frame_name(member))
 
     def frame(self, index: int) -> np.ndarray:
         """The full RGB pixels of frame `index` (1-based). Do not modify the array."""
-        if not 1 <= index <= len(self.frames):
-            raise IndexError(f"frame {index} is not in this package")
+        return self.member_pixels(self.member_of(index))
+
+    def member_pixels(self, index: int) -> np.ndarray:
+        """The full RGB pixels of member `index` (1-based). Do not modify the array."""
+        if not 1 <= index <= len(self._member_kind):
+            raise IndexError(f"member {index} is not in this package")
         hit = self._cache.get(index)
         if hit is not None:
             self._cache.move_to_end(index)
             return hit
         start = index
-        while start > 1 and start not in self._cache and self.frames[start - 1]["kind"] != "key":
+        while start > 1 and start not in self._cache and self._member_kind[start - 1] != "key":
             start -= 1
         cached = self._cache.get(start)
         read = self._decode_image

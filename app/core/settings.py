@@ -37,8 +37,10 @@ class Settings:
     capture_keys: bool = True
     capture_mouse: bool = True
     capture_screen: bool = True
-    # Frames: never closer than this; at least every `idle_frame_interval_s` if the screen
-    # changed and there was input since the last frame (nothing is taken while nobody acts).
+    # Frames: never closer than this, but for clicks (each keeps a frame of its own moment,
+    # see CLICK_FRAME_GAP_S in app.core.capture.loop); at least every `idle_frame_interval_s`
+    # if the screen changed and there was input since the last frame (nothing is taken while
+    # nobody acts).
     min_frame_gap_s: float = 0.2
     idle_frame_interval_s: float = 30.0
     typing_pause_s: float = 0.8

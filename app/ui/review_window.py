@@ -448,12 +448,26 @@ class ReviewWindow(QWidget):
         if self.loaded is None or not self.index:
             return
         index = self.index
-        if self.confirm(
-            "Delete this screenshot?",
-            f"Screenshot {index} is deleted from this recording and will not be uploaded.",
-        ):
+        if self.confirm("Delete this screenshot?", self._deletion_words(index)):
             segment_id = self.loaded.segment_id
             self._change(segment_id, lambda: review.delete_frames(self.buffer, segment_id, [index]))
+
+    def _deletion_words(self, index: int) -> str:
+        """A click on an unchanged screen shows the pixels of an earlier screenshot: deleting
+        that one deletes every click's view of it, deleting the click's leaves the pixels."""
+        assert self.loaded is not None
+        reader = self.loaded.reader
+        words = f"Screenshot {index} is deleted from this recording and will not be uploaded."
+        item = reader.frames[index - 1]
+        if "same_as" in item:
+            return f"{words} It shows the same screen as screenshot {item['same_as']}, which stays."
+        member = reader.member_of(index)
+        also = sum(
+            reader.member_of(i) == member for i in range(1, reader.frame_count + 1) if i != index
+        )
+        if also:
+            words += f" So are the {also} later screenshot(s) of clicks on this same screen."
+        return words
 
     def _ask_range(self) -> None:
         if self.loaded is None or not self.frame_count:

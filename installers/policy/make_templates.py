@@ -96,7 +96,8 @@ KEYS: dict[str, Key] = {
     "min_frame_gap_s": Key(
         "capture",
         "Shortest gap between screenshots (seconds)",
-        "At least 0.05. Larger values mean fewer screenshots.",
+        "At least 0.05. Larger values mean fewer screenshots. Every click still keeps a"
+        " screenshot of its own moment.",
         0.5,
     ),
     "idle_frame_interval_s": Key(

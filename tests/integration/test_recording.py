@@ -33,7 +33,8 @@ LINES = [
 # click, so the screen at each click is exactly known.
 CLICKS = [(560 + 40 * i, 400 + 60 * i) for i in range(10)]
 SCROLLS = [(4, 1), (4, 1), (5, -1), (5, -1), (5, -1)]  # X button, expected sign of dy
-# Frames are rate-limited: a click gets its own frame only this long after the last one.
+# Frames other than a click's are spaced by min_frame_gap_s; waiting this long between clicks
+# lets a frame taken for anything else settle first.
 CLICK_GAP_S = Settings().min_frame_gap_s + 0.15
 
 
@@ -66,8 +67,8 @@ def test_typing_clicks_scrolls_and_window_switch_are_exported(
     x.focus(one)
     rec = recorder_factory(consented).start()
 
-    # Ten clicks. Before every other one the screen changes; the recorder keeps a frame only
-    # when the screen differs from its last grab, so the others reuse the frame before them.
+    # Ten clicks. Before every other one the screen changes; the others are made on the screen
+    # of the frame before them, and refer to it instead of storing its pixels again.
     # (Clicks come before the typing: the frame the recorder takes when typing pauses would
     # otherwise race with the first click.)
     screens: list[np.ndarray] = []
@@ -170,23 +171,23 @@ def test_typing_clicks_scrolls_and_window_switch_are_exported(
     assert [(e["x"], e["y"]) for e in ups_] == [(c["x"], c["y"]) for c in clicks]
 
     # -- frames before clicks ------------------------------------------------------
-    # A click whose screen differs from the recorder's last grab gets a frame stamped at the
-    # click and stored right before it; otherwise no new frame is stored, and the last one
-    # still shows the screen exactly. Either way the latest frame is the screen at the click.
-    for n, index in enumerate(downs_at[: len(CLICKS)]):
-        click = events[index]
-        before = [e for e in events[:index] if e["type"] == "frame"]
-        assert before, f"no frame before click {n}"
-        latest = before[-1]
-        assert latest["t"] <= click["t"]
-        previous = events[index - 1]
+    # Every click has a frame of its own, stamped at the click and stored right before it,
+    # showing the screen exactly. On an unchanged screen it names the earlier frame's file
+    # (`same_as`) rather than a copy of its pixels.
+    for n, index in enumerate(downs_at):
+        click, latest = events[index], events[index - 1]
+        assert latest["type"] == "frame", f"click {n}: {latest}"
+        assert latest["trigger"] == "mouse_down" and latest["t"] == click["t"], n
+        if n == len(CLICKS):
+            continue  # the click in the second terminal: its screen is not known here
+        earlier = [e for e in events[: index - 1] if e["type"] == "frame"][-1]
         if changed[n]:
-            assert previous["type"] == "frame", f"click {n}: {previous}"
-            assert previous["trigger"] == "mouse_down" and previous["t"] == click["t"]
+            assert "same_as" not in latest and latest["file"] != earlier["file"], n
         else:
-            assert not (previous["type"] == "frame" and previous["trigger"] == "mouse_down"), n
+            assert latest["same_as"] == earlier.get("same_as", earlier["frame"]), n
+            assert latest["file"] == earlier["file"], n
         same = same_pixels(frame_pixels(seg.folder, latest), screens[n], home / f"click-{n}")
-        assert same is True, f"the frame before click {n} ({latest}) is not the screen: {same}"
+        assert same is True, f"the frame of click {n} ({latest}) is not the screen: {same}"
 
     # -- frame files ---------------------------------------------------------------
     assert frames[0]["trigger"] == "segment_start" and frames[0]["t"] == 0
@@ -197,7 +198,7 @@ def test_typing_clicks_scrolls_and_window_switch_are_exported(
             image.load()
             assert image.size == (SCREEN_W, SCREEN_H)
     assert sorted(p.name for p in (seg.folder / "frames").iterdir()) == sorted(
-        Path(f["file"]).name for f in frames
+        {Path(f["file"]).name for f in frames}
     )
 
     # -- scrolls -------------------------------------------------------------------

@@ -254,3 +254,37 @@ def test_the_viewer_decodes_screenshots_exactly_like_the_core(buffer: Buffer) ->
     for index in (1, 9, 5, 2, 8):
         assert np.array_equal(viewer.frame(index), core.frame(index))
         assert np.array_equal(viewer.frame(index), pixels[index - 1])
+
+
+def test_each_click_on_an_unchanged_screen_is_a_screenshot_of_its_own(
+    qtbot,
+    window: ReviewWindow,
+    buffer: Buffer,
+    confirm: FakeConfirm,  # noqa: ANN001
+) -> None:
+    from tests.unit.test_same_frames import record, shown_screens
+
+    record(buffer)  # six frames; clicks 3 and 4 show screenshot 2, click 6 shows 5
+    open_window(qtbot, window)
+    assert window.frame_count == 6
+    expected = shown_screens()
+    for index in range(1, 7):
+        window.show_frame(index)
+        assert np.array_equal(shown_pixels(window), expected[index - 1]), index
+    window.show_frame(4)
+    assert window.position.text().startswith("Screenshot 4 of 6")
+    assert "Clicked at 8, 5" in window.caption.text()  # its own click, not the one before
+    # Deleting a click's screenshot leaves the screen it shows...
+    wait_changed(qtbot, window, window.delete_current_frame)
+    assert "same screen as screenshot 2" in confirm.calls[-1][1]
+    assert window.frame_count == 5
+    # ...deleting that screen deletes the clicks that show it.
+    window.show_frame(2)
+    wait_changed(qtbot, window, window.delete_current_frame)
+    assert "the 1 later screenshot(s) of clicks on this same screen" in confirm.calls[-1][1]
+    assert window.frame_count == 3
+    assert [f["trigger"] for f in window.loaded.reader.frames] == [
+        "segment_start",
+        "typing_pause",
+        "mouse_down",
+    ]

@@ -167,3 +167,80 @@ def test_proportional_text_is_cut_only_at_blank_columns() -> None:
     assert [(g.left, g.right) for g in glyphs] == list(
         zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True)
     )
+
+
+def terminal_row(text: str, bold: bool) -> tuple[np.ndarray, int]:
+    """A row of a terminal in a bitmap font, every character in its cell; bold glyphs drawn
+    again one and two pixels to the right, so that neighbours touch. Returns the crop tight
+    to its ink and the column of the window where the crop begins."""
+    try:
+        font = ImageFont.truetype(MONO, 15)
+    except OSError:
+        pytest.skip("DejaVu Sans Mono is not installed")
+    pitch = round(font.getlength("0"))
+    image = Image.new("RGB", (20 + pitch * len(text), 40), "white")
+    draw = ImageDraw.Draw(image)
+    draw.fontmode = "1"
+    for i, char in enumerate(text):
+        for dx in (0, 1, 2) if bold else (0,):
+            draw.text((10 + i * pitch + dx, 10), char, fill="black", font=font)
+    pixels = np.asarray(image)
+    rows = np.flatnonzero((pixels < 128).any(axis=(1, 2)))
+    cols = np.flatnonzero((pixels < 128).any(axis=(0, 2)))
+    return pixels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].copy(), int(cols[0])
+
+
+def test_a_line_too_short_to_show_a_grid_is_cut_at_its_terminals_grid() -> None:
+    """A row of bold figures alone (top's process row: few runs, each of touching glyphs)
+    shows no grid of its own; it stands on the grid of the terminal it is in, which the
+    terminal's other rows showed, wherever on screen the row's crop begins."""
+    memory = GlyphMemory()
+    plain, at = terminal_row("load 20 04 0.24 42 00", bold=False)
+    memory.glyphs(plain, 100 + at)
+    bold, at = terminal_row("  2004 42", bold=True)
+    _, uncut = GlyphMemory().glyphs(bold, 100 + at)
+    assert len(uncut) == 2, "no grid known: only blank columns cut"
+    _, cut = memory.glyphs(bold, 100 + at)
+    assert len(cut) == len("200442")
+    # The last figure of each run keeps the columns its second stroke reaches into.
+    assert cut[3].right == uncut[0].right and cut[5].right == uncut[1].right
+    # Another window, off that grid: not cut.
+    _, elsewhere = memory.glyphs(bold, 100 + at + 4)
+    assert len(elsewhere) == 2
+
+
+def test_the_commonest_colour_is_that_of_most_pixels_and_ties_go_to_the_lowest() -> None:
+    from app.core.redact.glyphs import commonest_colour
+
+    pixels = np.array([[9, 9, 9], [1, 2, 3], [1, 2, 3], [255, 0, 0], [255, 0, 0]], np.uint8)
+    assert commonest_colour(pixels).tolist() == [1, 2, 3]
+    assert commonest_colour(pixels[:1]).tolist() == [9, 9, 9]
+    assert commonest_colour(pixels).dtype == np.uint8
+
+
+def test_a_text_cursor_is_no_glyph() -> None:
+    """The line being typed ends in the terminal's cursor, a block as tall as the line (or
+    its outline, without focus). The network reads the line without it; counted as a glyph
+    it would keep the line from ever teaching its glyphs or being spelled."""
+    memory = GlyphMemory()
+    text_line = line("review ll I")
+    height, width = text_line.shape[:2]
+    _, without = memory.glyphs(text_line)
+    for hollow in (False, True):
+        with_cursor = np.full((height, width + 12, 3), 255, np.uint8)
+        with_cursor[:, :width] = text_line
+        with_cursor[:, width + 3 : width + 11] = 0  # a block a cell after the text
+        if hollow:
+            with_cursor[1:-1, width + 4 : width + 10] = 255
+        _, glyphs = memory.glyphs(with_cursor)
+        assert [g.key for g in glyphs] == [g.key for g in without]
+
+
+def test_a_solid_bar_as_narrow_as_a_stem_stays_a_glyph() -> None:
+    text_line = line("a b")
+    height, width = text_line.shape[:2]
+    barred = np.full((height, width + 8, 3), 255, np.uint8)
+    barred[:, :width] = text_line
+    barred[:, width + 4 : width + 6] = 0  # '|' in a bitmap font: two columns, full height
+    _, glyphs = GlyphMemory().glyphs(barred)
+    assert len(glyphs) == 3

@@ -139,6 +139,12 @@ def test_new_lines_of_glyphs_already_read_are_spelled_without_the_network(
     assert engine.lines.recognised == recognised, "spelled from memory"
     assert line.text == "running root 2014"
     assert len(line.chars) == len(line.text)
+    # A line spelled once is remembered by its pixels like a recognised one: shown again
+    # (a change beside it brings it into the area read), it costs a digest, not a spelling.
+    spelled, remembered = engine.lines.glyphs.spelled, engine.lines.remembered
+    (again,) = engine.read(np.asarray(image).copy())
+    assert engine.lines.glyphs.spelled == spelled and engine.lines.remembered == remembered + 1
+    assert (again.text, again.x, again.w, again.chars) == (line.text, line.x, line.w, line.chars)
 
 
 def test_lines_printed_one_a_frame_stay_read(engine: RapidOcrEngine) -> None:

@@ -89,12 +89,14 @@ def test_schema_3_adds_upload_bookkeeping_to_an_existing_buffer(data_dir: Path) 
     conn = sqlite3.connect(data_dir / "buffer.db")
     conn.execute("DROP TABLE uploads")
     conn.execute("DROP TABLE erasures")
+    conn.execute("DROP TRIGGER frames_same_needs_its_frame")  # version 4
+    conn.execute("DROP TRIGGER frames_same_go_with_their_frame")
     conn.execute("PRAGMA user_version = 2")
     conn.commit()
     conn.close()
     buffer = Buffer(data_dir)
     with buffer.reader() as db:
-        assert schema.schema_version(db.conn) == schema.LATEST == 3
+        assert schema.schema_version(db.conn) == schema.LATEST == 4
         assert uploads.summary(db)["erasures_pending"] == 0
 
 

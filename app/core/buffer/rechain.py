@@ -4,6 +4,9 @@ A delta frame holds only the tiles that changed since the frame before it. When 
 deleted, the first kept frame after them loses its base, so it is decoded (from the chain as
 it was) and stored again: as a delta on the frame that now comes before it, or as a keyframe.
 Every kept frame then shows exactly the pixels it showed before the deletion.
+
+A 'same' frame (a click on an unchanged screen) holds no pixels and stands outside the chain:
+it shows the key or delta frame its `base_seq` names, and goes when that frame goes.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import numpy as np
 
 from app.core.buffer.crypto import Sealer
 from app.core.buffer.tx import frame_aad
-from app.core.frames import KEYFRAME_CHANGED_SHARE, changed_tiles, decode, encode_delta
+from app.core.frames import KEYFRAME_CHANGED_SHARE, SAME, changed_tiles, decode, encode_delta
 from app.core.frames import encode_keyframe as _encode_keyframe
 
 
@@ -64,14 +67,23 @@ class _Chain:
 
 
 def chained(rows: Iterable[tuple[int, str, int | None]]) -> list[int]:
-    """The frames a package holds, from (seq, kind, base_seq) rows in order: keyframes, and
-    deltas on the frame kept just before them. A delta whose base is gone (its insert failed,
-    say) cannot be shown truthfully and is left out."""
+    """The frames a package holds, from (seq, kind, base_seq) rows in order: keyframes, deltas
+    on the frame with pixels kept just before them, and 'same' frames that show a kept frame
+    with pixels. A delta whose base is gone (its insert failed, say) cannot be shown truthfully
+    and is left out, and so is a 'same' frame that shows it."""
     kept: list[int] = []
+    with_pixels: set[int] = set()
+    last: int | None = None
     for seq, kind, base in rows:
-        if kind == "delta" and (not kept or base != kept[-1]):
+        if kind == SAME:
+            if base in with_pixels:
+                kept.append(int(seq))
+            continue
+        if kind == "delta" and (last is None or base != last):
             continue
         kept.append(int(seq))
+        with_pixels.add(int(seq))
+        last = int(seq)
     return kept
 
 
@@ -87,7 +99,10 @@ def delete_frames(
         return 0
     shown = set(chained((seq, chain.kind[seq], chain.base[seq]) for seq in chain.seqs))
     doomed |= {seq for seq in chain.seqs if seq not in shown}
-    kept = [s for s in chain.seqs if s not in doomed]
+    # A 'same' frame shows its frame's pixels: deleting those pixels deletes it too (and the
+    # database would delete it anyway; it is named here so that it is counted).
+    doomed |= {s for s in chain.seqs if chain.kind[s] == SAME and chain.base[s] in doomed}
+    kept = [s for s in chain.seqs if s not in doomed and chain.kind[s] != SAME]
     # Decode every frame that must be re-stored, and its new base, before anything is deleted.
     restore: list[tuple[int, np.ndarray, int | None, np.ndarray | None]] = []
     previous: int | None = None

@@ -55,7 +55,7 @@ def _v1(db: sqlite_utils.Database) -> None:
             seq INTEGER NOT NULL,
             t REAL NOT NULL,
             wall REAL NOT NULL,
-            kind TEXT NOT NULL,          -- key | delta
+            kind TEXT NOT NULL,          -- key | delta (| same from version 4)
             base_seq INTEGER,            -- previous frame a delta applies to
             w INTEGER NOT NULL,
             h INTEGER NOT NULL,
@@ -132,7 +132,29 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_erasures_open ON erasures(confirmed_at, next_attempt_at)")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    """Frames of kind 'same': a click on an unchanged screen, stored without pixels, whose
+    `base_seq` names the stored key or delta frame that shows its screen. A Praxis that knows
+    only keys and deltas would read one as a broken image, so this version keeps it out.
+
+    The database keeps every such reference whole, whoever writes: a 'same' frame whose frame
+    is gone (deleted while the click was on its way) is not inserted, and deleting a frame
+    deletes the 'same' frames that show it, since they are the very same pixels."""
+    db.execute(
+        """CREATE TRIGGER frames_same_needs_its_frame BEFORE INSERT ON frames
+        WHEN NEW.kind = 'same' AND NOT EXISTS (SELECT 1 FROM frames WHERE
+            segment_id = NEW.segment_id AND seq = NEW.base_seq AND kind IN ('key', 'delta'))
+        BEGIN SELECT RAISE(IGNORE); END"""
+    )
+    db.execute(
+        """CREATE TRIGGER frames_same_go_with_their_frame AFTER DELETE ON frames
+        WHEN OLD.kind IN ('key', 'delta')
+        BEGIN DELETE FROM frames WHERE segment_id = OLD.segment_id AND kind = 'same'
+            AND base_seq = OLD.seq; END"""
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 LATEST = len(MIGRATIONS)
 
 

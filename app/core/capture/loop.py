@@ -36,8 +36,16 @@ FLUSH_INTERVAL_S = 0.05
 # Put into the input queue to wake the capture loop (on stop); carries no input.
 WAKE: Any = RawInput("wake", 0.0, 0.0)
 
+CLICK = "mouse_down"  # the trigger of a frame taken at a click
+# A click always takes a screenshot of its own moment (`min_frame_gap_s` spaces the others),
+# unless another click took one less than this before: then it shows the screen grabbed last,
+# a few milliseconds old, without grabbing again. A person's fastest clicks (a double click)
+# come 100 ms or more apart; an auto-clicker cannot make more than 1 / CLICK_FRAME_GAP_S
+# screenshots a second to redact and encode.
+CLICK_FRAME_GAP_S = 0.05
 
-@dataclass
+
+@dataclass(eq=False)  # compared by identity: the frame thread finds a job in its backlog
 class FrameJob:
     segment_id: str
     seq: int
@@ -45,7 +53,10 @@ class FrameJob:
     wall: float
     trigger: str
     lag_ms: float
-    pixels: Any  # Screenshot or RGB np.ndarray, unredacted: memory only until redacted
+    # Screenshot or RGB np.ndarray, unredacted: memory only until redacted. None (clicks
+    # only): the screen is what the last grab saw (byte for byte, or grabbed for a click
+    # less than CLICK_FRAME_GAP_S before); `lag_ms` is then negative if that grab came first.
+    pixels: Any
     window: WindowInfo | None
     windows: list[WindowInfo] | None  # every visible window at grab time, bottom to top
     origin: tuple[int, int] = (0, 0)  # screen coordinates of the frame's top-left pixel
@@ -208,6 +219,7 @@ class _Run:
         self.pending_move: RawInput | None = None
         self.last_move_emit = 0.0
         self.last_frame = -1e9
+        self.last_click_frame = -1e9
         self.last_key = 0.0
         # Interval frames are taken only while someone is there: after input since the last
         # frame. A screen that changes by itself while nobody acts (a clock, `top`, a chat
@@ -297,13 +309,22 @@ class _Run:
         if self.grabber is None or self.segment is None or self.excluded():
             return
         now = time.monotonic()
-        if not force and now - self.last_frame < self.s.min_frame_gap_s:
-            return
-        pixels = self.grabber.grab_raw()  # made RGB on the frame thread
-        self.last_frame = now
-        self.acted_since_frame = False
-        if pixels is None:
-            return  # identical to the last grab: nothing new to keep
+        click = trigger == CLICK
+        if click and now - self.last_click_frame < CLICK_FRAME_GAP_S:
+            pixels, grabbed = None, self.last_frame  # the grab of a moment ago shows it
+        else:
+            if click:
+                self.last_click_frame = now
+            elif not force and now - self.last_frame < self.s.min_frame_gap_s:
+                return
+            pixels = self.grabber.grab_raw()  # made RGB on the frame thread
+            self.last_frame = now
+            self.acted_since_frame = False
+            if pixels is None and not click:
+                return  # identical to the last grab: nothing new to keep
+            grabbed = time.monotonic()
+        # A click on an unchanged screen still gets its frame: one that refers to the frame
+        # that shows this screen (the frame thread knows whether it was kept).
         seg = self.segment
         job = FrameJob(
             seg.id,
@@ -311,14 +332,17 @@ class _Run:
             max(0.0, mono - seg.started_mono),
             wall,
             trigger,
-            round((time.monotonic() - mono) * 1000, 2),
+            round((grabbed - mono) * 1000, 2),
             pixels,
             self.o.window,
             self._visible_windows(),
             self.grabber.origin,
         )
         if not self.o._sink.frame(job):
-            self.grabber.forget()  # the dropped frame must not make the next one look unchanged
+            # The dropped frame must not make the next one look unchanged, nor stand for the
+            # screen of the next click.
+            self.grabber.forget()
+            self.last_click_frame = -1e9
 
     # -- input ---------------------------------------------------------------------
     def _visible_windows(self) -> list[WindowInfo] | None:
@@ -390,7 +414,7 @@ class _Run:
         self.stage(self.typing.flush(raw.mono))
         if raw.type == "mouse_button":
             if raw.action == "down":
-                self.request_frame("mouse_down", raw.mono, raw.wall)
+                self.request_frame(CLICK, raw.mono, raw.wall)
             self.emit(
                 "mouse_button",
                 raw.mono,

@@ -114,7 +114,6 @@ class DeniedWindowMask:
 def default_frame_redactor(settings: Settings) -> FrameRedactor:
     """Denied windows first (their text is then never read), then on-screen text, read in
     a worker process (the OCR engine never loads into the recorder)."""
-    from app.core.redact.ocr import line_finding
     from app.core.redact.ocr_pool import OcrProcess
     from app.core.redact.screen_text import ScreenTextRedactor
     from app.core.redact.text import TextScrubber
@@ -122,6 +121,5 @@ def default_frame_redactor(settings: Settings) -> FrameRedactor:
     steps: list[FrameStep] = [DeniedWindowMask(ScopeRules(settings))]
     if settings.redact_screen_text:
         scrubber = TextScrubber.from_settings(settings)
-        by_ink = line_finding() != "network"
-        steps.append(ScreenTextRedactor(OcrProcess(), scrubber, widen_by_ink=by_ink))
+        steps.append(ScreenTextRedactor(OcrProcess(), scrubber))
     return FrameRedactor(steps)

@@ -16,10 +16,14 @@ space to be for that font.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter, OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from app.core.redact.pixels import channel_total
 
 INK_CONTRAST = 48  # summed over channels, as lines.ink_mask
 CAPACITY = 20000  # glyphs remembered (a few MB)
@@ -90,23 +94,32 @@ class GlyphMemory:
     def __init__(self, capacity: int = CAPACITY) -> None:
         self._glyphs: OrderedDict[bytes, _Readings] = OrderedDict()
         self._spacing: dict[bytes, _Spacing] = {}
+        # Per font: the grids (pitch, and phase in screen columns) its lines showed. A line
+        # of few runs (a row of bold figures that all touch) shows no grid of its own, but
+        # stands on the grid of the terminal it is in.
+        self._grids: dict[bytes, Counter[tuple[int, int]]] = {}
         self._capacity = capacity
         self.spelled = 0  # lines spelled from memory
         self.learned = 0  # lines whose glyphs were learned from a reading
 
-    def glyphs(self, line: np.ndarray) -> tuple[bytes, list[Glyph]]:
+    def glyphs(self, line: np.ndarray, column: int = 0) -> tuple[bytes, list[Glyph]]:
         """The glyphs of a line's crop (tight to its ink, RGB), left to right, and the key
-        of its font's spacing (its background colour and height)."""
+        of its font's spacing (its background colour and height). `column` is the crop's
+        column on screen: lines of one terminal stand on one grid of cells."""
         background = _background(line)
-        level = np.abs(line.astype(np.int16) - background.astype(np.int16)).sum(axis=2)
+        level = channel_total(np.abs(line.astype(np.int16) - background.astype(np.int16)))
         ink = level > INK_CONTRAST
-        columns = ink.any(axis=0)
+        columns = np.asarray(ink.any(axis=0))
         height = line.shape[0]
+        font = background.tobytes()
+        runs = _runs(columns)
         found: list[tuple[int, int, int, int]] = []
         bottoms: Counter[int] = Counter()
-        for left, right in _cells(_runs(columns), columns):
+        for left, right in _cells(runs, columns, self._grid_of(font, runs, column)):
             rows = np.flatnonzero(ink[:, left:right].any(axis=1))
             top, bottom = int(rows[0]), int(rows[-1]) + 1
+            if _is_cursor(ink[top:bottom, left:right], height):
+                continue
             found.append((left, right, top, bottom))
             bottoms[bottom] += 1
         # Glyphs are placed by their baseline: the row most glyphs end on. The same glyph in
@@ -132,8 +145,42 @@ class GlyphMemory:
                     bottom - baseline >= deep,
                 )
             )
-        font = background.tobytes()
         return font, glyphs
+
+    def _grid_of(
+        self, font: bytes, runs: list[tuple[int, int]], column: int
+    ) -> tuple[int, int] | None:
+        """The grid of the line's cells (pitch, phase in the crop's columns): its own, or
+        one that its font's lines showed before and on which every run of this line starts."""
+        grids = self._grids.get(font)
+        grid = _grid(
+            runs, [pitch for (pitch, _), _ in grids.most_common(MAX_GRIDS)] if grids else ()
+        )
+        if grid is not None:
+            if grids is None:
+                if len(self._grids) >= MAX_FONTS:
+                    self._grids.clear()
+                grids = self._grids[font] = Counter()
+            pitch, phase = grid
+            grids[(pitch, (column + phase) % pitch)] += 1
+            return grid
+        if grids is None or len(runs) < 2:
+            return None
+        for (pitch, on_screen), _ in grids.most_common(MAX_GRIDS):
+            if all(b - a <= pitch for a, b in runs):
+                continue  # nothing is wider than a cell: the blank columns cut it already
+            phase = (on_screen - column) % pitch
+            # A glyph starts on its cell's first column or a pixel or two into it (as _grid
+            # takes the phase: the earliest start); narrow ones (a period, a colon) may start
+            # anywhere in their cell. Runs to be cut, which begin with a whole glyph, must
+            # start on the grid, and so must most runs.
+            on_grid = [(a - phase) % pitch <= 2 for a, _ in runs]
+            wide_on_grid = all(
+                on for on, (a, b) in zip(on_grid, runs, strict=True) if b - a > pitch
+            )
+            if wide_on_grid and 2 * sum(on_grid) > len(runs):
+                return pitch, phase
+        return None
 
     def spell(self, font: bytes, glyphs: list[Glyph]) -> tuple[str, list[tuple[int, int]]] | None:
         """The line's text and each character's columns, if every glyph and every gap is
@@ -242,10 +289,16 @@ ON_GRID = 0.9  # share of glyphs that must start on the grid (give or take a pix
 GRID_GLYPHS = 8  # fewer glyphs than this do not show a grid
 
 
-def _cells(runs: list[tuple[int, int]], columns: np.ndarray) -> list[tuple[int, int]]:
+SPILL = 2  # columns a bold glyph may reach into the next cell
+MAX_FONTS = 256  # backgrounds whose grids are remembered
+MAX_GRIDS = 4  # grids of one font tried on a line too short to show its own
+
+
+def _cells(
+    runs: list[tuple[int, int]], columns: np.ndarray, grid: tuple[int, int] | None
+) -> list[tuple[int, int]]:
     """The runs of ink, those wider than a cell of the line's grid (if it has one) cut at the
     grid into the cells that hold ink."""
-    grid = _grid(runs)
     if grid is None:
         return runs
     pitch, phase = grid
@@ -255,41 +308,92 @@ def _cells(runs: list[tuple[int, int]], columns: np.ndarray) -> list[tuple[int, 
             cells.append((left, right))
             continue
         cuts = [c for c in range(left - (left - phase) % pitch + pitch, right, pitch)]
+        first = len(cells)
         for a, b in zip([left, *cuts], [*cuts, right], strict=True):
             inked = np.flatnonzero(columns[a:b])
             if inked.size:  # tight to its ink, as a glyph standing alone
                 cells.append((a + int(inked[0]), a + int(inked[-1]) + 1))
+        # A bold glyph is drawn again a pixel or two to the right, which can reach past its
+        # cell: at the end of a run, that sliver is the glyph's own, not a glyph.
+        last = cells[-1]
+        if len(cells) - first > 1 and last[1] - last[0] <= SPILL and last[0] == cuts[-1]:
+            cells[-2:] = [(cells[-2][0], last[1])]
     return cells
 
 
-def _grid(runs: list[tuple[int, int]]) -> tuple[int, int] | None:
+def _grid(runs: list[tuple[int, int]], likely: Sequence[int] = ()) -> tuple[int, int] | None:
     """The pitch and phase of the cells the glyphs stand on, when nearly all of them start on
     one grid (a glyph's left bearing moves it a pixel at most); the widest such pitch, since
-    every fraction of it is a grid too. None for proportional text."""
+    every fraction of it is a grid too. None for proportional text. The `likely` pitches
+    (those lines of the same font showed) are tried first."""
     lefts = np.array([left for left, _ in runs])
     if len(lefts) < GRID_GLYPHS:
         return None
     typical = float(np.median([b - a for a, b in runs]))
     widest = min(MAX_PITCH, int(typical) * 4)
-    for pitch in range(widest, MIN_PITCH - 1, -1):
-        counts = np.bincount(lefts % pitch, minlength=pitch)
-        # Glyphs' left bearings differ by a pixel or so: a glyph is on the grid when it
-        # starts at most a pixel either side of the commonest start.
-        near = counts + np.roll(counts, -1) + np.roll(counts, 1)
-        start = int(np.argmax(near))
-        # Cells begin where the earliest of those glyphs begin.
-        phase = next(r % pitch for r in (start - 1, start, start + 1) if counts[r % pitch])
-        # Most glyphs must fit a cell: cells that hold pairs of glyphs are no grid.
-        if near[start] >= ON_GRID * len(lefts) and typical <= pitch:
+    # Most glyphs must fit a cell: cells that hold pairs of glyphs are no grid.
+    narrowest = max(MIN_PITCH, math.ceil(typical))
+    for pitch in [p for p in likely if narrowest <= p <= widest]:
+        phase = _phase(lefts, pitch)
+        if phase is not None:
+            return pitch, phase
+    for pitch in range(widest, narrowest - 1, -1):
+        phase = _phase(lefts, pitch)
+        if phase is not None:
             return pitch, phase
     return None
 
 
+def _phase(lefts: np.ndarray, pitch: int) -> int | None:
+    """Where cells of `pitch` columns begin, if nearly all glyphs start on them."""
+    counts = np.bincount(lefts % pitch, minlength=pitch)
+    # Glyphs' left bearings differ by a pixel or so: a glyph is on the grid when it starts at
+    # most a pixel either side of the commonest start.
+    near = counts.copy()
+    near[1:] += counts[:-1]
+    near[0] += counts[-1]
+    near[:-1] += counts[1:]
+    near[-1] += counts[0]
+    start = int(np.argmax(near))
+    if near[start] < ON_GRID * len(lefts):
+        return None
+    # Cells begin where the earliest of those glyphs begin.
+    return next(r % pitch for r in (start - 1, start, start + 1) if counts[r % pitch])
+
+
+# A text cursor: a block (or its outline, in a window without focus) as tall as the line and
+# a good part of a character wide. It is no character: the network reads the line without it,
+# and a line whose cursor counted as a glyph could neither teach its glyphs nor be spelled
+# (the line being typed, every frame).
+CURSOR_HEIGHT = 0.9  # of the line's ink height
+CURSOR_WIDTH = 0.3  # of its own height: a letter's stem ('l', 'I') is far narrower
+MIN_CURSOR = 3  # pixels wide
+
+
+def _is_cursor(ink: np.ndarray, line_height: int) -> bool:
+    height, width = ink.shape
+    if height < CURSOR_HEIGHT * line_height or width < max(MIN_CURSOR, CURSOR_WIDTH * height):
+        return False
+    if ink.all():
+        return True
+    inside = ink[1:-1, 1:-1]
+    frame = ink[0].all() and ink[-1].all() and ink[:, 0].all() and ink[:, -1].all()
+    return bool(frame and inside.size and not inside.any())
+
+
 def _background(line: np.ndarray) -> np.ndarray:
     """The commonest colour on the edge of a line's crop."""
-    edge = np.concatenate((line[0], line[-1], line[:, 0], line[:, -1]))
-    colours, counts = np.unique(edge, axis=0, return_counts=True)
-    return np.asarray(colours[int(np.argmax(counts))])
+    return commonest_colour(np.concatenate((line[0], line[-1], line[:, 0], line[:, -1])))
+
+
+def commonest_colour(pixels: np.ndarray) -> np.ndarray:
+    """The commonest of some RGB pixels (n x 3, uint8); ties go to the lowest colour.
+    Each pixel packed into one integer: unique() along rows sorts structured views and costs
+    ten times as much, and runs for every line of every frame."""
+    packed = pixels.astype(np.uint32) @ np.array([1 << 16, 1 << 8, 1], dtype=np.uint32)
+    values, counts = np.unique(packed, return_counts=True)
+    value = int(values[int(np.argmax(counts))])
+    return np.array([value >> 16, (value >> 8) & 255, value & 255], dtype=np.uint8)
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:

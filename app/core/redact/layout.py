@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app.core.redact.ocr import TextBox
+from app.core.redact.pixels import channel_total
 from app.core.redact.text import WEAK_CATEGORY, Hit
 
 Rect = tuple[int, int, int, int]  # x, y, w, h
@@ -45,7 +46,7 @@ def ink_gaps(pixels: np.ndarray, line: TextBox) -> TextBox:
         return line
     band = pixels[top:bottom, left:right]
     spread = band.max(axis=0).astype(np.int16) - band.min(axis=0)
-    blank = spread.reshape(len(spread), -1).sum(axis=1) <= INK_CONTRAST
+    blank = channel_total(spread) <= INK_CONTRAST
     edges = np.flatnonzero(np.diff(np.concatenate(([0], blank.view(np.int8), [0]))))
     gaps = tuple(
         (left + int(a), left + int(b)) for a, b in zip(edges[0::2], edges[1::2], strict=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core.redact.glyphs import Glyph, GlyphMemory
+from app.core.redact.glyphs import Glyph, GlyphMemory, commonest_colour
 from app.core.redact.lines import column_gap, find_lines
 from app.core.redact.ocr import TextBox
 
@@ -39,7 +39,9 @@ LEARN_SCORE = 0.8  # readings less sure than this teach no glyphs
 ROUND_LINES = 8  # lines recognised before trying to spell the rest from what they taught
 MAX_ROUNDS = 30  # then the rest are recognised together
 
-Item = tuple[list[list[float]], str, float, list[list[list[int]]]]
+# What a line's pixels read as: its text, the score, and each character's left and right edge
+# as fractions of the crop's width (so they hold for the crop as read, enlarged or not).
+Known = tuple[str, float, tuple[tuple[float, float], ...]]
 
 
 class LineReader:
@@ -51,20 +53,21 @@ class LineReader:
         # One line a run: a batch costs more than its lines one by one (measured: six
         # 500-column lines 1.05 CPU-s together, 0.38 apart), and none is padded to another.
         rec.rec_batch_num = 1
-        self._cache: OrderedDict[bytes, tuple[str, float, list[list[list[int]]]]] = OrderedDict()
+        self._cache: OrderedDict[bytes, Known] = OrderedDict()
         self._cache_lines = cache_lines
         self.glyphs = GlyphMemory()
         self.recognised = 0  # lines run through the network
         self.remembered = 0  # lines answered from the cache
 
-    def read(self, rgb: np.ndarray, scale: int = 1) -> list[Item]:
-        """What the engine's full pipeline returns, as items [quad, text, score, char quads],
-        in `rgb`'s coordinates; `scale` enlarges small text before it is recognised."""
+    def read(self, rgb: np.ndarray, scale: int = 1, column: int = 0) -> list[TextBox]:
+        """The lines of `rgb` (each piece of a row on its own, see joined_rows), in `rgb`'s
+        coordinates; `scale` enlarges small text before it is recognised. `column` is where
+        `rgb` lies on screen."""
         import cv2
 
         height, width = rgb.shape[:2]
         found = find_lines(rgb)
-        items: list[Item | None] = [None] * len(found)
+        items: list[TextBox | None] = [None] * len(found)
         pending: list[_Pending] = []
         for i, (x, y, w, h) in enumerate(found):
             pad = max(2, round(h * PAD_SHARE))
@@ -78,20 +81,20 @@ class LineReader:
             crop[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = ink
             crop = np.ascontiguousarray(crop[:, :, ::-1])  # the model takes BGR
             factor = scale if h <= SMALL_INK else 1
-            if factor > 1:
-                crop = cv2.resize(
-                    crop,
-                    (crop.shape[1] * factor, crop.shape[0] * factor),
-                    interpolation=cv2.INTER_CUBIC,
-                )
-            key = hashlib.blake2b(crop.tobytes(), digest_size=16, key=_shape(crop)).digest()
+            key = hashlib.blake2b(crop.tobytes(), digest_size=16, key=_shape(crop, factor)).digest()
             known = self._cache.get(key)
             if known is not None:
                 self._cache.move_to_end(key)
                 self.remembered += 1
                 items[i] = _placed(known, x0, y0, x1, y1)
                 continue
-            font, glyphs = self.glyphs.glyphs(ink)
+            if factor > 1:  # enlarged only to be recognised: a remembered line never is
+                crop = cv2.resize(
+                    crop,
+                    (crop.shape[1] * factor, crop.shape[0] * factor),
+                    interpolation=cv2.INTER_CUBIC,
+                )
+            font, glyphs = self.glyphs.glyphs(ink, column + x)
             line = _Pending(i, key, crop, (x0, y0, x1, y1), (x, y, h), font, glyphs)
             if not self._spell(line, items):
                 pending.append(line)
@@ -104,20 +107,27 @@ class LineReader:
             pending = [
                 line for line in pending if id(line) not in chosen and not self._spell(line, items)
             ]
-        return [item for item in items if item is not None and item[2] >= TEXT_SCORE]
+        return [item for item in items if item is not None and item.score >= TEXT_SCORE]
 
-    def _spell(self, line: _Pending, items: list[Item | None]) -> bool:
+    def _spell(self, line: _Pending, items: list[TextBox | None]) -> bool:
         spelled = self.glyphs.spell(line.font, line.glyphs)
         if spelled is None:
             return False
         text, columns = spelled
-        x, y, h = line.ink
-        x0, y0, x1, y1 = line.bounds
-        quad = [[float(x0), float(y0)], [float(x1), float(y0)], [float(x1), float(y1)]]
-        quad.append([float(x0), float(y1)])
-        chars = [[[x + a, y], [x + b, y], [x + b, y + h], [x + a, y + h]] for a, b in columns]
-        items[line.index] = (quad, text, SPELLED_SCORE, chars)
+        x = line.ink[0]
+        x0, _, x1, _ = line.bounds
+        w = x1 - x0
+        # Kept like a recognised line's reading: the same pixels next frame (a line that a
+        # change beside it brings into the area read again) cost a digest, not a spelling.
+        edges = tuple(((x + a - x0) / w, (x + b - x0) / w) for a, b in columns)
+        self._remember(line.key, (text, SPELLED_SCORE, edges))
+        items[line.index] = _placed(self._cache[line.key], *line.bounds)
         return True
+
+    def _remember(self, key: bytes, known: Known) -> None:
+        self._cache[key] = known
+        if len(self._cache) > self._cache_lines:
+            self._cache.popitem(last=False)
 
     def _teaching(self, pending: list[_Pending]) -> list[_Pending]:
         """The lines to recognise next: those that show the network the most glyphs not
@@ -137,14 +147,12 @@ class LineReader:
                     break
         return chosen or pending
 
-    def _recognise(self, batch: list[_Pending], items: list[Item | None]) -> None:
+    def _recognise(self, batch: list[_Pending], items: list[TextBox | None]) -> None:
         results, _ = self._engine.text_rec([line.crop for line in batch], True)
         self.recognised += len(batch)
         for line, result in zip(batch, results, strict=True):
             known = _relative(self._engine, line.crop, result)
-            self._cache[line.key] = known
-            if len(self._cache) > self._cache_lines:
-                self._cache.popitem(last=False)
+            self._remember(line.key, known)
             items[line.index] = _placed(known, *line.bounds)
             if known[1] >= LEARN_SCORE:
                 self.glyphs.learn(line.font, line.glyphs, known[0])
@@ -166,43 +174,40 @@ class _Pending:
 def _background(ink: np.ndarray) -> np.ndarray:
     """The commonest colour on the edge of a line's ink box: its background (a glyph may
     touch any one corner, but not most of the edge)."""
-    edge = np.concatenate((ink[0], ink[-1], ink[:, 0], ink[:, -1]))
-    colours, counts = np.unique(edge, axis=0, return_counts=True)
-    return np.asarray(colours[int(np.argmax(counts))])
+    return commonest_colour(np.concatenate((ink[0], ink[-1], ink[:, 0], ink[:, -1])))
 
 
-def _shape(crop: np.ndarray) -> bytes:
-    return f"{crop.shape[0]}x{crop.shape[1]}".encode()
+def _shape(crop: np.ndarray, factor: int) -> bytes:
+    return f"{crop.shape[0]}x{crop.shape[1]}x{factor}".encode()
 
 
-def _relative(engine: Any, crop: np.ndarray, result: Any) -> tuple[str, float, list[Any]]:
-    """Text, score and character quads in the crop's own coordinates, as fractions of its
-    width and height (so they hold for the crop as read, enlarged or not)."""
+def _relative(engine: Any, crop: np.ndarray, result: Any) -> Known:
+    """Text, score and character edges, as fractions of the crop's width."""
     text, score = str(result[0]), float(result[1])
     if not text.strip():
-        return "", score, []
+        return "", score, ()
     h, w = crop.shape[:2]
     quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     boxed = engine.cal_rec_boxes([crop], [quad], [result])[0]
-    chars = [[[p[0] / w, p[1] / h] for p in q] for q in boxed[2]]
+    edges = [(min(p[0] for p in q) / w, max(p[0] for p in q) / w) for q in boxed[2]]
     if text != text.strip():  # a blank read at an end: no character of the line is there
         lead = len(text) - len(text.lstrip())
         text = text.strip()
-        chars = chars[lead : lead + len(text)] if len(chars) >= lead + len(text) else []
-    return text, score, chars
+        edges = edges[lead : lead + len(text)] if len(edges) >= lead + len(text) else []
+    return text, score, tuple(edges)
 
 
-def _placed(known: tuple[str, float, list[Any]], x0: int, y0: int, x1: int, y1: int) -> Item:
-    text, score, chars = known
-    w, h = x1 - x0, y1 - y0
-    quad = [
-        [float(x0), float(y0)],
-        [float(x1), float(y0)],
-        [float(x1), float(y1)],
-        [float(x0), float(y1)],
-    ]
-    placed = [[[int(x0 + p[0] * w), int(y0 + p[1] * h)] for p in q] for q in chars]
-    return quad, text, score, placed
+def _placed(known: Known, x0: int, y0: int, x1: int, y1: int) -> TextBox:
+    """The line read from a crop at [x0, x1) x [y0, y1), as the engine's own pipeline boxes
+    it: the crop's corners inclusive, characters where the reading put them."""
+    text, score, edges = known
+    w = x1 - x0
+    # The small nudge brings a spelled line's fractions back to the very pixel they came from
+    # (x0 + (a - x0) / w * w can come out a hair under a).
+    chars = tuple((int(x0 + a * w + 1e-6), int(x0 + b * w + 1e-6)) for a, b in edges)
+    if len(chars) != len(text):
+        chars = ()
+    return TextBox(x0, y0, w + 1, y1 - y0 + 1, text, score, chars)
 
 
 def _char_edges(box: TextBox) -> tuple[tuple[int, int], ...]:
@@ -250,18 +255,34 @@ def _space(before: TextBox, after: TextBox) -> tuple[int, int]:
     return (a, b) if a <= b else ((a + b) // 2, (a + b) // 2)
 
 
+BAND = 16  # pixel rows per band of the index of rows being joined
+
+
 def joined_rows(boxes: list[TextBox]) -> list[TextBox]:
     """Pieces read separately (each is recognised, and remembered, on its own), joined into
     the lines they were cut from: left to right, a space between pieces, each space's
     position the gap it stands for."""
     rows: list[list[TextBox]] = []
+    # Rows by the band of pixel rows their last piece starts in: a piece that overlaps a
+    # row's last piece starts less than the taller one's height from it, so only rows of
+    # nearby bands are looked at (a screen has hundreds of pieces). Where several rows
+    # could take a piece, the first one made does, as in a plain scan of all rows.
+    bands: dict[int, list[int]] = {}
+    reach = max((b.h for b in boxes), default=0) // BAND + 1
     for box in sorted(boxes, key=lambda b: (b.x, b.y)):
-        for row in rows:
-            if _same_line(row[-1], box):
-                row.append(box)
-                break
+        home = box.y // BAND
+        chosen = None
+        for band in range(home - reach, home + reach + 1):
+            for index in bands.get(band, ()):
+                if (chosen is None or index < chosen) and _same_line(rows[index][-1], box):
+                    chosen = index
+        if chosen is None:
+            chosen = len(rows)
+            rows.append([])
         else:
-            rows.append([box])
+            bands[rows[chosen][-1].y // BAND].remove(chosen)
+        rows[chosen].append(box)
+        bands.setdefault(home, []).append(chosen)
     out = []
     for row in rows:
         if len(row) == 1:

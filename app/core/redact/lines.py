@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.core.redact.pixels import brightness
+
 INK_CONTRAST = 48  # difference between neighbouring pixels (summed over channels) at ink
 MIN_HEIGHT = 5  # shorter runs of ink rows are rules, underlines, dots: not a line of text
 ATTACH = 2  # blank rows between a line and its underscores or i-dots
@@ -33,7 +35,7 @@ def ink_mask(rgb: np.ndarray) -> np.ndarray:
     DOWN edges also mark the blank row under each glyph and on a terminal (13-pixel lines,
     descenders on the last row) would join every line to the next. Gaps between words are
     told by both: the inside of a horizontal stroke ('_', '-') has DOWN edges only."""
-    level = rgb.sum(axis=2, dtype=np.int16)
+    level = brightness(rgb)
     mask = np.zeros(rgb.shape[:2], dtype=np.uint8)
     mask[:, 1:] = (np.abs(np.diff(level, axis=1)) > INK_CONTRAST) * np.uint8(ACROSS)
     mask[1:, :] |= (np.abs(np.diff(level, axis=0)) > INK_CONTRAST) * np.uint8(DOWN)
@@ -48,13 +50,13 @@ def _rows(mask: np.ndarray) -> np.ndarray:
 def _runs(flags: np.ndarray, gap: int) -> list[tuple[int, int]]:
     """[start, end) runs of True, joining runs separated by fewer than `gap` False."""
     edges = np.flatnonzero(np.diff(np.concatenate(([0], flags.view(np.int8), [0]))))
-    runs: list[tuple[int, int]] = []
-    for start, end in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True):
-        if runs and start - runs[-1][1] < gap:
-            runs[-1] = (runs[-1][0], end)
-        else:
-            runs.append((start, end))
-    return runs
+    starts, ends = edges[0::2], edges[1::2]
+    if len(starts) > 1:
+        # A run starts anew where the blank before it is at least `gap` long.
+        apart = starts[1:] - ends[:-1] >= gap
+        starts = starts[np.concatenate(([True], apart))]
+        ends = ends[np.concatenate((apart, [True]))]
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 def _line_runs(flags: np.ndarray) -> list[tuple[int, int]]:

@@ -68,12 +68,13 @@ class OcrEngine(Protocol):
     def read(self, rgb: np.ndarray) -> list[TextBox]: ...
 
 
-def read_at_scale(engine: OcrEngine, rgb: np.ndarray, scale: int) -> list[TextBox]:
+def read_at_scale(engine: OcrEngine, rgb: np.ndarray, scale: int, column: int = 0) -> list[TextBox]:
     """The lines of `rgb` read `scale` times enlarged, in `rgb`'s coordinates. An engine that
-    enlarges by itself (one in another process, where OpenCV lives) is handed the crop as it is."""
+    enlarges by itself (one in another process, where OpenCV lives) is handed the crop as it
+    is, and `column`, the crop's place on screen (see glyphs: the grid of a terminal's cells)."""
     read_scaled = getattr(engine, "read_scaled", None)
     if read_scaled is not None:
-        return list(read_scaled(rgb, scale))
+        return list(read_scaled(rgb, scale, column))
     return [box.shrunk(scale) for box in engine.read(enlarged(rgb, scale))]
 
 
@@ -102,12 +103,15 @@ def keep_engine_offline() -> None:
     os.environ.update(TELEMETRY_OFF)
 
 
+FIND_LINES = ("ink", "network", "auto")
+
+
 def line_finding() -> str:
-    """How the OCR worker finds lines: "network" (the default), "ink" or "auto" (see
+    """How the OCR engine finds lines: "ink" (the default), "network" or "auto" (see
     RapidOcrEngine). PRAXIS_OCR_FIND_LINES is a benchmark's knob, so that bench/ can compare
     the ways on one workload."""
-    chosen = os.environ.get("PRAXIS_OCR_FIND_LINES", "network")
-    return chosen if chosen in ("network", "ink", "auto") else "network"
+    chosen = os.environ.get("PRAXIS_OCR_FIND_LINES", FIND_LINES[0])
+    return chosen if chosen in FIND_LINES else FIND_LINES[0]
 
 
 class OcrUnavailable(RuntimeError):
@@ -141,18 +145,17 @@ WHOLE_SCREEN_PIXELS = 1920 * 1080 // 2
 class RapidOcrEngine:
     """One thread of ONNX Runtime: the recorder must never compete with the person's work.
 
-    How lines are found: `"network"` (the default) runs the engine's whole pipeline,
-    detection network included. `"ink"` finds lines from their ink (lines.py) and runs only
-    the recognition network, remembering each line's reading by its pixels and spelling lines
-    made of glyphs it has read before without the network (line_reader, glyphs): several
-    times cheaper, and on the tuned-on evaluation as good, but it still loses recall on the
-    independent evaluation's screens, so it is not the default yet. `"auto"` reads crops of
-    what changed by ink and whole screens with the network (bench/README.md, "Choosing how
-    to read")."""
+    How lines are found (by default as line_finding() says): `"ink"` finds lines from their
+    ink (lines.py) and runs only the recognition network, remembering each line's reading by
+    its pixels and spelling lines made of glyphs it has read before without the network
+    (line_reader, glyphs). `"network"` runs the engine's whole pipeline, detection network
+    included: on a desktop whose text changes every second it costs several times as much,
+    a whole core on the bench desktop. `"auto"` reads crops of what changed by ink and whole
+    screens with the network (bench/README.md, "Choosing how to read")."""
 
-    def __init__(self, threads: int = 1, find_lines: str = "network") -> None:
+    def __init__(self, threads: int = 1, find_lines: str | None = None) -> None:
         self._threads = threads
-        self.find_lines = find_lines
+        self.find_lines = find_lines or line_finding()
         self.lines: Any = None  # the LineReader, once loaded
         self._engine: Any = None
         self._lock = threading.Lock()
@@ -205,26 +208,28 @@ class RapidOcrEngine:
             return int(rgb.shape[0]) * int(rgb.shape[1]) < WHOLE_SCREEN_PIXELS
         return self.find_lines == "ink"
 
-    def read_scaled(self, rgb: np.ndarray, scale: int) -> list[TextBox]:
+    def read_scaled(self, rgb: np.ndarray, scale: int, column: int = 0) -> list[TextBox]:
         if self._by_ink(rgb):
-            return self._read(rgb, scale, by_ink=True)
+            return self._read(rgb, scale, by_ink=True, column=column)
         return [box.shrunk(scale) for box in self._read(enlarged(rgb, scale), 1, by_ink=False)]
 
     def read(self, rgb: np.ndarray) -> list[TextBox]:
         return self.read_scaled(rgb, 1)
 
-    def _read(self, rgb: np.ndarray, scale: int, by_ink: bool) -> list[TextBox]:
+    def _read(self, rgb: np.ndarray, scale: int, by_ink: bool, column: int = 0) -> list[TextBox]:
         with self._lock:
             if self._cancelled:
                 raise OcrCancelled("the OCR engine was stopped")
             engine = self._load()
             try:
                 if by_ink:
-                    result = self.lines.read(rgb, scale)
-                else:  # PP-OCR models take BGR, like OpenCV.
-                    result, _elapsed = engine(
-                        np.ascontiguousarray(rgb[:, :, ::-1]), return_word_box=True
-                    )
+                    from app.core.redact.line_reader import joined_rows
+
+                    return joined_rows(self.lines.read(rgb, scale, column))
+                # PP-OCR models take BGR, like OpenCV.
+                result, _elapsed = engine(
+                    np.ascontiguousarray(rgb[:, :, ::-1]), return_word_box=True
+                )
             except Exception as exc:
                 if self._cancelled:
                     raise OcrCancelled("the OCR engine was stopped during a read") from exc
@@ -243,8 +248,4 @@ class RapidOcrEngine:
                 )
             w, h = int(max(xs)) - x0 + 1, int(max(ys)) - y0 + 1
             boxes.append(TextBox(x0, y0, w, h, text, score, chars))
-        if by_ink:
-            from app.core.redact.line_reader import joined_rows
-
-            return joined_rows(boxes)
         return boxes

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core.redact.ocr import OcrCancelled, OcrUnavailable, TextBox
+from app.core.redact.ocr import OcrCancelled, OcrUnavailable, TextBox, line_finding
 from app.core.redact.ocr_spawn import start_worker
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ class OcrProcess:
         read_timeout: float = READ_TIMEOUT,
     ) -> None:
         self.threads = threads
+        # How the worker will find lines: its engine follows the same setting.
+        self.find_lines = line_finding()
         self.memory_ceiling = memory_ceiling
         self.idle_seconds = idle_seconds
         self.read_timeout = read_timeout
@@ -80,7 +82,7 @@ class OcrProcess:
     def read(self, rgb: np.ndarray) -> list[TextBox]:
         return self.read_scaled(rgb, 1)
 
-    def read_scaled(self, rgb: np.ndarray, scale: int) -> list[TextBox]:
+    def read_scaled(self, rgb: np.ndarray, scale: int, column: int = 0) -> list[TextBox]:
         crop = np.ascontiguousarray(rgb, dtype=np.uint8)
         height, width = crop.shape[:2]
         with self._lock:
@@ -88,7 +90,7 @@ class OcrProcess:
             # until the pipe says otherwise: that read is tried once more on a new worker.
             for attempt in (1, 2):
                 try:
-                    return self._read_once(crop, height, width, scale)
+                    return self._read_once(crop, height, width, scale, column)
                 except _WorkerGone as gone:
                     if attempt == 2 or not gone.before_reply:
                         raise OcrWorkerFailed(
@@ -96,12 +98,14 @@ class OcrProcess:
                         ) from gone.__cause__
             raise AssertionError("unreachable")
 
-    def _read_once(self, crop: np.ndarray, height: int, width: int, scale: int) -> list[TextBox]:
+    def _read_once(
+        self, crop: np.ndarray, height: int, width: int, scale: int, column: int
+    ) -> list[TextBox]:
         conn = self._ensure_started()
         started = self.starts
         fresh = self._fresh
         try:
-            conn.send(("read", height, width, scale))
+            conn.send(("read", height, width, scale, column))
             conn.send_bytes(crop.reshape(-1).data)  # flat: send_bytes slices rows
             timeout = self.read_timeout + (START_TIMEOUT if self._fresh else 0.0)
             if not conn.poll(timeout):

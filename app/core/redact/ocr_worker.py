@@ -49,25 +49,25 @@ def _trimmer() -> Any:
 
 def serve(conn: Any, threads: int = 1) -> None:
     """Answer read requests until the pipe closes. Runs in the worker process."""
-    from app.core.redact.ocr import RapidOcrEngine, keep_engine_offline, line_finding
+    from app.core.redact.ocr import RapidOcrEngine, keep_engine_offline
 
     keep_engine_offline()  # before anything can load ONNX Runtime (see ocr)
     import numpy as np
 
-    engine = RapidOcrEngine(threads=threads, find_lines=line_finding())
+    engine = RapidOcrEngine(threads=threads)
     trim = _trimmer()
     while True:
         try:
             request = conn.recv()
             if request[0] != "read":
                 return
-            _, height, width, scale = request
+            _, height, width, scale, column = request
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return  # the recorder ended or closed the pipe
         try:
             rgb = np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)
-            boxes = engine.read_scaled(rgb, scale)
+            boxes = engine.read_scaled(rgb, scale, column)
         except Exception as exc:  # a failed read fails its frame; the worker goes on
             conn.send(("error", type(exc).__name__))
             continue

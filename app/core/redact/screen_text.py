@@ -25,6 +25,7 @@ from app.core.redact.frames import FrameContext, fill_boxes
 from app.core.redact.layout import hit_boxes, ink_gaps
 from app.core.redact.ocr import OcrEngine, TextBox, read_at_scale
 from app.core.redact.ocr_text import LineHits
+from app.core.redact.pixels import channel_total
 from app.core.redact.text import TextScrubber
 from app.core.redact.whole_lines import whole_lines
 
@@ -49,7 +50,7 @@ def text_scale(crop: np.ndarray, enlarge: int = ENLARGE) -> int:
         return 1
     # Ink is where a pixel differs from its left neighbour; a column where that holds on
     # nearly every row is a window edge or a frame, not glyphs, and would join all rows.
-    steps = np.abs(np.diff(crop.astype(np.int16), axis=1)).sum(axis=2) > INK_CONTRAST
+    steps = channel_total(np.abs(np.diff(crop.astype(np.int16), axis=1))) > INK_CONTRAST
     steps[:, steps.mean(axis=0) >= EDGE_SHARE] = False
     ink = steps.any(axis=1)
     edges = np.flatnonzero(np.diff(np.concatenate(([0], ink.view(np.int8), [0]))))
@@ -223,13 +224,15 @@ class ScreenTextRedactor:
         scrubber: TextScrubber,
         tile: int = TILE,
         enlarge: int = ENLARGE,
-        widen_by_ink: bool = False,
+        widen_by_ink: bool | None = None,
     ) -> None:
         self.engine = engine
         # Widen changed areas to whole lines by their ink (whole_lines) before reading them:
         # for an engine that finds lines by ink, which reads a crop cut through a row as
         # fragments. The detection network finds lines in a cut crop well enough, and its
-        # cost grows with the area read.
+        # cost grows with the area read. By default: as the engine finds lines.
+        if widen_by_ink is None:
+            widen_by_ink = getattr(engine, "find_lines", "network") != "network"
         self.widen_by_ink = widen_by_ink
         self.enlarge = enlarge  # factor for small text (1: read everything as it is)
         self.scrubber = scrubber
@@ -342,7 +345,7 @@ class ScreenTextRedactor:
             for x, y, w, h in regions:
                 crop = pixels[y : y + h, x : x + w]
                 scale = text_scale(crop, self.enlarge)
-                found = read_at_scale(self.engine, crop, scale)
+                found = read_at_scale(self.engine, crop, scale, x)
                 self.stats.enlarged += scale > 1
                 self.lines.extend(ink_gaps(pixels, line.moved(x, y)) for line in found)
                 self.stats.reads += 1

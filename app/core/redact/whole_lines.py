@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.core.redact.pixels import brightness
+
 INK_CONTRAST = 48  # as lines.ink_mask: difference between neighbours' brightness at ink
 # The farthest an edge moves in one step, in pixels: beyond it a band of touching lines (a
 # terminal whose rows have no blank pixel row between them) is cut where the step ends.
@@ -28,7 +30,7 @@ Rect = tuple[int, int, int, int]  # x, y, w, h
 
 
 def _level(pixels: np.ndarray) -> np.ndarray:
-    return pixels.sum(axis=2, dtype=np.int16)
+    return brightness(pixels)
 
 
 def _inked_rows(pixels: np.ndarray, x0: int, x1: int, y0: int, y1: int) -> np.ndarray:
