@@ -339,6 +339,29 @@ def test_in_a_character_grid_an_address_cut_mid_word_stays_one_address() -> None
     assert _found(lines[2:]) == ["th@example.org"]
 
 
+def test_the_rest_of_an_item_carried_over_to_the_next_row_is_found() -> None:
+    # A terminal wraps mid-word: the head ends a full row and is found alone; the rest
+    # starts the next row and is no plain word. Both are covered, with no other full rows
+    # to show a character grid.
+    for item, cut in (
+        ("wendy.williams@corp.example.de", "examp"),
+        ("ghp_8Pb4ehaAMDG7lzmO2y1DF53kQPa3UaH0QlRB", "53kQ"),
+        ("vwK4EdG9ixdR8UTqwX8Tth5O", "Tth"),
+    ):
+        text = f"both month kid production clearly {item} Military open model"
+        cols = text.index(cut) + len(cut)
+        lines = [_row(text[:cols], 0), _row(text[cols:], 1)]
+        rest = text[cols:].split()[0]
+        assert _found(lines)[-1] == rest, item
+        assert item.startswith(_found(lines)[0]) and _found(lines)[0].endswith(cut), item
+    # A plain word that starts the next row stays readable.
+    text = "then the key ghp_8Pb4ehaAMDG7lzmO2y1DF53kQPa3UaH0QlRB rotated"
+    cols = text.index(" rotated")
+    assert _found([_row(text[:cols], 0), _row(text[cols + 1 :], 1)]) == [
+        "ghp_8Pb4ehaAMDG7lzmO2y1DF53kQPa3UaH0QlRB"
+    ]
+
+
 def test_a_label_on_the_same_row_gives_its_value_context() -> None:
     label = _row("Card number", 0)
     value = _row("676343104151", 0, x=16 + 13 * CHAR_W)
