@@ -30,10 +30,6 @@ TEXT_SCORE = 0.5  # as the engine's own pipeline: below this a reading is noise
 # Rows the recogniser works at; lower is cheaper (the cost grows with the square), 48 is what
 # the model was trained on.
 REC_HEIGHT = 48
-# Rows a line's box keeps above and below its ink, as a share of the ink's height (at least
-# one): the boxes that cover a line's items reach no further into the lines above and below
-# than their own descenders and accents do. The crop the line is recognised in keeps more.
-BOX_MARGIN = 0.1
 # Lines whose ink is at most this tall are enlarged before they are recognised (bitmap fonts).
 SMALL_INK = 13
 
@@ -84,15 +80,13 @@ class LineReader:
             crop[:] = _background(ink)
             crop[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = ink
             crop = np.ascontiguousarray(crop[:, :, ::-1])  # the model takes BGR
-            margin = max(1, round(h * BOX_MARGIN))
-            top, bottom = max(0, y - margin), min(height, y + h + margin)
             factor = scale if h <= SMALL_INK else 1
             key = hashlib.blake2b(crop.tobytes(), digest_size=16, key=_shape(crop, factor)).digest()
             known = self._cache.get(key)
             if known is not None:
                 self._cache.move_to_end(key)
                 self.remembered += 1
-                items[i] = _placed(known, x0, top, x1, bottom)
+                items[i] = _placed(known, x0, y0, x1, y1)
                 continue
             if factor > 1:  # enlarged only to be recognised: a remembered line never is
                 crop = cv2.resize(
@@ -101,7 +95,7 @@ class LineReader:
                     interpolation=cv2.INTER_CUBIC,
                 )
             font, glyphs = self.glyphs.glyphs(ink, column + x)
-            line = _Pending(i, key, crop, (x0, top, x1, bottom), (x, y, h), font, glyphs)
+            line = _Pending(i, key, crop, (x0, y0, x1, y1), (x, y, h), font, glyphs)
             if not self._spell(line, items):
                 pending.append(line)
         rounds = 0
@@ -171,7 +165,7 @@ class _Pending:
     index: int
     key: bytes
     crop: np.ndarray  # as the network reads it
-    bounds: tuple[int, int, int, int]  # x0, y0, x1, y1 of its box: the crop's columns
+    bounds: tuple[int, int, int, int]  # x0, y0, x1, y1 of the crop
     ink: tuple[int, int, int]  # x, y, height of the line's ink
     font: bytes
     glyphs: list[Glyph]
@@ -230,13 +224,11 @@ def _char_edges(box: TextBox) -> tuple[tuple[int, int], ...]:
 
 def _ink_edges(box: TextBox) -> tuple[int, int, int]:
     """Left and right edge (exclusive) and height of the ink a piece was read from: its box
-    has the columns of the crop it was recognised in, the ink with a blank margin of
-    PAD_SHARE of the ink's height either side, and the ink's rows with BOX_MARGIN of it
-    (see LineReader.read)."""
-    rows = box.h - 1  # boxes count their last pixel
-    ink_h = max(1, rows - 2 * max(1, round(rows * BOX_MARGIN / (1 + 2 * BOX_MARGIN))))
-    pad = max(2, round(ink_h * PAD_SHARE))
-    return box.x + pad, box.x + box.w - 1 - pad, ink_h
+    is the crop it was recognised in, the ink with a blank margin of PAD_SHARE of the ink's
+    height around it (see LineReader.read)."""
+    crop_h = box.h - 1  # boxes count their last pixel
+    pad = max(2, round(crop_h * PAD_SHARE / (1 + 2 * PAD_SHARE)))
+    return box.x + pad, box.x + box.w - 1 - pad, max(1, crop_h - 2 * pad)
 
 
 def _same_line(last: TextBox, box: TextBox) -> bool:
