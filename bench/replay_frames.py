@@ -99,6 +99,7 @@ def replay(folder: Path, find_lines: str, profile: int, worker: bool) -> None:
     t0 = time.process_time() + worker_cpu_s(engine)
     redactor(frames[0], context)
     first = time.process_time() + worker_cpu_s(engine) - t0
+    read_before, pixels_before = redactor.stats.reads, redactor.stats.pixels_read
     profiler = cProfile.Profile() if profile else None
     costs = []
     for frame in frames[1:]:
@@ -115,6 +116,10 @@ def replay(folder: Path, find_lines: str, profile: int, worker: bool) -> None:
     print(f"incremental frame, CPU-s median:    {statistics.median(costs):.3f}")
     print(f"incremental frame, CPU-s p90:       {costs[int(0.9 * (len(costs) - 1))]:.3f}")
     print(f"incremental frames, CPU-s total:    {sum(costs):.2f}")
+    n = len(costs)
+    reads = (redactor.stats.reads - read_before) / n
+    kpx = (redactor.stats.pixels_read - pixels_before) / n / 1000
+    print(f"incremental frame, areas / kpixels read: {reads:.1f} / {kpx:.0f}")
     reader = getattr(engine, "lines", None)
     if reader is not None:
         print(f"lines recognised / remembered:      {reader.recognised} / {reader.remembered}")

@@ -183,3 +183,27 @@ def test_a_pause_after_an_ordinary_word_still_ends_the_run() -> None:
     kb.clock += 1.0
     kb.type("noon")
     assert kb.texts() == ["meeting at ", "noon"]
+
+
+def test_a_pause_after_a_country_code_or_a_bracketed_group_holds_the_run() -> None:
+    for first, rest, expected in (
+        ("call me at +1 ", "509-559-1194", "call me at [PHONE]"),
+        ("ruf mich an: +33 4 ", "56 78 78 67", "ruf mich an: [PHONE]"),
+        ("mon portable (713) ", "929-5513", "mon portable [PHONE]"),
+        ("+44 (0) ", "161 602 5535", "[PHONE]"),
+    ):
+        kb = Keyboard()
+        kb.type(first)
+        assert kb.runs.pause(kb.clock + 1.0) == [], first  # looks up the rest of the number
+        kb.clock += 1.0
+        kb.type(rest)
+        assert kb.texts() == [expected]
+
+
+def test_a_pause_after_a_single_digit_in_prose_still_ends_the_run() -> None:
+    kb = Keyboard()
+    kb.type("see you at 3 ")
+    kb.out += kb.runs.pause(kb.clock + 1.0)
+    kb.clock += 1.0
+    kb.type("then")
+    assert kb.texts() == ["see you at 3 ", "then"]

@@ -198,6 +198,11 @@ def find(text: str, detectors: Iterable[Detector] | None = None) -> list[Hit]:
             if h.category == WEAK_CATEGORY
             and not any(s.start < h.end and h.start < s.end for s in strong)
         ]
+    return merge(found)
+
+
+def merge(found: Iterable[Hit]) -> list[Hit]:
+    """Hits sorted, overlapping ones joined (the category of the one that starts first)."""
     hits = sorted(found, key=lambda h: (h.start, -h.end))
     merged: list[Hit] = []
     for hit in hits:
@@ -213,8 +218,13 @@ def find(text: str, detectors: Iterable[Detector] | None = None) -> list[Hit]:
 def scrub(text: str, detectors: Iterable[Detector] | None = None) -> tuple[str, list[Hit]]:
     """`text` with every hit replaced by `[CATEGORY]`, and the hits (positions in `text`)."""
     hits = find(text, detectors)
+    return placeholders(text, hits), hits
+
+
+def placeholders(text: str, hits: list[Hit]) -> str:
+    """`text` with each hit (sorted, not overlapping) replaced by `[CATEGORY]`."""
     if not hits:
-        return text, hits
+        return text
     parts: list[str] = []
     pos = 0
     for hit in hits:
@@ -222,7 +232,7 @@ def scrub(text: str, detectors: Iterable[Detector] | None = None) -> tuple[str, 
         parts.append(f"[{hit.category}]")
         pos = hit.end
     parts.append(text[pos:])
-    return "".join(parts), hits
+    return "".join(parts)
 
 
 _SIGN_IN = re.compile(

@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.model import RawInput
-from app.core.redact.text import Hit, scrub
+from app.core.redact.text import Hit, merge, placeholders, scrub
+from app.core.redact.typed_only import typed_only
 
 HOTKEY_MODIFIERS = ("ctrl", "alt", "cmd", "super")
 MAX_RUN_CHARS = 4096
-MAX_HOLD_S = 60.0
-_NUMBER_GROUP_TAIL = re.compile(
-    r"\d{2,}[ \-./]$"
-)  # a run is released after this long even if it stops inside a word
+MAX_HOLD_S = 60.0  # a run is released after this long even if it stops inside a word
+MAX_LINE_BEFORE = 200  # characters of the line before a pause kept as context
+# A group of digits and a separator: two digits or more, or what starts a phone number in
+# shorter groups, a country code ("+1 ", "+33 4 ") or a group in brackets ("(713) ", "(0) ").
+_NUMBER_GROUP_TAIL = re.compile(r"(?:\d{2,}|\+\d{1,3}(?:[ \-.]\d)?|\(\d{1,4}\))[ \-./]$")
 
 
 @dataclass(slots=True)
@@ -56,8 +58,13 @@ class TypingRuns:
         next_seq: Callable[[], int],
         counts: Counter[str],
         scrub: Callable[[str], tuple[str, list[Hit]]] = scrub,
+        typed_rules: Callable[[str, str], list[Hit]] = typed_only,
     ) -> None:
         self._scrub = scrub
+        self._typed_rules = typed_rules
+        # The redacted text of the run a pause ended, while the line goes on: "git checkout "
+        # and the commit typed after a look at the log are one line. Never raw text.
+        self._line_before = ""
         self._next_seq = next_seq
         self.counts = counts
         self._run: list[Staged] = []
@@ -117,10 +124,15 @@ class TypingRuns:
         inside_word = bool(self._chars) and not self._chars[-1][0].isspace()
         if (inside_word or self._inside_number()) and mono - self._run[0].mono < MAX_HOLD_S:
             return []
-        return self.flush(mono)
+        line_before = self._line_before
+        released = self.flush(mono)
+        if released and released[-1].type == "text":
+            line_before += released[-1].data["text"]
+        self._line_before = line_before[-MAX_LINE_BEFORE:]
+        return released
 
     def _inside_number(self) -> bool:
-        """Numbers are typed in groups ("4111 1111 ", "+49 30 "), often with a look at the
+        """Numbers are typed in groups ("4111 1111 ", "+49 30 ", "+1 "), often with a look at the
         card or the note between them: a run ending in a group of digits and a separator is
         held like one ending inside a word."""
         tail = "".join(c for c, _ in self._chars[-24:])
@@ -129,6 +141,7 @@ class TypingRuns:
     def flush(self, mono: float | None = None) -> list[Staged]:
         """End the current run (at `mono`): scrub it and release its events plus a `text`
         summary stamped when the run ended."""
+        line_before, self._line_before = self._line_before, ""
         if not self._run:
             return []
         run, chars = self._run, self._chars
@@ -137,6 +150,14 @@ class TypingRuns:
             return run
         text = "".join(c for c, _ in chars)
         scrubbed, hits = self._scrub(text)
+        typed = [
+            t
+            for t in self._typed_rules(text, line_before)
+            if not any(h.start <= t.start and t.end <= h.end for h in hits)
+        ]
+        if typed:
+            hits = merge([*hits, *typed])
+            scrubbed = placeholders(text, hits)
         for hit in hits:
             self.counts[hit.category] += 1
             first = chars[hit.start][1]
