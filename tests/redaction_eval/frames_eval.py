@@ -196,12 +196,16 @@ def diagnose(result: ItemResult, lines: list[TextBox], scrubber: TextScrubber) -
 
 
 def evaluate_screen(
-    screen: Screen, engine: OcrEngine, scrubber: TextScrubber, keep_output: bool = False
+    screen: Screen,
+    engine: OcrEngine,
+    scrubber: TextScrubber,
+    keep_output: bool = False,
+    widen_by_ink: bool = False,
 ) -> ScreenResult:
     """A fresh redactor per screen: every frame is a first frame, read whole, except screens
     with rows to reveal, which start empty and gain one row per frame (the final frame, the
     screen itself, is scored)."""
-    redactor = ScreenTextRedactor(engine, scrubber)
+    redactor = ScreenTextRedactor(engine, scrubber, widen_by_ink=widen_by_ink)
     pixels = screen.pixels.copy()
     frames = [pixels]
     if screen.reveal_rows:

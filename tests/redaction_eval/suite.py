@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image
 
 from app.core.redact import detectors
-from app.core.redact.ocr import RapidOcrEngine
+from app.core.redact.ocr import RapidOcrEngine, line_finding
 from app.core.redact.text import TextScrubber
 from app.core.settings import Settings
 from tests.redaction_eval.corpus import STRUCTURED, Corpus
@@ -161,12 +161,18 @@ def run(
     scrubber = TextScrubber.from_settings(Settings())
     results = Results(plan, detectors.default_region())
     screens = build_screens(plan, work, progress)
-    engine = RapidOcrEngine()
+    # The configuration that ships (see frames.default_frame_redactor): lines found as the
+    # worker finds them, and changed areas widened by ink where lines are found by ink.
+    find_lines = line_finding()
+    engine = RapidOcrEngine(find_lines=find_lines)
+    widen_by_ink = find_lines != "network"
     for screen in screens:
         results.ground_truth_boxes += sum(len(t.ink) for t in screen.truths)
         results.edge_offsets += [t.edge_offsets for t in screen.truths if t.edge_offsets]
         results.dropped += screen.dropped
-        result = evaluate_screen(screen, engine, scrubber, keep_output=save is not None)
+        result = evaluate_screen(
+            screen, engine, scrubber, keep_output=save is not None, widen_by_ink=widen_by_ink
+        )
         progress(
             f"redacted {screen.name}: {result.lines} lines, {result.cpu_s:.1f} s CPU, "
             f"{result.wall_s:.1f} s wall"

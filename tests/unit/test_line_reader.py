@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from app.core.redact.line_reader import joined_rows
-from app.core.redact.lines import find_lines
+from app.core.redact.lines import column_gap, find_lines
 from app.core.redact.ocr import RapidOcrEngine, TextBox
 
 
@@ -44,16 +44,39 @@ def test_columns_far_apart_are_separate_pieces() -> None:
     assert len(boxes) == 2
 
 
-def test_pieces_of_a_row_are_joined_with_a_space_where_the_gap_was() -> None:
-    a = TextBox(10, 20, 50, 16, "total", 0.9, tuple((10 + 10 * i, 19 + 10 * i) for i in range(5)))
-    b = TextBox(80, 21, 30, 15, "284", 0.8, tuple((80 + 10 * i, 89 + 10 * i) for i in range(3)))
-    far = TextBox(600, 20, 30, 16, "far", 0.9)
-    below = TextBox(10, 60, 30, 16, "next", 0.9)
-    rows = joined_rows([b, far, a, below])
-    assert [r.text for r in rows] == ["total 284", "far", "next"]
+def piece(x: int, y: int, w: int, h: int, text: str) -> TextBox:
+    """A piece as the reader returns it for ink at (x, y, w, h): boxed by the crop it was
+    recognised in, the ink on a margin of 0.3 of its height; characters spread over the ink."""
+    pad = max(2, round(h * 0.3))
+    n = len(text)
+    chars = tuple((x + w * i // n, x + w * (i + 1) // n - 1) for i in range(n))
+    return TextBox(x - pad, y - pad, w + 2 * pad + 1, h + 2 * pad + 1, text, 0.9, chars)
+
+
+def test_parts_of_a_long_line_are_joined_with_a_space_where_the_gap_was() -> None:
+    # Parts cut at the spaces of one line: their crops' margins overlap.
+    a = piece(10, 20, 50, 16, "total")
+    b = piece(67, 20, 30, 16, "284")
+    c = piece(104, 20, 40, 16, "done")
+    below = piece(10, 60, 30, 16, "next")
+    rows = joined_rows([c, b, below, a])
+    assert [r.text for r in rows] == ["total 284 done", "next"]
     row = rows[0]
-    assert (row.x, row.w, row.score) == (10, 100, 0.8)
-    assert len(row.chars) == len(row.text) and row.chars[5] == (60, 80)
+    assert row.score == 0.9 and row.x == a.x and row.x + row.w == c.x + c.w
+    assert len(row.chars) == len(row.text)
+    assert row.chars[5] == (a.chars[-1][1], b.chars[0][0]), "the space is the gap's columns"
+
+
+def test_cells_of_a_table_row_stay_apart() -> None:
+    # find_lines parts blank runs wider than lines.column_gap: the columns of a table, a label
+    # and its field. A key in a "Key" column must stay a cell of its own for its heading to
+    # tell what it is, and a match must not run on from one cell into the next.
+    name = piece(10, 20, 120, 16, "build-staging")
+    key = piece(
+        10 + 120 + column_gap(16) + 2, 20, 360, 16, "90f15eb107b067c1863b8487980b476b629f837e"
+    )
+    rows = joined_rows([key, name])
+    assert [r.text for r in rows] == ["build-staging", key.text]
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +145,40 @@ def test_new_lines_of_glyphs_already_read_are_spelled_without_the_network(
     (again,) = engine.read(np.asarray(image).copy())
     assert engine.lines.glyphs.spelled == spelled and engine.lines.remembered == remembered + 1
     assert (again.text, again.x, again.w, again.chars) == (line.text, line.x, line.w, line.chars)
+
+
+def test_lines_printed_one_a_frame_stay_read(engine: RapidOcrEngine) -> None:
+    """Output printed a line at a time in a small terminal font: each new line is read in a
+    crop widened to its whole line, whose edge falls inside the margin of the line above.
+    The line above is not read again there, and must not be forgotten."""
+    from app.core.redact.frames import FrameContext
+    from app.core.redact.screen_text import ScreenTextRedactor
+    from app.core.redact.text import TextScrubber
+    from app.core.settings import Settings
+
+    try:
+        mono = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 11)
+    except OSError:
+        pytest.skip("DejaVu Sans Mono is not installed")
+    rows = [f"line {i} of the log, with a few words in it" for i in range(8)] + [
+        "deploy started by carol.white@example.org on node 7",
+        "fetching layers for the build cache of the service",
+        "unpacking 12 layers into the worker scratch volume",
+        "the run finished with 3 warnings and no failures",
+        "next deploy window opens on Monday at nine",
+    ]
+    frames = []
+    image, draw = canvas(520, 400)
+    draw.fontmode = "1"
+    for i, text in enumerate(rows):
+        draw.text((8, 6 + 13 * i), text, fill="black", font=mono)
+        frames.append(np.asarray(image).copy())
+    redactor = ScreenTextRedactor(engine, TextScrubber.from_settings(Settings()), widen_by_ink=True)
+    for frame in frames:
+        out = redactor(frame.copy(), FrameContext(None, []))
+    assert len(redactor.lines) == len(rows), "no line is forgotten"
+    assert [line.text.split()[0] for line in sorted(redactor.lines, key=lambda ln: ln.y)] == [
+        text.split()[0] for text in rows
+    ]
+    email = find_lines(frames[-1][110:123])[1]
+    assert (out[110:123][:, email[0] : email[0] + email[2]] == 0).all(), "the address stays covered"

@@ -162,12 +162,21 @@ def test_ocr_variants_undo_common_confusions() -> None:
     assert ocr_variants("eyjhbGciOiJI.eyJzdWIi.sig")[1] == "eyJhbGciOiJI.eyJzdWIi.sig"
 
 
+def test_the_bars_of_a_table_read_as_ones_do_not_hide_a_number() -> None:
+    row = "1 ORD-2020-414734 I Connor Brown I 0039 377 280 610 1 11370,08 1"
+    assert "| Connor Brown | 0039 377 280 610 |" in ocr_variants(row)[1]
+    hits = LineHits(TextScrubber.from_settings(Settings())).text_hits(row)
+    assert ("PHONE", "0039 377 280 610") in [(h.category, row[h.start : h.end]) for h in hits]
+    assert ocr_variants("step 1 of 3") == ["step 1 of 3"]  # a lone 1 is a count
+
+
 @pytest.mark.parametrize(
     "text",
     [
         "call +818079570116 or later",  # the word after a number is not read as digits
         "key AKIAbecausethisisaword",  # too many small letters for a key
         "mail bob@example.c0m2x",  # not a top-level domain either way
+        "pick 1 or 2, then I am done",  # one lone 1 and a lone I: not the bars of a table
     ],
 )
 def test_ocr_variants_leave_words_alone(text: str) -> None:
@@ -328,6 +337,29 @@ def test_in_a_character_grid_an_address_cut_mid_word_stays_one_address() -> None
     assert _found(lines) == ["alice.smi", "th@example.org"]
     # Without other full rows the break may be a word wrap: the head is not taken along.
     assert _found(lines[2:]) == ["th@example.org"]
+
+
+def test_the_rest_of_an_item_carried_over_to_the_next_row_is_found() -> None:
+    # A terminal wraps mid-word: the head ends a full row and is found alone; the rest
+    # starts the next row and is no plain word. Both are covered, with no other full rows
+    # to show a character grid.
+    for item, cut in (
+        ("wendy.williams@corp.example.de", "examp"),
+        ("ghp_8Pb4ehaAMDG7lzmO2y1DF53kQPa3UaH0QlRB", "53kQ"),
+        ("vwK4EdG9ixdR8UTqwX8Tth5O", "Tth"),
+    ):
+        text = f"both month kid production clearly {item} Military open model"
+        cols = text.index(cut) + len(cut)
+        lines = [_row(text[:cols], 0), _row(text[cols:], 1)]
+        rest = text[cols:].split()[0]
+        assert _found(lines)[-1] == rest, item
+        assert item.startswith(_found(lines)[0]) and _found(lines)[0].endswith(cut), item
+    # A plain word that starts the next row stays readable.
+    text = "then the key ghp_8Pb4ehaAMDG7lzmO2y1DF53kQPa3UaH0QlRB rotated"
+    cols = text.index(" rotated")
+    assert _found([_row(text[:cols], 0), _row(text[cols + 1 :], 1)]) == [
+        "ghp_8Pb4ehaAMDG7lzmO2y1DF53kQPa3UaH0QlRB"
+    ]
 
 
 def test_a_label_on_the_same_row_gives_its_value_context() -> None:

@@ -95,6 +95,20 @@ def test_a_key_the_engine_split_at_a_space_is_covered_whole() -> None:
         assert [kept[h.start : h.end] for h in _ocr_only(kept)] == []
 
 
+def test_a_key_read_with_a_space_beside_its_dash_is_covered_whole() -> None:
+    # A dash or an underscore stands in blank columns as wide as a space, and the engine
+    # reads one there even where the key goes on.
+    for text, key in (
+        ("| RHB1L_SpllsELgoU1LfeEuNdyXv1MGQuYnb- rGu5 | active |", "RHB1L_Spll"),
+        ("token Km6mzhINHgh21SJgwlyTRWZEDflhH _pJe and more", "Km6mzhINHg"),
+    ):
+        start = text.index(key)
+        end = text.index(" ", text.index(" ", start) + 1)
+        assert any(h.start <= start and end <= h.end for h in _ocr_only(text)), text
+    for kept in ("the well-known - fact", "Km6mzhINHgh21SJgwlyTRWZEDflhHpJe - 84.147"):
+        assert [kept[h.start : h.end] for h in _ocr_only(kept)] == []
+
+
 # -- tables and forms ----------------------------------------------------------------------
 CHAR_W, ROW_H = 8, 24
 

@@ -275,6 +275,27 @@ def _covered(hits: Sequence[Hit], start: int, end: int) -> bool:
     return any(h.start <= start and end <= h.end for h in hits)
 
 
+_TOKEN_MARKS = frozenset("_-./:@=+")
+
+
+def _carried_over(
+    first: str, second: str, join: Join, sep: str, own_first: Sequence[Hit], a: Hit, b: Hit
+) -> bool:
+    """Whether the rest of an item that ends a full row is the word that starts the next:
+    the row ends against its column's edge with no space (a terminal wraps mid-word), what
+    the row ends with is found alone, and the next row's first word is no plain word but
+    the kind of piece keys, addresses and numbers are made of ("wendy@corp.examp" then
+    "le.de", "ghp_8Pb4eh...kQ" then "Pa3UaH0QlRB"). Without it only the head is covered."""
+    if sep != "" or "" not in join.separators or not _covered(own_first, a.start, a.end):
+        return False
+    tail = second[b.start : b.end]
+    if not tail or " " in tail or b.start != 0 or not first[a.start : a.end]:
+        return False
+    return any(c.isdigit() or c in _TOKEN_MARKS for c in tail) or (
+        any(c.islower() for c in tail) and any(c.isupper() for c in tail[1:])
+    )
+
+
 def joined_hits(
     first: str, second: str, join: Join, find: Callable[[str], Sequence[Hit]]
 ) -> tuple[list[Hit], list[Hit]]:
@@ -308,7 +329,8 @@ def joined_hits(
             )
             # A token found by its looks alone runs on into any word glued to it: it is
             # taken across a join only where neither side is found alone.
-            if needed or (sep == "" and join.grid and hit.category != WEAK_CATEGORY):
+            grid = sep == "" and join.grid and hit.category != WEAK_CATEGORY
+            if needed or grid or _carried_over(first, second, join, sep, own_first, a, b):
                 on_first.append(a)
                 on_second.append(b)
     return on_first, on_second

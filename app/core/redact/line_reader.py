@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from app.core.redact.glyphs import Glyph, GlyphMemory, commonest_colour
-from app.core.redact.lines import find_lines
+from app.core.redact.lines import column_gap, find_lines
 from app.core.redact.ocr import TextBox
 
 # Blank margin kept around a line's ink: the recogniser was trained on detector boxes,
@@ -222,17 +222,46 @@ def _char_edges(box: TextBox) -> tuple[tuple[int, int], ...]:
     )
 
 
-# Pieces of one row closer than this many line heights are one line of text, as the detection
-# network would box them; pieces farther apart (the columns of a table) stay apart, so that a
-# column's heading still tells what its cells hold.
-ROW_GAP = 1.5
+def _ink_edges(box: TextBox) -> tuple[int, int, int]:
+    """Left and right edge (exclusive) and height of the ink a piece was read from: its box
+    is the crop it was recognised in, the ink with a blank margin of PAD_SHARE of the ink's
+    height around it (see LineReader.read)."""
+    crop_h = box.h - 1  # boxes count their last pixel
+    pad = max(2, round(crop_h * PAD_SHARE / (1 + 2 * PAD_SHARE)))
+    return box.x + pad, box.x + box.w - 1 - pad, max(1, crop_h - 2 * pad)
+
+
+def _same_line(last: TextBox, box: TextBox) -> bool:
+    """Whether `box` is the part of `last`'s line that follows it: on the same rows, and
+    apart by less than the blank run that parts the columns of a table (lines.column_gap),
+    the way lines.find_lines cut a long line into parts at its spaces. Pieces farther apart
+    are what find_lines found apart (the columns of a table, a label and its field) and stay
+    apart, as the detection network boxes them: a column's heading then still tells what its
+    cells hold, and a match does not run on from one cell into the next."""
+    overlap = min(last.y + last.h, box.y + box.h) - max(last.y, box.y)
+    if overlap < 0.6 * min(last.h, box.h):
+        return False
+    _, last_right, last_h = _ink_edges(last)
+    box_left, _, box_h = _ink_edges(box)
+    return 0 <= box_left - last_right < column_gap(max(last_h, box_h))
+
+
+def _space(before: TextBox, after: TextBox) -> tuple[int, int]:
+    """The columns of the space between two pieces of a row: from the last character of one
+    to the first of the next (their crops' margins overlap)."""
+    left, right = _char_edges(before)[-1:], _char_edges(after)[:1]
+    a = left[0][1] if left else before.x + before.w
+    b = right[0][0] if right else after.x
+    return (a, b) if a <= b else ((a + b) // 2, (a + b) // 2)
+
+
 BAND = 16  # pixel rows per band of the index of rows being joined
 
 
 def joined_rows(boxes: list[TextBox]) -> list[TextBox]:
     """Pieces read separately (each is recognised, and remembered, on its own), joined into
-    the rows they form: left to right, a space between pieces, each space's position the gap
-    it stands for."""
+    the lines they were cut from: left to right, a space between pieces, each space's
+    position the gap it stands for."""
     rows: list[list[TextBox]] = []
     # Rows by the band of pixel rows their last piece starts in: a piece that overlaps a
     # row's last piece starts less than the taller one's height from it, so only rows of
@@ -245,13 +274,7 @@ def joined_rows(boxes: list[TextBox]) -> list[TextBox]:
         chosen = None
         for band in range(home - reach, home + reach + 1):
             for index in bands.get(band, ()):
-                last = rows[index][-1]
-                overlap = min(last.y + last.h, box.y + box.h) - max(last.y, box.y)
-                if (
-                    (chosen is None or index < chosen)
-                    and overlap >= 0.6 * min(last.h, box.h)
-                    and 0 <= box.x - (last.x + last.w) <= ROW_GAP * min(last.h, box.h)
-                ):
+                if (chosen is None or index < chosen) and _same_line(rows[index][-1], box):
                     chosen = index
         if chosen is None:
             chosen = len(rows)
@@ -268,7 +291,7 @@ def joined_rows(boxes: list[TextBox]) -> list[TextBox]:
         text, chars = row[0].text, list(_char_edges(row[0]))
         for before, box in zip(row, row[1:], strict=False):
             text += " " + box.text
-            chars += [(before.x + before.w, box.x), *_char_edges(box)]
+            chars += [_space(before, box), *_char_edges(box)]
         x0, y0 = row[0].x, min(b.y for b in row)
         x1, y1 = row[-1].x + row[-1].w, max(b.y + b.h for b in row)
         score = min(b.score for b in row)

@@ -274,6 +274,13 @@ def _without_frame_edges(band: np.ndarray) -> np.ndarray:
     return cleared
 
 
+def column_gap(height: int) -> int:
+    """The narrowest run of blank columns that parts two pieces of a band of this many rows.
+    Words are a space apart (about half a line's height); wider blank columns part columns of
+    a table, panes, or a label from a field, which are read as separate lines."""
+    return max(6, int(height * 1.2)) if height <= 40 else 24
+
+
 def _cut(
     mask: np.ndarray, x0: int, y0: int, out: list[Box], depth: int, line_height: float | None
 ) -> None:
@@ -282,9 +289,7 @@ def _cut(
         if height < MIN_HEIGHT:
             continue
         band = mask[top:bottom]
-        # Words are a space apart (about half a line's height); wider blank columns part
-        # columns of a table, panes, or a label from a field: read those as separate lines.
-        gap = max(6, int(height * 1.2)) if height <= 40 else 24
+        gap = column_gap(height)
         for left, right in _runs(np.asarray(band.astype(bool).any(axis=0)), gap):
             if right - left < MIN_WIDTH:
                 continue

@@ -23,6 +23,11 @@ from app.core.redact.text import Hit, TextScrubber
 _DIGIT_LOOKALIKES = str.maketrans("OoDlIiSsBZz", "00011155822")
 # ("|" is not a 1 here: table borders read as "|" next to numbers.)
 _DIGITISH_TOKEN = re.compile(r"[0-9OoDlIiSsBZz][0-9OoDlIiSsBZz \-]{10,}[0-9OoDlIiSsBZz]")
+# The bars between the cells of a table drawn in text ("| 0039 377 280 610 |") read as a
+# lone 1, I or l; next to a number they make it a longer one that no detector takes. Only
+# where a line has three or more: a lone "1" or "I" is as likely a count or a word.
+_LONE_BAR = re.compile(r"(?<![^ ])[1Il](?![^ ])")
+MIN_BARS = 3
 _COMMA_IN_WORD = re.compile(r"(?<=[A-Za-z0-9]),(?=[A-Za-z]{2,})")
 # Top-level domains have no digits: "example.0rg" is "example.org".
 _TLD = re.compile(r"(?<=@)((?:[A-Za-z0-9\-]{1,63}\.){1,8})([A-Za-z0-9]{2,6})(?![A-Za-z0-9])")
@@ -72,7 +77,10 @@ def _digitish(m: re.Match[str]) -> str:
 
 def ocr_variants(text: str) -> list[str]:
     """The text as read, plus a reading with typical OCR confusions undone (same length)."""
-    fixed = _COMMA_IN_WORD.sub(".", text)
+    fixed = text
+    if len(_LONE_BAR.findall(text)) >= MIN_BARS:
+        fixed = _LONE_BAR.sub("|", fixed)
+    fixed = _COMMA_IN_WORD.sub(".", fixed)
     fixed = _DIGITISH_TOKEN.sub(_digitish, fixed)
     if "@" in fixed:
         fixed = _TLD.sub(_tld, fixed)
@@ -173,11 +181,23 @@ MAX_KEY_PIECES = 3
 MAX_SPLIT_KEY_WORDLIKE = 0.35
 
 
+# A space the engine read beside a dash or an underscore inside a key: those narrow glyphs
+# stand in blank columns as wide as a space's ("...MGQuYnb- rGu5"), and no key is written
+# with a space after its dash.
+_SPACE_AT_JOINER = re.compile(
+    r"(?<=[A-Za-z0-9][_\-]) (?=[A-Za-z0-9])|(?<=[A-Za-z0-9]) (?=[_\-][A-Za-z0-9])"
+)
+
+
 def _split_key(text: str, start: int, end: int) -> bool:
     """Whether a random-looking run found with spaces taken out is one key the engine split:
     two or three pieces of a few characters, none a random token on its own (a key followed
-    by a word or a number is the key alone, found without joining), hardly any words."""
-    pieces = text[start:end].split(" ")
+    by a word or a number is the key alone, found without joining), hardly any words; or
+    one key whose only spaces sit beside its dashes or underscores."""
+    run = text[start:end]
+    if " " not in _SPACE_AT_JOINER.sub("", run):
+        return True
+    pieces = run.split(" ")
     return (
         len(pieces) <= MAX_KEY_PIECES
         and all(len(p) >= MIN_KEY_PIECE and not secrets.looks_random(p) for p in pieces)

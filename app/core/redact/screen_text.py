@@ -134,6 +134,17 @@ def _touches(line: TextBox, rect: Rect) -> bool:
     return line.x < x + w and x < line.x + line.w and top < y + h and y < bottom
 
 
+def _read_again(line: TextBox, rect: Rect) -> bool:
+    """Whether reading `rect` reads `line` again: it holds the middle half of the line's
+    rows. A region widened to whole lines ends on a blank row or two beside the lines it
+    holds, inside the margins of the boxes of the lines above and below; those lines are
+    not read again, so they must not be forgotten (on 13-pixel lines printed one a frame,
+    every new line cost the line above it)."""
+    x, y, w, h = rect
+    top, bottom = line.y + line.h // 4, line.y + line.h - line.h // 4
+    return line.x < x + w and x < line.x + line.w and y <= top and bottom <= y + h
+
+
 def _row_keys(block: np.ndarray) -> list[bytes]:
     return [row.tobytes() for row in block]
 
@@ -330,7 +341,7 @@ class ScreenTextRedactor:
         started = time.process_time()
         regions = self.regions_to_read(pixels)
         if regions:
-            self.lines = [ln for ln in self.lines if not any(ln.overlaps(*r) for r in regions)]
+            self.lines = [ln for ln in self.lines if not any(_read_again(ln, r) for r in regions)]
             for x, y, w, h in regions:
                 crop = pixels[y : y + h, x : x + w]
                 scale = text_scale(crop, self.enlarge)

@@ -27,12 +27,12 @@ REDUCED = Plan(cases=5, typed=110, negatives=100, size=(1280, 800))
 # Measured on REDUCED. Screens get one item of slack where an OCR difference between CPUs
 # could flip one; typed text involves no OCR and is held exactly.
 FLOORS = {
-    "frames_recall": 0.92,  # target 0.99; measured 64/68
+    "frames_recall": 0.985,  # target 0.99; measured 68/68 (one item of slack)
     "frames_recall_wrapped": 0.75,  # keys, wrapped tokens and URLs; measured 4/4
     "typed_recall": 0.972,  # target 0.995; measured 107/110
 }
 CEILINGS = {
-    "words_covered": 0.016,  # target 0.01; measured 5/391
+    "words_covered": 0.013,  # target 0.01; measured 4/391 (one item of slack)
     "typed_fp_code": 0.0,  # target 0.02 (code and placeholders); measured 0/61
     "typed_fp": 0.0,  # measured 0/100
 }
@@ -42,14 +42,14 @@ SCREEN_BY_CATEGORY = {
     "PHONE": (14, 14),
     "CARD": (2, 2),
     "IBAN": (1, 1),
-    "SSN": (1, 2),
+    "SSN": (2, 2),
     "AWS_KEY": (3, 3),
     "GITHUB_TOKEN": (4, 4),
     "JWT": (1, 1),
     "BEARER": (1, 1),
     "PRIVATE_KEY": (1, 1),
     "URL_PASSWORD": (4, 4),
-    "API_TOKEN": (18, 21),
+    "API_TOKEN": (21, 21),
     "SECRET": (4, 4),
 }
 TYPED_BY_CATEGORY = {
