@@ -134,6 +134,23 @@ def test_typing_the_end_of_an_address_rereads_the_whole_line(screen: Screen) -> 
     assert (out[208, start : start + 17 * CHAR_W] == 0).all()
 
 
+def test_a_line_read_again_over_the_same_pixels_keeps_its_measured_gaps(screen: Screen) -> None:
+    """Lines a region reads again without a change (the rows of a table around those whose
+    figures changed) keep what was measured of them; a line whose pixels changed is
+    measured again."""
+    screen.write(16, 200, "load 0.31 tasks 12")
+    screen.write(16, 216, "mail bob@example.org")
+    r, _ = redactor(screen)
+    run(r, screen)
+    before = {ln.text: ln for ln in r.lines}
+    screen.write(16, 200, "load 0.47 tasks 12")  # a change one line away: both are read
+    run(r, screen)
+    after = {ln.text: ln for ln in r.lines}
+    assert after["mail bob@example.org"] is before["mail bob@example.org"]
+    assert after["load 0.47 tasks 12"].gaps  # measured on the new pixels
+    assert after["load 0.47 tasks 12"] == ink_gaps(screen.pixels, after["load 0.47 tasks 12"])
+
+
 def test_read_failure_drops_state_and_raises(screen: Screen) -> None:
     class Broken:
         def read(self, rgb: np.ndarray) -> list[TextBox]:

@@ -33,15 +33,20 @@ BREAK_HEIGHTS = 0.2
 BREAK_PITCH = 1.25
 
 
+def gap_band(shape: tuple[int, ...], line: TextBox) -> tuple[int, int, int, int]:
+    """The pixels ink_gaps looks at for a line: top, bottom, left, right."""
+    height, width = shape[:2]
+    top, bottom = line.y + line.h // 8, line.y + line.h - line.h // 8
+    left, right = max(0, line.x - 2 * line.h), min(width, line.x + line.w + 2 * line.h)
+    return max(0, top), min(height, bottom), left, right
+
+
 def ink_gaps(pixels: np.ndarray, line: TextBox) -> TextBox:
     """The line with the runs of blank pixel columns across its height (and a little beyond
     its ends), in image coordinates. A column is blank when it has a single colour over the
     middle of the line; the top and bottom eighths are left out because OCR boxes overlap the
     lines above and below."""
-    height, width = pixels.shape[:2]
-    top, bottom = line.y + line.h // 8, line.y + line.h - line.h // 8
-    left, right = max(0, line.x - 2 * line.h), min(width, line.x + line.w + 2 * line.h)
-    top, bottom = max(0, top), min(height, bottom)
+    top, bottom, left, right = gap_band(pixels.shape, line)
     if bottom <= top or right <= left:
         return line
     band = pixels[top:bottom, left:right]

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from app.core.frames import changed_tiles
 from app.core.redact.frames import FrameContext, fill_boxes
-from app.core.redact.layout import hit_boxes, ink_gaps
+from app.core.redact.layout import gap_band, hit_boxes, ink_gaps
 from app.core.redact.ocr import OcrEngine, TextBox, read_at_scale
 from app.core.redact.ocr_text import LineHits
 from app.core.redact.pixels import channel_total
@@ -341,13 +341,19 @@ class ScreenTextRedactor:
         started = time.process_time()
         regions = self.regions_to_read(pixels)
         if regions:
-            self.lines = [ln for ln in self.lines if not any(_read_again(ln, r) for r in regions)]
+            kept, again = [], {}
+            for ln in self.lines:
+                if any(_read_again(ln, r) for r in regions):
+                    again[replace(ln, gaps=(), breaks=())] = ln
+                else:
+                    kept.append(ln)
+            self.lines = kept
             for x, y, w, h in regions:
                 crop = pixels[y : y + h, x : x + w]
                 scale = text_scale(crop, self.enlarge)
                 found = read_at_scale(self.engine, crop, scale, x)
                 self.stats.enlarged += scale > 1
-                self.lines.extend(ink_gaps(pixels, line.moved(x, y)) for line in found)
+                self.lines.extend(self._measured(pixels, line.moved(x, y), again) for line in found)
                 self.stats.reads += 1
                 self.stats.pixels_read += w * h
         self._previous = pixels.copy()
@@ -355,6 +361,21 @@ class ScreenTextRedactor:
         self.stats.pixels_seen += pixels.shape[0] * pixels.shape[1]
         self.stats.cpu_s += time.process_time() - started
         return self.lines
+
+    def _measured(
+        self, pixels: np.ndarray, line: TextBox, before: dict[TextBox, TextBox]
+    ) -> TextBox:
+        """The line with its gaps measured (ink_gaps), or, when it reads as it did in the
+        frame before, at the same place, over the same pixels, as measured then: a region
+        read again holds many lines that did not change (the rows of a table around the few
+        whose figures did)."""
+        old = before.get(line)
+        previous = self._previous
+        if old is not None and previous is not None and previous.shape == pixels.shape:
+            top, bottom, left, right = gap_band(pixels.shape, line)
+            if np.array_equal(previous[top:bottom, left:right], pixels[top:bottom, left:right]):
+                return old
+        return ink_gaps(pixels, line)
 
     def sensitive_boxes(self, lines: Sequence[TextBox]) -> list[tuple[Rect, str]]:
         found = []
