@@ -150,8 +150,9 @@ class GlyphMemory:
     def _grid_of(
         self, font: bytes, runs: list[tuple[int, int]], column: int
     ) -> tuple[int, int] | None:
-        """The grid of the line's cells (pitch, phase in the crop's columns): its own, or
-        one that its font's lines showed before and on which every run of this line starts."""
+        """The grid of the line's cells (pitch, phase in the crop's columns): its own, or one
+        that its font's lines showed before, at the same columns on screen, on which this
+        line's runs start."""
         grids = self._grids.get(font)
         grid = _grid(
             runs, [pitch for (pitch, _), _ in grids.most_common(MAX_GRIDS)] if grids else ()
@@ -174,7 +175,7 @@ class GlyphMemory:
             # takes the phase: the earliest start); narrow ones (a period, a colon) may start
             # anywhere in their cell. Runs to be cut, which begin with a whole glyph, must
             # start on the grid, and so must most runs.
-            on_grid = [(a - phase) % pitch <= 2 for a, _ in runs]
+            on_grid = [(a - phase) % pitch <= BEARING for a, _ in runs]
             wide_on_grid = all(
                 on for on, (a, b) in zip(on_grid, runs, strict=True) if b - a > pitch
             )
@@ -290,6 +291,7 @@ GRID_GLYPHS = 8  # fewer glyphs than this do not show a grid
 
 
 SPILL = 2  # columns a bold glyph may reach into the next cell
+BEARING = 2  # columns a glyph's ink may start into its cell
 MAX_FONTS = 256  # backgrounds whose grids are remembered
 MAX_GRIDS = 4  # grids of one font tried on a line too short to show its own
 
