@@ -149,8 +149,10 @@ def _row_keys(block: np.ndarray) -> list[bytes]:
     return [row.tobytes() for row in block]
 
 
-def _blank_rows(block: np.ndarray) -> np.ndarray:
-    return np.all(block == block[:, :1], axis=(1, 2))
+def _blank_rows(keys: list[bytes], pixel: int) -> np.ndarray:
+    """Which rows (given by their bytes, `pixel` bytes a pixel) are one colour throughout:
+    compared as bytes, which costs a quarter of comparing the pixels as an array."""
+    return np.array([key == key[:pixel] * (len(key) // pixel) for key in keys], dtype=bool)
 
 
 def _scroll_shift(
@@ -292,8 +294,9 @@ class ScreenTextRedactor:
             return padded
         before = _row_keys(previous[y : y + h, x : x + w])
         after = _row_keys(pixels[y : y + h, x : x + w])
-        blank_before = _blank_rows(previous[y : y + h, x : x + w])
-        blank_after = _blank_rows(pixels[y : y + h, x : x + w])
+        pixel = pixels.shape[2] * pixels.itemsize
+        blank_before = _blank_rows(before, pixel)
+        blank_after = _blank_rows(after, pixel)
         dy = _scroll_shift(before, after, blank_before, blank_after)
         if dy == 0:
             return padded
