@@ -219,3 +219,50 @@ def test_the_cheap_test_before_the_phone_matcher_lets_every_kind_of_valid_number
                 continue
             nsn = phonenumbers.national_significant_number(example)
             assert pattern.fullmatch(nsn) or pattern.fullmatch(trunk + nsn), (region, kind)
+
+
+def test_numbers_grouped_as_no_country_writes_them_skip_the_matcher_and_lose_no_hit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a word that says a phone number is near, only a number of two or more groups,
+    led by its trunk prefix or grouped as its country writes numbers, is a hit; figures
+    grouped otherwise (the columns of `top`) are not even given to the matcher. Every hit
+    found with every grouping tried is found."""
+    import random
+
+    import phonenumbers
+
+    from app.core.redact import detectors
+
+    rng = random.Random(7)
+    texts = []
+    for region in detectors.DEFAULT_PHONE_REGIONS:
+        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+            digits = phonenumbers.national_significant_number(example)
+            cuts = sorted(rng.sample(range(1, len(digits)), k=min(3, len(digits) - 1)))
+            regrouped = " ".join(digits[a:b] for a, b in zip([0, *cuts], [*cuts, None]))
+            for number in (national, national.lstrip("0("), regrouped, digits):
+                texts += [f"office {number} today", f"phone {number}", f"{number} 4 12"]
+    for _ in range(300):  # runs of figures as tables and `top` show them
+        groups = [str(rng.randrange(10 ** rng.randint(1, 6))) for _ in range(rng.randint(2, 6))]
+        texts.append(" ".join(groups))
+    runs = [0]
+    matcher = phonenumbers.PhoneNumberMatcher
+
+    def counted(*args: object, **kwargs: object) -> object:
+        runs[0] += 1
+        return matcher(*args, **kwargs)
+
+    monkeypatch.setattr(phonenumbers, "PhoneNumberMatcher", counted)
+    found = [set(detectors.phones()(text)) for text in texts]
+    grouped_runs, runs[0] = runs[0], 0
+    monkeypatch.setattr(detectors, "_national_groupings", lambda region: None)
+    every_grouping = [set(detectors.phones()(text)) for text in texts]
+    lost = [(t, b - a) for t, a, b in zip(texts, found, every_grouping, strict=True) if b - a]
+    assert not lost
+    assert sum(map(bool, found)) > len(texts) // 4  # most example numbers are found
+    assert grouped_runs < 0.7 * runs[0]

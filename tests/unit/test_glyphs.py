@@ -103,6 +103,24 @@ def test_a_glyph_the_network_reads_two_ways_is_decided_by_its_shape() -> None:
     assert spelled is not None and spelled[0] == "a,b"
 
 
+def test_a_glyph_read_many_times_is_what_a_clear_majority_of_readings_say() -> None:
+    """The network reads a bitmap 'l' as '1' now and then, beside figures. Until it has read
+    a glyph often, three in four readings must agree; after that, two in three decide, or
+    every line holding the glyph would go to the network for good."""
+    memory = GlyphMemory()
+    taught(memory, "all", "lal")  # 'l' read 4 times
+    font, glyphs = memory.glyphs(line("la"))
+    for reading in ("1a", "1a", "1a", "la"):
+        memory.learn(font, glyphs, reading)
+    assert memory.spell(font, glyphs) is None  # 'l' 5 times of 8
+    memory.learn(font, glyphs, "la")  # 6 of 9
+    spelled = memory.spell(font, glyphs)
+    assert spelled is not None and spelled[0] == "la"
+    for _ in range(3):
+        memory.learn(font, glyphs, "1a")  # 6 of 12: no clear majority
+    assert memory.spell(font, glyphs) is None
+
+
 def test_gaps_of_a_width_the_readings_disagree_on_send_the_line_to_the_network() -> None:
     memory = GlyphMemory()
     taught(memory, "ab ba", "ba ab")
@@ -207,6 +225,19 @@ def test_a_line_too_short_to_show_a_grid_is_cut_at_its_terminals_grid() -> None:
     # Another window, off that grid: not cut.
     _, elsewhere = memory.glyphs(bold, 100 + at + 4)
     assert len(elsewhere) == 2
+
+
+def test_a_single_run_of_touching_bold_figures_is_cut_at_its_terminals_grid() -> None:
+    """One bold number alone in its column (top's figures for the process it highlights,
+    which change every second): a single run of touching glyphs."""
+    memory = GlyphMemory()
+    plain, at = terminal_row("load 20 04 0.24 42 00", bold=False)
+    memory.glyphs(plain, 100 + at)
+    bold, at = terminal_row("  2004", bold=True)
+    _, uncut = GlyphMemory().glyphs(bold, 100 + at)
+    assert len(uncut) == 1
+    _, cut = memory.glyphs(bold, 100 + at)
+    assert len(cut) == 4 and cut[-1].right == uncut[0].right
 
 
 def test_the_commonest_colour_is_that_of_most_pixels_and_ties_go_to_the_lowest() -> None:

@@ -84,6 +84,28 @@ def engine() -> RapidOcrEngine:
     return RapidOcrEngine(find_lines="ink")
 
 
+def test_a_lines_background_is_the_colour_around_its_ink() -> None:
+    """Bold figures cropped tight to their ink have bars along the crop's edge: the
+    background is taken from the blank pixels around the box, not from its edge."""
+    from app.core.redact.line_reader import _background
+
+    image = Image.new("RGB", (120, 40), (250, 250, 240))
+    draw = ImageDraw.Draw(image)
+    ink = (20, 20, 20)
+    for left in (10, 18, 11, 19):  # '55' in bars, drawn again a pixel to the right (bold)
+        bars = [(0, 0, 5, 0), (0, 0, 0, 7), (0, 7, 5, 7), (5, 7, 5, 14), (0, 14, 5, 14)]
+        for a, b, c, d in bars:
+            draw.line((left + a, 10 + b, left + c, 10 + d), fill=ink)
+    pixels = np.asarray(image).copy()
+    (box,) = find_lines(pixels)
+    x, y, w, h = box
+    edge = np.concatenate((pixels[y, x : x + w], pixels[y + h - 1, x : x + w]))
+    assert (edge == 20).all(axis=1).mean() > 0.5, "the box's own edge is mostly ink"
+    assert _background(pixels, *box).tolist() == [250, 250, 240]
+    # A box at the edge of the crop: its own edge stands in where there is nothing outside.
+    assert _background(pixels[y:, x:], 0, 0, w, h).tolist() == [250, 250, 240]
+
+
 def test_lines_are_read_by_the_recogniser_and_remembered_by_their_pixels(
     engine: RapidOcrEngine,
 ) -> None:

@@ -207,6 +207,55 @@ def _national_pattern(region: str) -> tuple[str, re.Pattern[str], bool]:
     return trunk, re.compile("|".join(kinds)), True
 
 
+_CAPTURED_DIGITS = re.compile(r"\(\\d(?:\{(\d+)(?:,(\d+))?\})?\)")
+_FORMAT_GROUP = re.compile(r"\\\d")
+
+
+@cache
+def _national_groupings(region: str) -> frozenset[tuple[int, ...]] | None:
+    """The lengths of the digit groups (two or more) that the region's country writes
+    national numbers in, by the formats of its plan (and those of the regions sharing its
+    country code), any neighbouring groups written together; None where some format is not
+    plain groups of digits, so nothing can be ruled out. A number written otherwise is only
+    a phone number with a word that says so (see _written_as_phone)."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None:
+        return None
+    found: set[tuple[int, ...]] = set()
+    trunks: set[int] = set()
+    for other in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(meta.country_code or 0, (region,)):
+        plan = phonenumbers.PhoneMetadata.metadata_for_region(other)
+        for form in plan.number_format if plan is not None else ():
+            pattern, written = form.pattern or "", form.format or ""
+            ranges = [
+                (int(lo), int(hi or lo)) if lo else (1, 1)
+                for lo, hi in _CAPTURED_DIGITS.findall(pattern)
+            ]
+            plain = _CAPTURED_DIGITS.sub("", pattern) == ""
+            if not ranges or not plain or re.search(r"\d", _FORMAT_GROUP.sub("", written)):
+                return None
+            for joins in itertools.product((False, True), repeat=len(ranges) - 1):
+                blocks = [ranges[0]]
+                for joined, (lo, hi) in zip(joins, ranges[1:], strict=True):
+                    if joined:
+                        blocks[-1] = (blocks[-1][0] + lo, blocks[-1][1] + hi)
+                    else:
+                        blocks.append((lo, hi))
+                if len(blocks) > 1:
+                    found.update(itertools.product(*(range(lo, hi + 1) for lo, hi in blocks)))
+        if plan is not None and plan.national_prefix:
+            trunks.add(len(plan.national_prefix))
+    # The national format may write the trunk prefix into the first group or before it
+    # ("0501 234 56 88", "8 (495) ..."). Digits written without it, one group as much
+    # shorter at the end, have their spaces where the format does, and pass as written so.
+    for trunk in trunks:
+        for first, *rest, last in list(found):
+            if last > trunk:
+                found.add((first + trunk, *rest, last - trunk))
+                found.add((trunk, first, *rest, last - trunk))
+    return frozenset(found)
+
+
 def _blank_ipv4(m: re.Match[str]) -> str:
     if all(int(octet) <= 255 for octet in m.group().split(".")):
         return " " * len(m.group())
@@ -245,27 +294,37 @@ def phones(regions: Sequence[str] | str = ()) -> Callable[[str], Iterable[Hit]]:
     """Phone numbers: international ones of any country, national ones of `regions`."""
     tried = phone_regions((regions,) if isinstance(regions, str) else regions)
 
-    patterns = [(r, *_national_pattern(r)) for r in tried]
-    cache: dict[str, list[tuple[str, int, int, bool]]] = {}
+    patterns = [(r, *_national_pattern(r), _national_groupings(r)) for r in tried]
+    cache: dict[tuple[str, bool], list[tuple[str, int, int, bool]]] = {}
 
-    def regions_for(piece: str) -> list[str]:
+    def regions_for(piece: str, worded: bool) -> list[str]:
         """The regions in which some run of the piece's digit groups could be a number: a
-        cheap test against the plan's pattern, before the full matcher runs."""
+        cheap test against the plan's pattern, before the full matcher runs. Without a
+        word that says a phone number is near (`worded`), only a number of two or more
+        groups, led by the trunk prefix or grouped as the country groups its numbers, is
+        kept (see national): for the runs of figures of a table or `top`, the matcher then
+        runs for few regions, or none."""
         groups = _DIGIT_RUN.findall(piece)[:MAX_CLUSTER_GROUPS]
         spans = []
         for i in range(len(groups)):
             digits = ""
-            for g in groups[i:]:
-                digits += g
+            for j in range(i, len(groups)):
+                digits += groups[j]
                 if len(digits) > 17:
                     break
                 if len(digits) >= 4:
-                    spans.append(digits)
+                    spans.append((digits, tuple(len(g) for g in groups[i : j + 1])))
         found = []
-        for region, trunk, pattern, strict in patterns:
-            for digits in spans:
+        for region, trunk, pattern, strict, groupings in patterns:
+            # Digits led by the trunk prefix are written as usual whatever their groups, and
+            # they may be dialled abroad (Japan's "010" is its international prefix too).
+            led = bool(trunk) and any(g.startswith(trunk) for g in groups)
+            grouped = worded or led or groupings is None
+            for digits, lengths in spans:
                 if len(digits) < 7 and not strict:
                     continue  # the general pattern lets any short run through
+                if not grouped and lengths not in (groupings or ()):
+                    continue  # one group, or groups no number of the region is written in
                 nsn = digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits
                 # Parsing strips a trunk prefix only where what is left is a number.
                 if pattern.fullmatch(nsn) or pattern.fullmatch(digits):
@@ -273,16 +332,16 @@ def phones(regions: Sequence[str] | str = ()) -> Callable[[str], Iterable[Hit]]:
                     break
         return found
 
-    def matches(piece: str, budget: list[int]) -> list[tuple[str, int, int, bool]]:
+    def matches(piece: str, budget: list[int], worded: bool) -> list[tuple[str, int, int, bool]]:
         """(raw, start, end, grouped as usual) of the national numbers in a cluster, cached
         by its text."""
-        found = cache.get(piece)
+        found = cache.get((piece, worded))
         if found is not None:
             return found
         found = []
         if budget[0] <= 0:
             return found
-        candidates = regions_for(piece)[: budget[0]]
+        candidates = regions_for(piece, worded)[: budget[0]]
         if not candidates:
             return found
         for region in candidates:
@@ -298,7 +357,7 @@ def phones(regions: Sequence[str] | str = ()) -> Callable[[str], Iterable[Hit]]:
                 break
         if len(cache) >= CLUSTER_CACHE_SIZE:
             cache.clear()
-        cache[piece] = found
+        cache[(piece, worded)] = found
         return found
 
     def national(chunk: str, start: int, end: int, budget: list[int]) -> Hit | None:
@@ -306,7 +365,9 @@ def phones(regions: Sequence[str] | str = ()) -> Callable[[str], Iterable[Hit]]:
         # middle of a UUID or a hash is not a phone number).
         glued = start > 0 and _PHONE_WORD_GLUED.search(chunk, max(0, start - 12), start)
         start, end = max(0, start - 1), min(len(chunk), end + 1)
-        for raw, a, b, usual in matches(_unglued(chunk[start:end], bool(glued)), budget):
+        # Every window the check below looks in for such a word, of any match in the piece.
+        worded = bool(_PHONE_WORD.search(chunk, max(0, start - 24), end))
+        for raw, a, b, usual in matches(_unglued(chunk[start:end], bool(glued)), budget, worded):
             at = start + a
             if chunk[max(0, at - 1) : at] == "#" or chunk[max(0, at - 2) : at] == "# ":
                 continue  # "#32488844": an order or ticket number

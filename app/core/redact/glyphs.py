@@ -29,6 +29,11 @@ INK_CONTRAST = 48  # summed over channels, as lines.ink_mask
 CAPACITY = 20000  # glyphs remembered (a few MB)
 CONFIRMED = 2  # readings of a glyph that agree before it is used
 AGREEMENT = 0.75  # share of its readings that must agree
+# The network reads some glyphs one way or another by their neighbours (a bitmap 'l' as '1'
+# beside figures). Once it has read a glyph this often, a clear majority of its readings is
+# what the glyph is: else every line holding it would go to the network, for good.
+SETTLED = 8
+MAJORITY = 2 / 3
 DESCENT = 0.18  # of the tallest glyph's height above the baseline: a descender's least depth
 
 
@@ -102,11 +107,16 @@ class GlyphMemory:
         self.spelled = 0  # lines spelled from memory
         self.learned = 0  # lines whose glyphs were learned from a reading
 
-    def glyphs(self, line: np.ndarray, column: int = 0) -> tuple[bytes, list[Glyph]]:
+    def glyphs(
+        self, line: np.ndarray, column: int = 0, background: np.ndarray | None = None
+    ) -> tuple[bytes, list[Glyph]]:
         """The glyphs of a line's crop (tight to its ink, RGB), left to right, and the key
         of its font's spacing (its background colour and height). `column` is the crop's
-        column on screen: lines of one terminal stand on one grid of cells."""
-        background = _background(line)
+        column on screen: lines of one terminal stand on one grid of cells. `background` is
+        the colour around the line, where the caller knows it: the edge of a crop tight to
+        bold figures is mostly ink."""
+        if background is None:
+            background = _background(line)
         level = channel_total(np.abs(line.astype(np.int16) - background.astype(np.int16)))
         ink = level > INK_CONTRAST
         columns = np.asarray(ink.any(axis=0))
@@ -165,7 +175,7 @@ class GlyphMemory:
             pitch, phase = grid
             grids[(pitch, (column + phase) % pitch)] += 1
             return grid
-        if grids is None or len(runs) < 2:
+        if grids is None or not runs:
             return None
         for (pitch, on_screen), _ in grids.most_common(MAX_GRIDS):
             if all(b - a <= pitch for a, b in runs):
@@ -252,7 +262,7 @@ class GlyphMemory:
         (char, count), total = counts.most_common(1)[0], counts.total()
         if total < CONFIRMED:
             return None
-        if count >= AGREEMENT * total:
+        if count >= (MAJORITY if total >= SETTLED else AGREEMENT) * total:
             return char
         # The network reads some small glyphs one way or another by their neighbours (a
         # bitmap period as a comma, a colon as a plus). Where its readings of one glyph

@@ -76,8 +76,9 @@ class LineReader:
             # The line's own pixels on a margin of its background: neighbours' ink stays out,
             # and the same line reads (and is remembered) the same wherever it is.
             ink = rgb[y : y + h, x : x + w]
+            background = _background(rgb, x, y, w, h)
             crop = np.empty((y1 - y0, x1 - x0, 3), dtype=np.uint8)
-            crop[:] = _background(ink)
+            crop[:] = background
             crop[y - y0 : y - y0 + h, x - x0 : x - x0 + w] = ink
             crop = np.ascontiguousarray(crop[:, :, ::-1])  # the model takes BGR
             factor = scale if h <= SMALL_INK else 1
@@ -94,7 +95,7 @@ class LineReader:
                     (crop.shape[1] * factor, crop.shape[0] * factor),
                     interpolation=cv2.INTER_CUBIC,
                 )
-            font, glyphs = self.glyphs.glyphs(ink, column + x)
+            font, glyphs = self.glyphs.glyphs(ink, column + x, background)
             line = _Pending(i, key, crop, (x0, y0, x1, y1), (x, y, h), font, glyphs)
             if not self._spell(line, items):
                 pending.append(line)
@@ -171,10 +172,14 @@ class _Pending:
     glyphs: list[Glyph]
 
 
-def _background(ink: np.ndarray) -> np.ndarray:
-    """The commonest colour on the edge of a line's ink box: its background (a glyph may
-    touch any one corner, but not most of the edge)."""
-    return commonest_colour(np.concatenate((ink[0], ink[-1], ink[:, 0], ink[:, -1])))
+def _background(rgb: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarray:
+    """The commonest colour on the ring of pixels just outside a line's ink box: its
+    background. The box is tight to the ink, so its own edge can be mostly ink (a row of
+    bold figures, whose tops and bottoms are bars); the columns either side are the blank
+    ones it was cut at. Where the box meets the edge of `rgb`, its own edge stands in."""
+    height, width = rgb.shape[:2]
+    ring = rgb[max(0, y - 1) : min(height, y + h + 1), max(0, x - 1) : min(width, x + w + 1)]
+    return commonest_colour(np.concatenate((ring[0], ring[-1], ring[:, 0], ring[:, -1])))
 
 
 def _shape(crop: np.ndarray, factor: int) -> bytes:
