@@ -169,6 +169,33 @@ def test_new_lines_of_glyphs_already_read_are_spelled_without_the_network(
     assert (again.text, again.x, again.w, again.chars) == (line.text, line.x, line.w, line.chars)
 
 
+def test_bands_of_rows_that_did_not_change_are_not_found_again(engine: RapidOcrEngine) -> None:
+    """A table whose figures change (`top`): only the bands of rows that changed are cut
+    into lines and read; the others come from memory, the same as a fresh reading, also in
+    a crop a few blank columns wider."""
+    rows = [f"{pid} root 20 0 {pid * 7} S 0.0 kworker/{pid}" for pid in (17, 23, 101, 244)]
+    image, draw = canvas(700, 40 * len(rows) + 20)
+    for i, text in enumerate(rows):
+        draw.text((20, 20 + 40 * i), text, fill="black", font=FONT)
+    engine.read(np.asarray(image).copy())
+    reader = engine.lines
+    found = reader.bands_found
+    draw.rectangle((0, 55, 699, 95), fill="white")
+    draw.text((20, 60), "23 root 20 0 999 R 7.5 kworker/23", fill="black", font=FONT)
+    changed = np.asarray(image).copy()
+    lines = engine.read(changed)
+    assert reader.bands_found == found + 1
+    fresh = RapidOcrEngine(find_lines="ink")
+    assert [(b.text, b.x, b.y, b.w, b.h) for b in lines] == [
+        (b.text, b.x, b.y, b.w, b.h) for b in fresh.read(changed)
+    ]
+    assert "999" in lines[1].text and "7.5" in lines[1].text
+    wider = np.full((changed.shape[0], changed.shape[1] + 9, 3), 255, dtype=np.uint8)
+    wider[:, : changed.shape[1]] = changed
+    assert [(b.text, b.x, b.y) for b in engine.read(wider)] == [(b.text, b.x, b.y) for b in lines]
+    assert reader.bands_found == found + 1
+
+
 def test_lines_printed_one_a_frame_stay_read(engine: RapidOcrEngine) -> None:
     """Output printed a line at a time in a small terminal font: each new line is read in a
     crop widened to its whole line, whose edge falls inside the margin of the line above.

@@ -109,6 +109,38 @@ def test_a_token_wrapped_over_three_rows_is_covered_on_every_row() -> None:
     assert joined[-4:] == "____"  # "done" stays readable
 
 
+def test_a_token_wrapped_after_rows_of_words_is_covered_and_rows_of_words_are_not_chained() -> None:
+    """Rows as wide as their terminal chain up as possibly wrapped (`top`, a log). An item over
+    three rows covers its middle rows whole, so only rows that read as one token are read
+    together with their neighbours; rows of words are not, and the token after them is."""
+    cols = 50
+    words = [
+        f"{pid:5d} root 20 0 {pid * 7:7d} S 0.0 kworker/{pid}".ljust(cols) for pid in range(12)
+    ]
+    token = _jwt(5)
+    text = "Authorization: Bearer " + token + " done"
+    rows = words + [text[i : i + cols] for i in range(0, len(text), cols)]
+    lines = [_row(r[:cols], n) for n, r in enumerate(rows)]
+    joined_texts: list[str] = []
+
+    class Counting(LineHits):
+        def text_hits(self, text: str) -> list:  # type: ignore[type-arg]
+            if len(text) > 2 * cols:
+                joined_texts.append(text)
+            return super().text_hits(text)
+
+    found = Counting(TextScrubber.from_settings(Settings())).find(lines)
+    covered = []
+    for line, hits in zip(lines, found, strict=True):
+        marks = [any(h.start <= i < h.end for h in hits) for i in range(len(line.text))]
+        covered.append("".join(c if m else "_" for c, m in zip(line.text, marks, strict=True)))
+    joined = "".join(covered[len(words) :])
+    start = text.index(token)
+    assert joined[start : start + len(token)] == token
+    assert all(set(row) == {"_"} for row in covered[: len(words) - 1])
+    assert not any(all(f"kworker/{n} " in t for n in (3, 4, 5)) for t in joined_texts)
+
+
 @pytest.mark.parametrize(
     ("text", "item"),
     [

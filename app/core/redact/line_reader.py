@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from app.core.redact.glyphs import Glyph, GlyphMemory, commonest_colour
-from app.core.redact.lines import column_gap, find_lines
+from app.core.redact.lines import Bands, column_gap
 from app.core.redact.ocr import TextBox
 
 # Blank margin kept around a line's ink: the recogniser was trained on detector boxes,
@@ -55,18 +55,60 @@ class LineReader:
         rec.rec_batch_num = 1
         self._cache: OrderedDict[bytes, Known] = OrderedDict()
         self._cache_lines = cache_lines
+        # The lines read in each band of pixel rows lately, by the band's digest (_band_key),
+        # placed as in the band.
+        self._bands: OrderedDict[bytes, list[TextBox]] = OrderedDict()
+        self._cache_bands = cache_lines // 4
         self.glyphs = GlyphMemory()
         self.recognised = 0  # lines run through the network
         self.remembered = 0  # lines answered from the cache
+        self.bands_found = 0  # bands of rows whose lines were found (not answered from memory)
 
     def read(self, rgb: np.ndarray, scale: int = 1, column: int = 0) -> list[TextBox]:
-        """The lines of `rgb` (each piece of a row on its own, see joined_rows), in `rgb`'s
-        coordinates; `scale` enlarges small text before it is recognised. `column` is where
-        `rgb` lies on screen."""
+        """The lines of `rgb`, in `rgb`'s coordinates, top to bottom: each piece of a row
+        read on its own, the pieces of a row joined again (joined_rows). `scale` enlarges
+        small text before it is recognised. `column` is where `rgb` lies on screen.
+
+        A crop is read band by band (lines.Bands): a band whose pixels and ink are as in a
+        crop read before holds the same lines, read the same, and is answered from memory
+        without finding its lines again. A table whose figures change (`top`) changes a few
+        of its rows a frame; the rest cost a digest."""
+        bands = Bands.of(rgb)
+        found: list[tuple[int, int, int, int]] = []
+        owner: list[int] = []  # which of the new bands each line found is in
+        new_bands: list[tuple[bytes, int, int, int]] = []  # key, index, where
+        read: list[list[TextBox]] = []
+        for top, bottom in bands.rows:
+            key, left = _band_key(rgb, bands, top, bottom, scale)
+            known = self._bands.get(key)
+            if known is not None:
+                self._bands.move_to_end(key)
+                self.remembered += len(known)
+                read.append([box.moved(left, top) for box in known])
+                continue
+            lines = bands.lines(top, bottom)
+            self.bands_found += 1
+            found += lines
+            owner += [len(new_bands)] * len(lines)
+            new_bands.append((key, len(read), left, top))
+            read.append([])
+        for item, band in zip(self._read_lines(rgb, found, scale, column), owner, strict=True):
+            if item is not None and item.score >= TEXT_SCORE:
+                read[new_bands[band][1]].append(item)
+        for key, at, left, top in new_bands:
+            # Pieces of one row are in one band: bands are joined each on its own.
+            read[at] = joined_rows(read[at])
+            self._bands[key] = [box.moved(-left, -top) for box in read[at]]
+            if len(self._bands) > self._cache_bands:
+                self._bands.popitem(last=False)
+        return sorted((box for band in read for box in band), key=lambda b: (b.y, b.x))
+
+    def _read_lines(
+        self, rgb: np.ndarray, found: list[tuple[int, int, int, int]], scale: int, column: int
+    ) -> list[TextBox | None]:
         import cv2
 
         height, width = rgb.shape[:2]
-        found = find_lines(rgb)
         items: list[TextBox | None] = [None] * len(found)
         pending: list[_Pending] = []
         for i, (x, y, w, h) in enumerate(found):
@@ -108,7 +150,7 @@ class LineReader:
             pending = [
                 line for line in pending if id(line) not in chosen and not self._spell(line, items)
             ]
-        return [item for item in items if item is not None and item.score >= TEXT_SCORE]
+        return items
 
     def _spell(self, line: _Pending, items: list[TextBox | None]) -> bool:
         spelled = self.glyphs.spell(line.font, line.glyphs)
@@ -180,6 +222,29 @@ def _background(rgb: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarray:
     height, width = rgb.shape[:2]
     ring = rgb[max(0, y - 1) : min(height, y + h + 1), max(0, x - 1) : min(width, x + w + 1)]
     return commonest_colour(np.concatenate((ring[0], ring[-1], ring[:, 0], ring[:, -1])))
+
+
+def _band_key(
+    rgb: np.ndarray, bands: Bands, top: int, bottom: int, scale: int
+) -> tuple[bytes, int]:
+    """A digest of all that the lines read in a band depend on, and the band's first column
+    of ink, where its lines are placed from: its rows of the ink mask and the crop's usual
+    line height (where lines are found), its pixels and the row either side (what they read
+    as, on what background), and how near the crop's edges its ink lies (where the lines'
+    margins are cut off). Blank columns either side beyond a margin as wide as the band is
+    tall (more than any line's margin) do not count: a band is the same band in a crop a
+    few columns wider."""
+    height, width = rgb.shape[:2]
+    rows = bottom - top
+    inked = np.flatnonzero(bands.mask[top:bottom].any(axis=0))
+    first, last = (int(inked[0]), int(inked[-1]) + 1) if inked.size else (0, 0)
+    left, right = max(0, first - rows), min(width, last + rows)
+    edges = (min(top, rows), min(height - bottom, rows), first - left, right - last)
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr((edges, scale, bands.line_height)).encode())
+    digest.update(bands.mask[top:bottom, left:right].tobytes())
+    digest.update(rgb[max(0, top - 1) : bottom + 1, left:right].tobytes())
+    return digest.digest(), first
 
 
 def _shape(crop: np.ndarray, factor: int) -> bytes:

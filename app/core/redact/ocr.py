@@ -223,9 +223,7 @@ class RapidOcrEngine:
             engine = self._load()
             try:
                 if by_ink:
-                    from app.core.redact.line_reader import joined_rows
-
-                    return joined_rows(self.lines.read(rgb, scale, column))
+                    return list(self.lines.read(rgb, scale, column))
                 # PP-OCR models take BGR, like OpenCV.
                 result, _elapsed = engine(
                     np.ascontiguousarray(rgb[:, :, ::-1]), return_word_box=True

@@ -353,12 +353,12 @@ class LineHits:
             chain = [head]
             while chain[-1] in following and len(chain) <= MAX_CHAIN_ROWS:
                 chain.append(following[chain[-1]].second)
-            if len(chain) < 3:
-                continue
-            seps = ["" if "" in following[i].separators else " " for i in chain[:-1]]
-            for at in range(0, max(1, len(chain) - CHAIN_OVERLAP), CHAIN_WINDOW - CHAIN_OVERLAP):
-                window = chain[at : at + CHAIN_WINDOW]
-                yield from self._window_hits(readings, window, seps[at : at + len(window) - 1])
+            for part in _unbroken_parts(chain, readings):
+                seps = ["" if "" in following[i].separators else " " for i in part[:-1]]
+                step = CHAIN_WINDOW - CHAIN_OVERLAP
+                for at in range(0, max(1, len(part) - CHAIN_OVERLAP), step):
+                    window = part[at : at + CHAIN_WINDOW]
+                    yield from self._window_hits(readings, window, seps[at : at + len(window) - 1])
 
     def _window_hits(
         self, readings: Sequence[Reading], window: list[int], seps: list[str]
@@ -383,6 +383,24 @@ class LineHits:
                 a, b = max(hit.start, start) - start, min(hit.end, start + length) - start
                 if b > a:
                     yield window[k], [Hit(hit.category, a, b)]
+
+
+def _unbroken_parts(chain: list[int], readings: Sequence[Reading]) -> Iterable[list[int]]:
+    """The parts of a chain of wrapped rows that an item over three rows or more can lie
+    in: a run of rows that read as one token (not as words, see _NOT_KEY_ROW), with the rows
+    either side, where such an item begins and ends. An item that runs over a row covers it
+    whole, and no detected item is words apart. The rows of `top` or of a log, as wide as
+    their terminal, chain up on every frame and are words: they cost nothing here."""
+    start = None
+    for k in range(1, len(chain) - 1):
+        unbroken = not _NOT_KEY_ROW.search(readings[chain[k]].text.strip())
+        if unbroken and start is None:
+            start = k
+        elif not unbroken and start is not None:
+            yield chain[start - 1 : k + 1]
+            start = None
+    if start is not None:
+        yield chain[start - 1 :]
 
 
 # A PEM private key is one item from its BEGIN line to its END line: every row between them is
