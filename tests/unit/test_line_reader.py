@@ -231,3 +231,32 @@ def test_lines_printed_one_a_frame_stay_read(engine: RapidOcrEngine) -> None:
     ]
     email = find_lines(frames[-1][110:123])[1]
     assert (out[110:123][:, email[0] : email[0] + email[2]] == 0).all(), "the address stays covered"
+
+
+def test_long_strokes_are_the_runs_longer_than_the_limit_along_their_axis() -> None:
+    """Window edges and table rules are taken out of the ink mask as runs of set pixels
+    longer than a limit, along rows or down columns: checked against counting each run."""
+    from app.core.redact.lines import _long_runs
+
+    def by_counting(mask: np.ndarray, longer_than: int) -> np.ndarray:
+        out = np.zeros_like(mask)
+        for r, row in enumerate(mask):
+            c = 0
+            while c < len(row):
+                if not row[c]:
+                    c += 1
+                    continue
+                end = c
+                while end < len(row) and row[end]:
+                    end += 1
+                out[r, c:end] = end - c > longer_than
+                c = end
+        return out
+
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        height, width = rng.integers(1, 90, 2)
+        mask = rng.random((height, width)) < rng.random() ** 0.2
+        for limit in (1, 6, 40, 80):
+            assert (_long_runs(mask, limit, axis=1) == by_counting(mask, limit)).all()
+            assert (_long_runs(mask, limit, axis=0) == by_counting(mask.T, limit).T).all()

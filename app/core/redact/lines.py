@@ -82,27 +82,58 @@ def _line_runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return [(a, b) for a, b in merged]
 
 
-def _long_runs(mask: np.ndarray, longer_than: int) -> np.ndarray:
-    """The pixels of `mask` in runs along a row longer than `longer_than`."""
-    height, width = mask.shape
-    padded = np.zeros((height, width + 2), dtype=np.int8)
-    padded[:, 1:-1] = mask
-    steps = np.diff(padded.ravel())
-    starts, ends = np.flatnonzero(steps == 1) + 1, np.flatnonzero(steps == -1) + 1
-    long = ends - starts > longer_than
-    marks = np.zeros(padded.size + 1, dtype=np.int32)
-    # Runs are apart by a blank at least: no two starts or ends share an index, and plain
-    # indexing adds as np.add.at would, at a fraction of its cost.
-    marks[starts[long]] += 1
-    marks[ends[long]] -= 1
-    return (np.cumsum(marks[:-1]) > 0).reshape(height, width + 2)[:, 1:-1]
+def _long_runs(mask: np.ndarray, longer_than: int, axis: int) -> np.ndarray:
+    """The pixels of `mask` (bool) in runs along `axis` (1: along a row, 0: down a column)
+    longer than `longer_than`: a morphological opening by a line of k = longer_than + 1
+    pixels, where the runs of k begin (every window of k all set), spread back over the k
+    pixels of each window."""
+    k = longer_than + 1
+    n = mask.shape[axis]
+    if n < k:
+        return np.zeros_like(mask)
+    starts = _windows(mask, k, axis, np.logical_and)
+    shape = list(mask.shape)
+    shape[axis] = n + k - 1
+    padded = np.zeros(shape, dtype=bool)  # a pixel is in a run if one began k-1 or fewer before
+    _along(padded, axis, k - 1, n)[...] = starts
+    return _windows(padded, k, axis, np.logical_or)
+
+
+def _along(a: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
+    return a[:, start:stop] if axis == 1 else a[start:stop]
+
+
+def _windows(a: np.ndarray, k: int, axis: int, op: np.ufunc) -> np.ndarray:
+    """`op` (logical and, or) over every window of k entries along `axis`: entry i of the
+    result covers entries i to i + k - 1 of `a`. Windows of 1, 2, 4, ... entries are made
+    each from two of the one before, and those the binary digits of k name are combined:
+    a few whole-array operations, where a run-by-run pass costs a Python step per run."""
+    n = a.shape[axis]
+    out: np.ndarray | None = None
+    done = 0  # entries `out` covers
+    block, size = a, 1  # block's entry i covers entries i to i + size - 1
+    while True:
+        if k & 1:
+            if out is None:
+                out, done = block, size
+            else:
+                length = n - done - size + 1
+                out = op(_along(out, axis, 0, length), _along(block, axis, done, done + length))
+                done += size
+        k >>= 1
+        if not k:
+            assert out is not None
+            return out
+        length = n - 2 * size + 1
+        block = op(_along(block, axis, 0, length), _along(block, axis, size, size + length))
+        size *= 2
 
 
 def _straight_lines(mask: np.ndarray) -> np.ndarray:
     """The mask without long horizontal and vertical strokes (window edges, table rules,
     field frames), which would join lines or columns of text into one block."""
     inked = mask.astype(bool)
-    straight = _long_runs(inked, 80) | _long_runs(inked.T, 40).T
+    straight = _long_runs(inked, 80, axis=1) | _long_runs(inked, 40, axis=0)
     return np.where(straight, np.uint8(0), mask)
 
 
