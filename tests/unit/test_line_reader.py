@@ -146,13 +146,15 @@ def test_new_lines_of_glyphs_already_read_are_spelled_without_the_network(
         mono = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 16)
     except OSError:
         pytest.skip("DejaVu Sans Mono is not installed")
+    # Every glyph in two lines: a line read twice with the same pixels tells nothing new.
     rows = ["server 1042 sleeping", "sleeping server 2041", "root 4021 running", "run 1024"]
-    image, draw = canvas(700, 40 * len(rows) + 20)
+    rows += ["tiny root 2410", "running 4102 late", "rules 0214 sorting", "grip 1240"]
+    image, draw = canvas(700, 40 * len(rows) // 2 + 20)
     draw.fontmode = "1"  # as a terminal draws: every glyph the same pixels wherever it is
-    for i, text in enumerate(rows * 2):
-        draw.text((20 + 340 * (i // len(rows)), 20 + 40 * (i % len(rows))), text, "black", mono)
+    for i, text in enumerate(rows):
+        draw.text((20 + 340 * (i // 4), 20 + 40 * (i % 4)), text, "black", mono)
     first = engine.read(np.asarray(image).copy())
-    assert sorted(line.text for line in first) == sorted(r for r in rows for _ in (0, 1))
+    assert sorted(line.text for line in first) == sorted(rows)
     recognised = engine.lines.recognised
     image, draw = canvas(700, 60)
     draw.fontmode = "1"
@@ -167,6 +169,20 @@ def test_new_lines_of_glyphs_already_read_are_spelled_without_the_network(
     (again,) = engine.read(np.asarray(image).copy())
     assert engine.lines.glyphs.spelled == spelled and engine.lines.remembered == remembered + 1
     assert (again.text, again.x, again.w, again.chars) == (line.text, line.x, line.w, line.chars)
+
+
+def test_lines_alike_in_one_read_are_recognised_once(engine: RapidOcrEngine) -> None:
+    """Rows of a table that show the same (top's idle processes): one recognition, the same
+    reading placed on every row."""
+    image, draw = canvas(500, 260)
+    for i in range(5):
+        draw.text((30, 20 + 45 * i), "idle 0.0 kworker", fill="black", font=FONT)
+    recognised = engine.lines.recognised
+    lines = engine.read(np.asarray(image).copy())
+    assert engine.lines.recognised == recognised + 1
+    assert len({line.text for line in lines}) == 1 and len(lines) == 5
+    assert [line.y - lines[0].y for line in lines] == [45 * i for i in range(5)]
+    assert len({(line.x, line.w, line.chars) for line in lines}) == 1
 
 
 def test_bands_of_rows_that_did_not_change_are_not_found_again(engine: RapidOcrEngine) -> None:

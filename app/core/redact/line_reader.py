@@ -111,6 +111,9 @@ class LineReader:
         height, width = rgb.shape[:2]
         items: list[TextBox | None] = [None] * len(found)
         pending: list[_Pending] = []
+        # Lines with the same pixels as a line pending before them (rows of a table alike,
+        # such as top's idle processes): read once, with it.
+        twins: dict[bytes, tuple[int, list[int]]] = {}  # key: first line, lines like it
         for i, (x, y, w, h) in enumerate(found):
             pad = max(2, round(h * PAD_SHARE))
             x0, y0 = max(0, x - pad), max(0, y - pad)
@@ -131,6 +134,10 @@ class LineReader:
                 self.remembered += 1
                 items[i] = _placed(known, x0, y0, x1, y1)
                 continue
+            if key in twins:
+                twins[key][1].append(i)
+                continue
+            twins[key] = (i, [])
             if factor > 1:  # enlarged only to be recognised: a remembered line never is
                 crop = cv2.resize(
                     crop,
@@ -150,6 +157,12 @@ class LineReader:
             pending = [
                 line for line in pending if id(line) not in chosen and not self._spell(line, items)
             ]
+        for first, alike in twins.values():
+            read = items[first]
+            for i in alike:
+                # The same crop, so the same box moved to where this line's crop begins.
+                self.remembered += 1
+                items[i] = read and read.moved(*_crop_shift(found[first], found[i]))
         return items
 
     def _spell(self, line: _Pending, items: list[TextBox | None]) -> bool:
@@ -212,6 +225,12 @@ class _Pending:
     ink: tuple[int, int, int]  # x, y, height of the line's ink
     font: bytes
     glyphs: list[Glyph]
+
+
+def _crop_shift(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int]:
+    """How far the crop of line `b` lies from that of line `a`, lines whose crops are alike
+    (no margin of either is cut off by the edge of what was read)."""
+    return b[0] - a[0], b[1] - a[1]
 
 
 def _background(rgb: np.ndarray, x: int, y: int, w: int, h: int) -> np.ndarray:
