@@ -134,21 +134,42 @@ def test_typing_the_end_of_an_address_rereads_the_whole_line(screen: Screen) -> 
     assert (out[208, start : start + 17 * CHAR_W] == 0).all()
 
 
-def test_a_line_read_again_over_the_same_pixels_keeps_its_measured_gaps(screen: Screen) -> None:
+def test_a_line_read_again_over_the_same_pixels_keeps_its_measured_gaps(
+    screen: Screen, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Lines a region reads again without a change (the rows of a table around those whose
-    figures changed) keep what was measured of them; a line whose pixels changed is
-    measured again."""
+    figures changed), or moved with their pixels (rows sorted anew), keep what was measured
+    of them; a line whose pixels changed is measured again."""
+    from app.core.redact import screen_text
+
+    measured: list[str] = []
+
+    def counted(pixels: np.ndarray, line: TextBox) -> TextBox:
+        measured.append(line.text)
+        return ink_gaps(pixels, line)
+
+    monkeypatch.setattr(screen_text, "ink_gaps", counted)
     screen.write(16, 200, "load 0.31 tasks 12")
     screen.write(16, 216, "mail bob@example.org")
     r, _ = redactor(screen)
     run(r, screen)
     before = {ln.text: ln for ln in r.lines}
+    measured.clear()
     screen.write(16, 200, "load 0.47 tasks 12")  # a change one line away: both are read
     run(r, screen)
     after = {ln.text: ln for ln in r.lines}
-    assert after["mail bob@example.org"] is before["mail bob@example.org"]
+    assert measured == ["load 0.47 tasks 12"]
+    assert after["mail bob@example.org"] == before["mail bob@example.org"]
     assert after["load 0.47 tasks 12"].gaps  # measured on the new pixels
     assert after["load 0.47 tasks 12"] == ink_gaps(screen.pixels, after["load 0.47 tasks 12"])
+    # The mail line moved down the screen, its pixels the same: what was measured moves too.
+    screen.write(16, 216, " " * 20)
+    screen.write(16, 264, "mail bob@example.org")
+    measured.clear()
+    run(r, screen)
+    moved = next(ln for ln in r.lines if ln.text == "mail bob@example.org")
+    assert "mail bob@example.org" not in measured
+    assert moved == ink_gaps(screen.pixels, moved)
 
 
 def test_read_failure_drops_state_and_raises(screen: Screen) -> None:

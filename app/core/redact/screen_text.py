@@ -14,6 +14,7 @@ around each item, as the pixels show it) is in layout.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -205,6 +206,9 @@ def merge_rects(rects: list[Rect]) -> list[Rect]:
     return merged
 
 
+GAPS_CACHE_SIZE = 8192  # lines whose measured gaps are kept (a few MB at most)
+
+
 @dataclass
 class OcrStats:
     frames: int = 0
@@ -244,6 +248,8 @@ class ScreenTextRedactor:
         self.lines: list[TextBox] = []
         self._previous: np.ndarray | None = None
         self._boxes: list[tuple[Rect, str]] = []  # what the frame before covered
+        # Gaps measured lately, by the pixels they were measured on (see _measured).
+        self._gaps: dict[bytes, tuple[tuple[tuple[int, int], ...], tuple[int, ...]]] = {}
         self.finder = LineHits(scrubber)
         self.stats = OcrStats()
 
@@ -346,19 +352,13 @@ class ScreenTextRedactor:
         started = time.process_time()
         regions = self.regions_to_read(pixels)
         if regions:
-            kept, again = [], {}
-            for ln in self.lines:
-                if any(_read_again(ln, r) for r in regions):
-                    again[replace(ln, gaps=(), breaks=())] = ln
-                else:
-                    kept.append(ln)
-            self.lines = kept
+            self.lines = [ln for ln in self.lines if not any(_read_again(ln, r) for r in regions)]
             for x, y, w, h in regions:
                 crop = pixels[y : y + h, x : x + w]
                 scale = text_scale(crop, self.enlarge)
                 found = read_at_scale(self.engine, crop, scale, x)
                 self.stats.enlarged += scale > 1
-                self.lines.extend(self._measured(pixels, line.moved(x, y), again) for line in found)
+                self.lines.extend(self._measured(pixels, line.moved(x, y)) for line in found)
                 self.stats.reads += 1
                 self.stats.pixels_read += w * h
         self._previous = pixels.copy()
@@ -367,20 +367,26 @@ class ScreenTextRedactor:
         self.stats.cpu_s += time.process_time() - started
         return self.lines
 
-    def _measured(
-        self, pixels: np.ndarray, line: TextBox, before: dict[TextBox, TextBox]
-    ) -> TextBox:
-        """The line with its gaps measured (ink_gaps), or, when it reads as it did in the
-        frame before, at the same place, over the same pixels, as measured then: a region
-        read again holds many lines that did not change (the rows of a table around the few
-        whose figures did)."""
-        old = before.get(line)
-        previous = self._previous
-        if old is not None and previous is not None and previous.shape == pixels.shape:
-            top, bottom, left, right = gap_band(pixels.shape, line)
-            if np.array_equal(previous[top:bottom, left:right], pixels[top:bottom, left:right]):
-                return old
-        return ink_gaps(pixels, line)
+    def _measured(self, pixels: np.ndarray, line: TextBox) -> TextBox:
+        """The line with its gaps measured (ink_gaps), or as measured before for a line read
+        the same over the same pixels, wherever it was then: a region read again holds many
+        lines that did not change or only moved (the cells of a table around the few whose
+        figures changed, rows that `top` sorted anew)."""
+        top, bottom, left, right = gap_band(pixels.shape, line)
+        digest = hashlib.blake2b(pixels[top:bottom, left:right].tobytes(), digest_size=16)
+        chars = tuple((a - left, b - left) for a, b in line.chars)
+        shape = (bottom - top, right - left, line.x - left, line.y - top, line.w, line.h)
+        digest.update(repr((shape, line.text, chars)).encode())
+        key = digest.digest()
+        known = self._gaps.get(key)
+        if known is not None:
+            gaps, breaks = known
+            return replace(line, gaps=tuple((a + left, b + left) for a, b in gaps), breaks=breaks)
+        measured = ink_gaps(pixels, line)
+        if len(self._gaps) >= GAPS_CACHE_SIZE:
+            self._gaps.clear()
+        self._gaps[key] = (tuple((a - left, b - left) for a, b in measured.gaps), measured.breaks)
+        return measured
 
     def sensitive_boxes(self, lines: Sequence[TextBox]) -> list[tuple[Rect, str]]:
         found = []
