@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from app.core.frames import TILE, FrameEncoder, changed_tiles, decode
+from app.core.frames import TILE, FrameEncoder, bgra_to_rgb, changed_tiles, decode
 
 
 def screen(seed: int = 0, h: int = 270, w: int = 500) -> np.ndarray:
@@ -9,6 +9,16 @@ def screen(seed: int = 0, h: int = 270, w: int = 500) -> np.ndarray:
     img = np.full((h, w, 3), 240, dtype=np.uint8)
     img[20:60, 10:400] = rng.integers(0, 255, (40, 390, 3), dtype=np.uint8)  # "text"
     return img
+
+
+def test_a_bgra_screenshot_becomes_rgb_pixels_that_can_be_drawn_on() -> None:
+    rng = np.random.default_rng(3)
+    bgra = rng.integers(0, 256, (7, 11, 4), dtype=np.uint8)
+    rgb = bgra_to_rgb(bytes(bgra.tobytes()), 11, 7)
+    assert rgb.shape == (7, 11, 3) and rgb.flags.c_contiguous and rgb.flags.writeable
+    assert np.array_equal(rgb[..., 0], bgra[..., 2])
+    assert np.array_equal(rgb[..., 1], bgra[..., 1])
+    assert np.array_equal(rgb[..., 2], bgra[..., 0])
 
 
 @pytest.mark.parametrize("codec", ["webp", "png"])
