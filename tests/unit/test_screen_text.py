@@ -377,6 +377,23 @@ def test_in_a_character_grid_an_address_cut_mid_word_stays_one_address() -> None
     assert _found(lines[2:]) == ["th@example.org"]
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_joins_kept_for_lines_of_the_same_geometry_are_those_found_afresh(data: Any) -> None:
+    """LineHits keeps the joins of the lines it saw last while their geometry stays (figures
+    changing in place); whatever the texts become, they are the joins found afresh."""
+    words = st.text(alphabet="abc019@.", min_size=1, max_size=6)
+    rows = data.draw(st.lists(st.lists(words, min_size=1, max_size=5), min_size=1, max_size=8))
+    texts = [" ".join(row) for row in rows]
+    hits = LineHits(TextScrubber.from_settings(Settings()))
+    before = [_row(text, k) for k, text in enumerate(texts)]
+    hits.joins(before)
+    # The same rows, each character replaced by one drawn anew (spaces too).
+    changed = ["".join(data.draw(st.sampled_from("ab9 @")) for _ in text) for text in texts]
+    after = [_row(text, k) for k, text in enumerate(changed)]
+    assert hits.joins(after) == joined_lines(after)
+
+
 def test_the_rest_of_an_item_carried_over_to_the_next_row_is_found() -> None:
     # A terminal wraps mid-word: the head ends a full row and is found alone; the rest
     # starts the next row and is no plain word. Both are covered, with no other full rows

@@ -221,6 +221,13 @@ def _within(
     return segments[bisect.bisect_left(centres, lo) : bisect.bisect_right(centres, hi)]
 
 
+def join_geometry(line: TextBox) -> tuple[int, int, int, int, int, float]:
+    """All of a line that joined_lines looks at: its box, how many characters it holds and
+    how wide its first word is, not what they are. A table whose figures change in place
+    (top's, every second) keeps its joins."""
+    return line.x, line.y, line.w, line.h, len(line.text), _first_word_width(line)
+
+
 def joined_lines(lines: Sequence[TextBox]) -> list[Join]:
     """Pairs of lines whose texts are read together: neighbours on a row, and wrapped lines,
     where the lower one starts at the left edge of the row right above it and that row ends

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from app.core.redact import secrets
 from app.core.redact.key_cells import labelled_key_cells
-from app.core.redact.layout import Join, column_rows, joined_hits, joined_lines
+from app.core.redact.layout import Join, column_rows, join_geometry, joined_hits, joined_lines
 from app.core.redact.ocr import TextBox
 from app.core.redact.text import Hit, TextScrubber
 
@@ -285,6 +285,7 @@ class LineHits:
     def __init__(self, scrubber: TextScrubber) -> None:
         self.scrubber = scrubber
         self._cache: dict[str, list[Hit]] = {}
+        # The joins of the lines last seen, by their geometry (see join_geometry).
         self._joins: tuple[tuple[object, ...], list[Join]] = ((), [])
 
     def text_hits(self, text: str) -> list[Hit]:
@@ -316,7 +317,7 @@ class LineHits:
         ]
 
     def joins(self, lines: Sequence[TextBox]) -> list[Join]:
-        key = tuple((ln.x, ln.y, ln.w, ln.h, ln.text) for ln in lines)
+        key = tuple(join_geometry(ln) for ln in lines)
         if key != self._joins[0]:
             self._joins = (key, joined_lines(lines))
         return self._joins[1]

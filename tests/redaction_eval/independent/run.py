@@ -183,7 +183,7 @@ def report(results: Results, examples: int = 8) -> str:
                     sum(c.dropped_frame for c in cases),
                 ]
             )
-    out.append("\nSCREENS: redaction CPU per case (all its frames)")
+    out.append("\nSCREENS: redaction CPU per case (all its frames; redactor and OCR worker)")
     out.append(table(["kind", "cases", "CPU s mean", "CPU s max", "frames dropped"], rows))
 
     typed = results.typed

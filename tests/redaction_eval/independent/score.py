@@ -11,6 +11,7 @@ short (or a body line of a key left bare) is a miss however long the item is.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -135,15 +136,34 @@ def fresh(redactor: FrameRedactor) -> FrameRedactor:
     return redactor
 
 
+def _workers_cpu(redactor: FrameRedactor) -> dict[int, float]:
+    """CPU seconds of the redactor's OCR worker processes, by pid. Reading runs in a worker,
+    so the redacting process's own CPU time leaves most of it out."""
+    spent: dict[int, float] = {}
+    for step in redactor.steps:
+        pid = getattr(getattr(step, "engine", None), "pid", None)
+        if pid is None:
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # ended in between
+            continue
+        spent[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return spent
+
+
 def score_case(case: Case, redactor: FrameRedactor | None = None) -> CaseResult:
     """Every frame of the case goes in order through a redactor that has seen nothing before
     it, as at the start of a recording, and the last one is scored."""
     redactor = fresh(redactor) if redactor is not None else new_redactor()
     cpu = time.process_time()
+    workers = _workers_cpu(redactor)
     out = None
     for frame in case.frames:
         out = redactor.redact(frame.copy(), FrameContext(None, []))
     cpu = time.process_time() - cpu
+    cpu += sum(spent - workers.get(pid, 0.0) for pid, spent in _workers_cpu(redactor).items())
     final = case.frames[-1]
     black_in = int((final == 0).all(axis=2).sum())
     dropped = out is None
