@@ -357,10 +357,10 @@ def _redact_image(args: argparse.Namespace, settings: Any) -> int:
     redactor = default_frame_redactor(settings)
     reader = next((s for s in redactor.steps if isinstance(s, ScreenTextRedactor)), None)
     # An image on disk has no windows around it: only on-screen text applies.
-    out = redactor.redact(pixels, FrameContext(None, []))
+    out = redactor.redact(pixels.copy(), FrameContext(None, []))
     if out is None:
         raise PraxisError("redaction could not run on this image", title="Redaction failed")
-    found = reader.sensitive_boxes(reader.lines) if reader else []
+    found = reader.sensitive_boxes(reader.lines, pixels) if reader else []
     try:
         Image.fromarray(out).save(args.out)
     except OSError as exc:

@@ -234,7 +234,7 @@ def evaluate_screen(
         black_pixels(screen.pixels),
         output=out if keep_output else None,
     )
-    boxes = redactor.sensitive_boxes(redactor.lines)
+    boxes = redactor.sensitive_boxes(redactor.lines, screen.pixels)
     pii_spans: dict[int, list[tuple[int, int]]] = {}
     for truth in screen.truths:
         if truth.item.pii:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.core.redact.frames import FrameContext
-from app.core.redact.layout import Join, hit_boxes, ink_gaps, joined_lines
+from app.core.redact.layout import Join, fitted_to_ink, hit_boxes, ink_gaps, joined_lines
 from app.core.redact.ocr import TextBox
 from app.core.redact.ocr_text import LineHits, ocr_variants
 from app.core.redact.screen_text import ScreenTextRedactor, tile_regions
@@ -599,3 +599,70 @@ def test_real_engine_boxes_an_email_in_a_small_bitmap_font_read_as_a_crop(
     end = typed.index(".", typed.index("@")) + 4
     band = out[18:26, 2 + 6 * start + 1 : 2 + 6 * end - 1]
     assert (band == 0).all(), "the e-mail address must be covered solid"
+
+
+def test_real_engine_boxes_stop_short_of_the_lines_above_and_below() -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    from app.core.redact.ocr import RapidOcrEngine
+
+    font = ImageFont.load_default(size=15)
+    texts = ["Quarterly figures by region", "reach dana_lee@example.com today", "Thanks, see you"]
+    pitch = 17  # tight: a line's box (its ink and a margin) reaches into its neighbours
+
+    def drawn(lines: list[int]) -> np.ndarray:
+        image = Image.new("RGB", (520, 90), (30, 30, 36))
+        draw = ImageDraw.Draw(image)
+        for i in lines:
+            draw.text((10, 15 + i * pitch), texts[i], fill=(230, 230, 230), font=font)
+        return np.asarray(image).copy()
+
+    def ink(pixels: np.ndarray) -> np.ndarray:
+        return np.abs(pixels.astype(int) - (30, 30, 36)).sum(axis=2) > 90
+
+    pixels = drawn([0, 1, 2])
+    r = ScreenTextRedactor(RapidOcrEngine(), TextScrubber.from_settings(Settings()))
+    black = (r(pixels.copy(), FrameContext(None, [])) == 0).all(axis=2)
+    left = int(font.getlength("reach ")) + 10
+    right = int(font.getlength("reach dana_lee@example.com")) + 10
+    address = ink(drawn([1]))
+    address[:, :left] = address[:, right:] = False
+    assert black[address].all(), "every ink pixel of the address is covered"
+    for i in (0, 2):  # the lines above and below, over the address's columns
+        theirs = ink(drawn([i]))
+        theirs[:, :left] = theirs[:, right:] = False
+        # (A box over the line's whole box, ink and margin, hides 7-12 % of their ink.)
+        assert (theirs & ~black).sum() >= 0.99 * theirs.sum(), "their words stay readable"
+
+
+def _line_of_blocks(
+    rows: list[tuple[int, int]], box: tuple[int, int]
+) -> tuple[np.ndarray, TextBox]:
+    """A 100 px wide line whose ink fills the given row ranges; its box spans `box` rows."""
+    pixels = np.full((80, 140, 3), 250, dtype=np.uint8)
+    for top, bottom in rows:
+        pixels[top:bottom, 30:110] = 20
+    y0, y1 = box
+    return pixels, TextBox(20, y0, 100, y1 - y0, "x" * 10, 0.9)
+
+
+def test_a_box_reaches_an_underscore_below_the_baseline_but_not_the_next_line() -> None:
+    # Glyphs on rows 30-42, an underscore on 44-45 (a blank row between), the next line's
+    # ink from 50; the line's box (ink and margin) runs from 26 to 52.
+    pixels, line = _line_of_blocks([(30, 42), (44, 46), (50, 62)], (26, 52))
+    x, y, w, h = fitted_to_ink(pixels, line, (20, 24, 100, 30))
+    assert (x, w) == (20, 100)
+    assert y <= 30 - 2 and y >= 26 - 2
+    assert y + h >= 46 + 2, "the underscore and a margin below it"
+    assert y + h <= 50, "the next line's ink stays clear"
+
+
+def test_a_box_whose_ink_runs_on_to_the_edge_of_its_line_keeps_that_side() -> None:
+    # No blank row between this line and the next: what belongs to which is unknown.
+    pixels, line = _line_of_blocks([(30, 60)], (26, 52))
+    x, y, w, h = fitted_to_ink(pixels, line, (20, 24, 100, 30))
+    assert 24 < y <= 30 - 2, "above, the blank rows part it from the line before"
+    assert y + h == 54
+    # Nothing inked in the middle of the line: the box is left as it is.
+    blank = np.full_like(pixels, 250)
+    assert fitted_to_ink(blank, line, (20, 24, 100, 30)) == (20, 24, 100, 30)

@@ -24,6 +24,11 @@ Rect = tuple[int, int, int, int]  # x, y, w, h
 
 INK_CONTRAST = 48  # spread of a pixel column (max - min, summed over channels) that is ink
 PAD_CHARS = 1.5  # padding when no blank run is found: the engine's positions are that rough
+BOX_MARGIN = 2  # pixels a box reaches past the rows of the line or ink it covers
+# Blank rows inside a line's ink bridged, and the margin kept around that ink, as shares of
+# the line's box height (the ink and a margin of 0.3 of the ink's height above and below).
+BRIDGE_HEIGHTS = 0.1
+INK_MARGIN_HEIGHTS = 0.1
 INWARD_CHARS = 0.35  # how far inside its estimate a box edge may move to meet the ink
 MIN_GAP_HEIGHTS = 0.08  # a blank run narrower than this share of the line height is kerning
 # A space the engine dropped: a blank run at least this share of the line height between two
@@ -125,8 +130,46 @@ def hit_boxes(line: TextBox, hits: Iterable[Hit], pad_chars: float = PAD_CHARS) 
         gap = _widest_gap(line, right - inward, right + pad)
         x1 = max(gap[0] + 1, right - inward) if gap else right + pad
         x0, x1 = int(np.floor(x0)), int(np.ceil(x1))
-        boxes.append((x0, line.y - 2, x1 - x0, line.h + 4))
+        boxes.append((x0, line.y - BOX_MARGIN, x1 - x0, line.h + 2 * BOX_MARGIN))
     return boxes
+
+
+def fitted_to_ink(pixels: np.ndarray, line: TextBox, box: Rect) -> Rect:
+    """A box on the line with its top and bottom brought in to the line's own ink under it.
+
+    A line's box is its ink with a margin that reaches into the lines above and below, and a
+    box that keeps it covers half of the neighbours' words. The rows inked across the box's
+    columns, from the middle of the line out to the blank rows that part it from its
+    neighbours, are the line's ink there (short blank runs inside it, such as an underscore
+    below the baseline, are bridged). A side where the ink runs on to the edge of the line's
+    box, with no blank rows before it, stays as it was: what is known of the line ends there."""
+    x, y, w, h = box
+    height, width = pixels.shape[:2]
+    top, bottom = max(0, line.y), min(height, line.y + line.h)
+    left, right = max(0, x), min(width, x + w)
+    if bottom - top < 3 or right <= left:
+        return box
+    band = pixels[top:bottom, left:right]
+    spread = band.max(axis=1).astype(np.int16) - band.min(axis=1)
+    inked = np.flatnonzero(channel_total(spread) > INK_CONTRAST)
+    middle = (bottom - top) // 2
+    bridge = max(BOX_MARGIN, round(BRIDGE_HEIGHTS * line.h))
+    if inked.size == 0:
+        return box
+    # Runs of inked rows, joined over blank runs of up to `bridge` rows.
+    cuts = np.flatnonzero(np.diff(inked) > bridge + 1)
+    starts = np.concatenate(([inked[0]], inked[cuts + 1]))
+    ends = np.concatenate((inked[cuts], [inked[-1]])) + 1
+    k = int(np.searchsorted(ends, middle, side="right"))
+    if k == len(starts) or starts[k] > middle:
+        return box  # the middle row is blank: nothing to go by
+    margin = max(BOX_MARGIN, round(INK_MARGIN_HEIGHTS * line.h))
+    y0, y1 = y, y + h
+    if starts[k] > 0:
+        y0 = max(y0, top + int(starts[k]) - margin)
+    if ends[k] < bottom - top:
+        y1 = min(y1, top + int(ends[k]) + margin)
+    return x, y0, w, y1 - y0
 
 
 # -- lines read together -------------------------------------------------------------------

@@ -23,7 +23,7 @@ import numpy as np
 
 from app.core.frames import changed_tiles
 from app.core.redact.frames import FrameContext, fill_boxes
-from app.core.redact.layout import gap_band, hit_boxes, ink_gaps
+from app.core.redact.layout import fitted_to_ink, gap_band, hit_boxes, ink_gaps
 from app.core.redact.ocr import OcrEngine, TextBox, read_at_scale
 from app.core.redact.ocr_text import LineHits
 from app.core.redact.pixels import channel_total
@@ -388,10 +388,16 @@ class ScreenTextRedactor:
         self._gaps[key] = (tuple((a - left, b - left) for a, b in measured.gaps), measured.breaks)
         return measured
 
-    def sensitive_boxes(self, lines: Sequence[TextBox]) -> list[tuple[Rect, str]]:
+    def sensitive_boxes(
+        self, lines: Sequence[TextBox], pixels: np.ndarray | None = None
+    ) -> list[tuple[Rect, str]]:
+        """The boxes to fill, and what each covers; brought in to the ink of their lines when
+        given the pixels they were read from."""
         found = []
         for line, hits in zip(lines, self.finder.find(lines), strict=True):
             for hit, box in zip(hits, hit_boxes(line, hits), strict=True):
+                if pixels is not None:
+                    box = fitted_to_ink(pixels, line, box)
                 found.append((box, hit.category))
         return found
 
@@ -419,7 +425,7 @@ class ScreenTextRedactor:
         except BaseException:
             self.reset()  # a failed read leaves the cache unknown: start afresh next frame
             raise
-        boxes = self.sensitive_boxes(lines)
+        boxes = self.sensitive_boxes(lines, pixels)
         if previous is not None and previous.shape == pixels.shape:
             boxes += _still_showing(self._boxes, boxes, previous, pixels)
         self._boxes = boxes
