@@ -198,6 +198,79 @@ def test_ocr_variants_undo_common_confusions() -> None:
     assert ocr_variants("user=bob@example.0rg ip")[1] == "user=bob@example.org ip"
     assert ocr_variants("key AKIATSAUC6WBGPNwCFWL")[1] == "key AKIATSAUC6WBGPNWCFWL"
     assert ocr_variants("eyjhbGciOiJI.eyJzdWIi.sig")[1] == "eyJhbGciOiJI.eyJzdWIi.sig"
+    assert ocr_variants("token Pnt]JKwm9Cl5wu1v")[1] == "token PntIJKwm9Cl5wu1v"
+
+
+def test_a_key_with_a_bracket_read_into_it_is_covered_whole() -> None:
+    text = "ci  Pnt]JKwm9Cl5wu1vDVfFbvCTFhvZGpAss  active"
+    hits = LineHits(TextScrubber.from_settings(Settings())).text_hits(text)
+    assert any(text[h.start : h.end] == "Pnt]JKwm9Cl5wu1vDVfFbvCTFhvZGpAss" for h in hits)
+    assert ocr_variants("if d[key]: y = x[0]") == ["if d[key]: y = x[0]"]  # code stays
+
+
+@pytest.mark.parametrize(
+    ("read", "item"),
+    [
+        ("DB_PASSWORD=fMZ1jLt LM1+fV6", "fMZ1jLt LM1+fV6"),  # a space read into a value
+        ("api_key: ab12Cd34 Ef56", "ab12Cd34 Ef56"),
+        ("dxk7uFbH0P6NHdsAhkcUWhHRYItx W31kZNnyGeJL", "dxk7uFbH0P6NHdsAhkcUWhHRYItx W31kZNnyGeJL"),
+        ("OdRsf4dza Y8sdWHDN1SVQI9Q7gVRaTug", "OdRsf4dza Y8sdWHDN1SVQI9Q7gVRaTug"),
+        ("JYdYRXtg YD5brApg0Rsc4QRWYHSsfJ1i0D1mTvE3", "JYdYRXtg YD5brApg0Rsc4QRWYHSsfJ1i0D1mTvE3"),
+        # An address in angle brackets, with a letter of its domain lost.
+        ("From: Camille Moreau <julien52 @mairie-lyon.f>", "julien52 @mairie-lyon.f"),
+        ("you can call my colleague on (415） 757-1957", "(415） 757-1957"),  # full-width )
+    ],
+)
+def test_items_the_engine_read_with_a_space_or_a_wide_form_are_covered_whole(
+    read: str, item: str
+) -> None:
+    hits = LineHits(TextScrubber.from_settings(Settings())).text_hits(read)
+    assert item in [read[h.start : h.end] for h in hits]
+
+
+@pytest.mark.parametrize(
+    ("read", "kept"),
+    [
+        ("password: hunter2 today", "today"),  # a word after the value
+        ("Km6mzhINHgh21SJgwlyTRWZEDflhHpJe 84147", "84147"),  # a number after a key
+        ("token = get_token() or x1y2", "x1y2"),
+        ("Km6mzhINHgh21SJgwlyTRWZEDflhHpJe Tomorrow", "Tomorrow"),
+        ("Km6mzhINHgh21SJgwlyTRWZEDflhHpJe reviewed", "reviewed"),
+    ],
+)
+def test_what_follows_a_value_or_key_after_a_space_stays_readable(read: str, kept: str) -> None:
+    hits = LineHits(TextScrubber.from_settings(Settings())).text_hits(read)
+    at = read.index(kept)
+    assert not any(h.start <= at < h.end for h in hits)
+
+
+@pytest.mark.parametrize(
+    ("read", "address"),
+    [
+        ('owner = "bethanashworth94@sky. com"', "bethanashworth94@sky. com"),
+        ("mail dana @ example .org today", "dana @ example .org"),
+        ("cc bob@mail.example. com later", "bob@mail.example. com"),
+    ],
+)
+def test_an_address_with_spaces_read_into_its_domain_is_covered_whole(
+    read: str, address: str
+) -> None:
+    line = TextBox(0, 0, 10 * len(read), 20, read, 0.9)
+    [hits] = LineHits(TextScrubber.from_settings(Settings())).find([line])
+    assert [(h.category, read[h.start : h.end]) for h in hits] == [("EMAIL", address)]
+
+
+@pytest.mark.parametrize(
+    ("read", "address"),
+    [
+        ("write to bob@example.org. then call", "bob@example.org"),  # a sentence ends there
+        ("ask ann@example.org. Then", "ann@example.org"),
+    ],
+)
+def test_a_spaced_dot_after_a_whole_address_ends_it(read: str, address: str) -> None:
+    line = TextBox(0, 0, 10 * len(read), 20, read, 0.9)
+    [hits] = LineHits(TextScrubber.from_settings(Settings())).find([line])
+    assert [read[h.start : h.end] for h in hits] == [address]
 
 
 def test_the_bars_of_a_table_read_as_ones_do_not_hide_a_number() -> None:
@@ -657,6 +730,13 @@ def test_a_box_reaches_an_underscore_below_the_baseline_but_not_the_next_line() 
     assert y + h <= 50, "the next line's ink stays clear"
 
 
+def test_a_box_does_not_cross_into_a_line_only_two_blank_rows_away() -> None:
+    # Dense chat: this line's ink on rows 24-36, the next line's from 39, the box 18-41.
+    pixels, line = _line_of_blocks([(10, 22), (24, 37), (39, 52)], (18, 41))
+    x, y, w, h = fitted_to_ink(pixels, line, (20, 16, 100, 27))
+    assert 22 <= y <= 24 - 2 and 37 + 2 <= y + h <= 39
+
+
 def test_a_box_whose_ink_runs_on_to_the_edge_of_its_line_keeps_that_side() -> None:
     # No blank row between this line and the next: what belongs to which is unknown.
     pixels, line = _line_of_blocks([(30, 60)], (26, 52))
@@ -666,3 +746,20 @@ def test_a_box_whose_ink_runs_on_to_the_edge_of_its_line_keeps_that_side() -> No
     # Nothing inked in the middle of the line: the box is left as it is.
     blank = np.full_like(pixels, 250)
     assert fitted_to_ink(blank, line, (20, 24, 100, 30)) == (20, 24, 100, 30)
+
+
+def _placed_line(text: str, x: int, pitch: int, pad: int) -> TextBox:
+    """A line as the ink reader boxes it: its characters at `pitch`, a margin around them."""
+    chars = tuple((x + i * pitch, x + (i + 1) * pitch) for i in range(len(text)))
+    return TextBox(x - pad, 100, len(text) * pitch + 2 * pad, 28, text, 0.9, chars)
+
+
+def test_the_next_cell_of_a_table_row_is_not_read_into_a_token_before_it() -> None:
+    token = "xoxb-13397739541-533838587432-bD6mlm5K99ChL13H7tf56KP2"
+    key = _placed_line(token, 190, 10, 5)
+    # The next cell's box starts 13 px after the key's: less than its own box's share per
+    # character (a short text in a wide margin), over three characters of blank between inks.
+    amount = _placed_line("2056,25", key.x + key.w + 13 + 11, 10, 11)
+    [on_key, on_amount] = LineHits(TextScrubber.from_settings(Settings())).find([key, amount])
+    assert [token[h.start : h.end] for h in on_key] == [token]
+    assert on_amount == []

@@ -34,6 +34,11 @@ HEX40_B = "3c77e0d12b9a4f6e8d1c5b7a2e9f0d4c6b8a1e3f"
         ("Xoxb-80184185391-951138305192-CMiKrAsAnnMMpBKW35KaoUYc", "[SLACK_TOKEN]"),
         ("bitte an gb77midl65763323942485 überweisen", "bitte an [IBAN] überweisen"),
         ("my social is 132015092 for the form", "my social is [SSN] for the form"),
+        (f"webhook_key = {HEX40}", "webhook_key = [SECRET]"),
+        (f'signingKey: "{HEX40_B}",', 'signingKey: "[SECRET]",'),
+        ("hmac-key: dGhpcyBpcyBhIHNlY3JldCBrZXk0MTI=", "hmac-key: [SECRET]"),
+        ("REDIS_AUTH=15d23330aae0210879b6007f4bb666a5", "REDIS_AUTH=[SECRET]"),
+        ("BASIC_AUTH=firmware-assistant-column86", "BASIC_AUTH=[SECRET]"),
     ],
 )
 def test_secrets_and_numbers_found_by_their_context(text: str, expected: str) -> None:
@@ -61,6 +66,14 @@ def test_secrets_and_numbers_found_by_their_context(text: str, expected: str) ->
         "upstream 68.15.39.40 ok",  # an IPv4 address, not a phone number
         "host 192.168.1.254 up since 2024-05-01",
         "reference1ZW2ABIW2MWPSF03WA",  # a word glued to a tracking number
+        # Keys that are names of things, not secrets, whatever their value looks like.
+        f"sort_key = {HEX40}",
+        f"partition_key: {HEX40}",
+        f"cacheKey = {HEX40}",
+        "s3_key = uploads/2024/report-final.csv",
+        "redis_key = user:1234:profile",
+        "monkey = 3f9c2a1b7e8d4c6a5b3f",
+        "auth: login ok for bob2",
     ],
 )
 def test_look_alikes_stay_readable(text: str) -> None:
@@ -143,6 +156,18 @@ def test_hex_keys_under_a_key_heading_are_covered_and_digests_beside_them_are_no
     assert HEX40_B not in covered  # under "Fingerprint"
     assert "0e00a6d39d2458400e2e9fd904317d026631cbe9" not in covered
     assert not covered & {"revoked", "billing-prod", "API key"}
+
+
+def test_short_cells_aligned_left_under_a_centred_heading_stay_in_its_column() -> None:
+    # The heading sits over the middle of a wide column; most cells do not reach under it.
+    lines = [_cell("Name", 10, 0), _cell("Key", 560, 0), _cell("Created", 1000, 0)]
+    for row in range(1, 8):
+        lines += [_cell(f"svc-{row}", 10, row), _cell("AKIA2P37YJW7JVBRPQBI", 200, row)]
+        lines.append(_cell("2 days ago", 980, row))
+    lines += [_cell("deploy", 10, 8), _cell(HEX40, 200, 8), _cell("never", 980, 8)]
+    covered = _covered_texts(lines)
+    assert HEX40 in covered
+    assert not covered & {"deploy", "never", "Key"}
 
 
 def test_a_row_label_names_the_key_beside_it() -> None:

@@ -75,7 +75,7 @@ def typed(text: str) -> str:
         (HEX40, "[TOKEN]"),  # a 40-character hex key typed alone
         (HEX32, "[TOKEN]"),
         (HEX32.upper(), "[TOKEN]"),
-        (f"export TWILIO_AUTH={HEX32}", "export TWILIO_AUTH=[TOKEN]"),
+        (f"export TWILIO_AUTH={HEX32}", "export TWILIO_AUTH=[SECRET]"),
         (
             f"curl -u api:{SHA256} https://api.example.com",
             "curl -u api:[TOKEN] https://api.example.com",

@@ -7,6 +7,7 @@ is what says so, never the shape alone: the same 40 hex characters in a "Fingerp
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -50,10 +51,35 @@ def _centre_y(line: TextBox) -> float:
     return line.y + line.h / 2
 
 
+def _column_span(lines: Sequence[TextBox], head: TextBox) -> tuple[float, float]:
+    """The columns a heading's cells may lie in: between the headings beside it on its row.
+    A heading is centred over its column as often as not, and its short cells, aligned left,
+    need not reach under it. A heading alone on its row has only its own span."""
+    cy = _centre_y(head)
+    left, right = float(head.x), float(head.x + head.w)
+    siblings = [
+        line
+        for line in lines
+        if line is not head and abs(_centre_y(line) - cy) < 0.5 * min(line.h, head.h)
+    ]
+    if not siblings:
+        return left, right
+    before = [ln.x + ln.w for ln in siblings if ln.x + ln.w <= head.x]
+    after = [ln.x for ln in siblings if ln.x >= head.x + head.w]
+    return (max(before) if before else -math.inf), (min(after) if after else math.inf)
+
+
+def _in_column(line: TextBox, head: TextBox, span: tuple[float, float]) -> bool:
+    if line.x <= head.x + head.w and head.x <= line.x + line.w:
+        return True  # under the heading
+    return span[0] <= line.x and line.x + line.w <= span[1]
+
+
 def _column_cells(lines: Sequence[TextBox], order: Sequence[int], head: TextBox) -> list[int]:
-    """The lines below a column heading that share its horizontal span, down to the first
-    gap too wide for a row of the same table."""
+    """The lines below a column heading that lie in its column, down to the first gap too
+    wide for a row of the same table."""
     found: list[int] = []
+    span = _column_span(lines, head)
     last_y = _centre_y(head)
     taken = 0
     for i in order:
@@ -61,7 +87,7 @@ def _column_cells(lines: Sequence[TextBox], order: Sequence[int], head: TextBox)
         cy = _centre_y(line)
         if cy <= _centre_y(head) + 0.5 * head.h:
             continue
-        if not (line.x <= head.x + head.w and head.x <= line.x + line.w):
+        if not _in_column(line, head, span):
             continue
         if cy - last_y > COLUMN_GAP_HEIGHTS * max(head.h, line.h):
             break

@@ -29,6 +29,9 @@ BOX_MARGIN = 2  # pixels a box reaches past the rows of the line or ink it cover
 # the line's box height (the ink and a margin of 0.3 of the ink's height above and below).
 BRIDGE_HEIGHTS = 0.1
 INK_MARGIN_HEIGHTS = 0.1
+# The tallest a line's ink is, as a share of its box: the ink reader's boxes add 0.3 of the
+# ink's height above and below (line_reader.PAD_SHARE), so the ink is 0.625 of the box.
+INK_HEIGHTS = 0.75
 INWARD_CHARS = 0.35  # how far inside its estimate a box edge may move to meet the ink
 MIN_GAP_HEIGHTS = 0.08  # a blank run narrower than this share of the line height is kerning
 # A space the engine dropped: a blank run at least this share of the line height between two
@@ -138,11 +141,11 @@ def fitted_to_ink(pixels: np.ndarray, line: TextBox, box: Rect) -> Rect:
     """A box on the line with its top and bottom brought in to the line's own ink under it.
 
     A line's box is its ink with a margin that reaches into the lines above and below, and a
-    box that keeps it covers half of the neighbours' words. The rows inked across the box's
+    box that keeps it covers part of the neighbours' words. The rows inked across the box's
     columns, from the middle of the line out to the blank rows that part it from its
-    neighbours, are the line's ink there (short blank runs inside it, such as an underscore
-    below the baseline, are bridged). A side where the ink runs on to the edge of the line's
-    box, with no blank rows before it, stays as it was: what is known of the line ends there."""
+    neighbours, are the line's ink there. A short blank run inside it (an underscore below
+    the baseline) is crossed while the ink stays as tall as one line's can be. A side where
+    the ink runs on to the edge of the line's box stays as it was: what is known ends there."""
     x, y, w, h = box
     height, width = pixels.shape[:2]
     top, bottom = max(0, line.y), min(height, line.y + line.h)
@@ -152,23 +155,41 @@ def fitted_to_ink(pixels: np.ndarray, line: TextBox, box: Rect) -> Rect:
     band = pixels[top:bottom, left:right]
     spread = band.max(axis=1).astype(np.int16) - band.min(axis=1)
     inked = np.flatnonzero(channel_total(spread) > INK_CONTRAST)
-    middle = (bottom - top) // 2
-    bridge = max(BOX_MARGIN, round(BRIDGE_HEIGHTS * line.h))
     if inked.size == 0:
         return box
-    # Runs of inked rows, joined over blank runs of up to `bridge` rows.
-    cuts = np.flatnonzero(np.diff(inked) > bridge + 1)
-    starts = np.concatenate(([inked[0]], inked[cuts + 1]))
-    ends = np.concatenate((inked[cuts], [inked[-1]])) + 1
-    k = int(np.searchsorted(ends, middle, side="right"))
-    if k == len(starts) or starts[k] > middle:
+    # Runs of inked rows: [starts[k], ends[k]).
+    cuts = np.flatnonzero(np.diff(inked) > 1)
+    starts = np.concatenate(([inked[0]], inked[cuts + 1])).tolist()
+    ends = (np.concatenate((inked[cuts], [inked[-1]])) + 1).tolist()
+    middle = (bottom - top) // 2
+    k = next((i for i, end in enumerate(ends) if end > middle), len(ends))
+    if k == len(ends) or starts[k] > middle:
         return box  # the middle row is blank: nothing to go by
+    first = last = k
+    bridge = max(BOX_MARGIN, round(BRIDGE_HEIGHTS * line.h))
+    tallest = INK_HEIGHTS * line.h
+
+    def joins(upper: int, lower: int) -> bool:
+        """Whether runs upper to lower are one line's ink: the blank run between lower and
+        the run above it is short, all of them are no taller than a line's ink, and none
+        runs on past the box (a neighbour's ink cut off by it)."""
+        gap = starts[lower] - ends[lower - 1]
+        inside = starts[upper] > 0 and ends[lower] < bottom - top
+        return inside and gap <= bridge and ends[lower] - starts[upper] <= tallest
+
+    while True:
+        if last + 1 < len(starts) and joins(first, last + 1):
+            last += 1
+        elif first > 0 and ends[last] - starts[first - 1] <= tallest and joins(first - 1, first):
+            first -= 1
+        else:
+            break
     margin = max(BOX_MARGIN, round(INK_MARGIN_HEIGHTS * line.h))
     y0, y1 = y, y + h
-    if starts[k] > 0:
-        y0 = max(y0, top + int(starts[k]) - margin)
-    if ends[k] < bottom - top:
-        y1 = min(y1, top + int(ends[k]) + margin)
+    if starts[first] > 0:
+        y0 = max(y0, top + starts[first] - margin)
+    if ends[last] < bottom - top:
+        y1 = min(y1, top + ends[last] + margin)
     return x, y0, w, y1 - y0
 
 
@@ -250,10 +271,22 @@ def _first_word_width(line: TextBox) -> float:
     return n * _char_width(line)
 
 
+def _ink_extent(line: TextBox) -> tuple[float, float, float]:
+    """Left and right edge of a line's characters, and their pitch, where the engine placed
+    them; its box and the box's share otherwise. A box holds a margin around the ink, which
+    in a short line ("2056,25") is a good part of its width."""
+    if len(line.chars) == len(line.text) and line.chars:
+        left, right = line.chars[0][0], line.chars[-1][1]
+        return left, right, (right - left) / len(line.chars)
+    return line.x, line.x + line.w, _char_width(line)
+
+
 def _row_neighbours(lines: Sequence[TextBox], segment: _Segment) -> Iterable[Join]:
     for a, b in itertools.pairwise(segment.members):
-        gap = lines[b].x - (lines[a].x + lines[a].w)
-        close = gap < max(_char_width(lines[a]), _char_width(lines[b]))
+        _, a_right, a_pitch = _ink_extent(lines[a])
+        b_left, _, b_pitch = _ink_extent(lines[b])
+        # Closer than a character: the engine may have cut a word there.
+        close = b_left - a_right < max(a_pitch, b_pitch)
         yield Join(a, b, (" ", "") if close else (" ",))
 
 

@@ -29,6 +29,9 @@ _DIGITISH_TOKEN = re.compile(r"[0-9OoDlIiSsBZz][0-9OoDlIiSsBZz \-]{10,}[0-9OoDlI
 _LONE_BAR = re.compile(r"(?<![^ ])[1Il](?![^ ])")
 MIN_BARS = 3
 _COMMA_IN_WORD = re.compile(r"(?<=[A-Za-z0-9]),(?=[A-Za-z]{2,})")
+# The engine reads the hook of a J or the stem of an I or l as a "]" of its own ("Pnt]JKwm").
+# Between two letters or digits a "]" closes nothing that code or prose writes.
+_BRACKET_IN_WORD = re.compile(r"(?<=[A-Za-z0-9])\](?=[A-Za-z0-9])")
 # Top-level domains have no digits: "example.0rg" is "example.org".
 _TLD = re.compile(r"(?<=@)((?:[A-Za-z0-9\-]{1,63}\.){1,8})([A-Za-z0-9]{2,6})(?![A-Za-z0-9])")
 _TLD_LOOKALIKES = str.maketrans("015", "ols")
@@ -75,12 +78,18 @@ def _digitish(m: re.Match[str]) -> str:
     return " ".join([*groups[:first], core.translate(_DIGIT_LOOKALIKES), *groups[last + 1 :]])
 
 
+# The engine's dictionary holds CJK punctuation, and it reads ")" or "," now and then as its
+# full-width form ("(415） 757-1957"). Mapped one for one onto ASCII, as NFKC would.
+_FULL_WIDTH = {0xFF01 + i: 0x21 + i for i in range(0x5E)} | {0x3000: 0x20, 0x3002: 0x2E}
+
+
 def ocr_variants(text: str) -> list[str]:
     """The text as read, plus a reading with typical OCR confusions undone (same length)."""
-    fixed = text
+    fixed = text if text.isascii() else text.translate(_FULL_WIDTH)
     if len(_LONE_BAR.findall(text)) >= MIN_BARS:
         fixed = _LONE_BAR.sub("|", fixed)
     fixed = _COMMA_IN_WORD.sub(".", fixed)
+    fixed = _BRACKET_IN_WORD.sub("I", fixed)
     fixed = _DIGITISH_TOKEN.sub(_digitish, fixed)
     if "@" in fixed:
         fixed = _TLD.sub(_tld, fixed)
@@ -198,16 +207,68 @@ def _split_key(text: str, start: int, end: int) -> bool:
     if " " not in _SPACE_AT_JOINER.sub("", run):
         return True
     pieces = run.split(" ")
+    if len(pieces) > MAX_KEY_PIECES or any(len(p) < MIN_KEY_PIECE for p in pieces):
+        return False
+    if secrets.wordlike_share("".join(pieces)) >= MAX_SPLIT_KEY_WORDLIKE:
+        return False
+    # Pieces random on their own are one key only if each is key material: a key followed
+    # by a word or a number is the key alone.
+    return all(not secrets.looks_random(p) for p in pieces) or all(map(_key_piece, pieces))
+
+
+MIN_KEY_PIECE_MATERIAL = 8
+
+
+def _key_piece(piece: str) -> bool:
+    """A piece of a key: letters mixed with digits or of both cases, few runs reading as
+    words."""
+    upper = any(c.isupper() for c in piece)
+    lower = any(c.islower() for c in piece)
+    digit = any(c.isdigit() for c in piece)
     return (
-        len(pieces) <= MAX_KEY_PIECES
-        and all(len(p) >= MIN_KEY_PIECE and not secrets.looks_random(p) for p in pieces)
-        and secrets.wordlike_share("".join(pieces)) < MAX_SPLIT_KEY_WORDLIKE
+        len(piece) >= MIN_KEY_PIECE_MATERIAL
+        and ((upper and lower) or (digit and (upper or lower)))
+        and secrets.wordlike_share(piece) < MAX_SPLIT_KEY_WORDLIKE
     )
+
+
+# A line that assigns a secret ("DB_PASSWORD=fMZ1jLt LM1+fV6", "token: ab12 Cd34"): the name
+# of one somewhere before the "=" or ":" (see secrets.KEYWORD_VALUE).
+_SECRET_ASSIGNMENT = re.compile(
+    r"(?i)(?:pa[s5]{2}|pwd|secret|token|key|auth|credential).{0,40}?[=:]"
+)
+
+
+def _value_split_at_the_end(text: str) -> Iterable[Hit]:
+    """A secret's value that ends its line, with a space the engine read into it: a value in
+    an assignment has no space, so a last piece that looks like part of a token (digits,
+    mixed case, the punctuation of keys) belongs to it ("password: hunter2 today" stays)."""
+    body = text.rstrip()
+    space = body.rfind(" ")
+    if space < 1 or body[space - 1] in "=: " or _SECRET_ASSIGNMENT.search(body, 0, space) is None:
+        return
+    tail = body[space + 1 :]
+    if len(tail) < MIN_KEY_PIECE or not _tokenish(tail):
+        return
+    joined = body[:space] + tail
+    for hit in secrets.secrets(joined):
+        if hit.category == "SECRET" and hit.start < space < hit.end:
+            yield Hit("SECRET", hit.start, hit.end + 1)
+
+
+# "Camille Moreau <julien52 @mairie-lyon.f>": what a mail header or a commit's author puts in
+# angle brackets around an "@" is an address, even where the engine lost a letter of it.
+_BRACKETED_ADDRESS = re.compile(r"<([A-Za-z0-9._%+\-]{1,64} ?@ ?[A-Za-z0-9][A-Za-z0-9.\-]{0,252})>")
 
 
 def _ocr_only(text: str) -> Iterable[Hit]:
     for m in _AWS_KEY_ONE_SHORT.finditer(text):
         yield Hit("AWS_KEY", m.start(), m.end())
+    if "@" in text:
+        for m in _BRACKETED_ADDRESS.finditer(text):
+            yield Hit("EMAIL", m.start(1), m.end(1))
+    if " " in text and ("=" in text or ":" in text):
+        yield from _value_split_at_the_end(text)
     if " " not in text:
         return
     strict = _TOKEN_HINT.search(text) is not None
@@ -232,10 +293,46 @@ def _ocr_only(text: str) -> Iterable[Hit]:
 
 # Spaces beside an "@" between two address characters: OCR puts them there, addresses have none.
 _SPACED_AT = re.compile(r"(?<=[A-Za-z0-9._%+\-])( ?)@( ?)(?=[A-Za-z0-9])")
+# And beside the dots of the domain after it ("bob@sky. com").
+_DOMAIN_LABEL = re.compile(r"[A-Za-z0-9\-]{1,63}")
+_DOMAIN_DOT = re.compile(r"( ?)\.( ?)([A-Za-z0-9\-]{1,63})(?![A-Za-z0-9\-])")
+MAX_DOMAIN_LABELS = 8
+# Top-level domains common enough that a spaced dot before one ends an address that already
+# looked whole ("bob@mail.example. com"); anywhere else a spaced dot after a whole address
+# ends a sentence ("write to bob@example.org. then").
+_COMMON_TLDS = frozenset(
+    ("com", "org", "net", "edu", "gov", "mil", "int", "info", "biz", "io", "dev", "app")
+    + ("co", "me", "ai", "eu", "uk", "de", "fr", "es", "it", "nl", "be", "at", "ch", "se")
+    + ("no", "dk", "fi", "pl", "pt", "ie", "cz", "ru", "ua", "jp", "cn", "in", "au", "nz")
+    + ("ca", "us", "br", "mx", "ar", "za")
+)
 
 
-def _spaces_beside_at(text: str) -> set[int]:
-    return {m.start(g) for m in _SPACED_AT.finditer(text) for g in (1, 2) if m.end(g) > m.start(g)}
+def _spaces_in_domain(text: str, after_at: int) -> set[int]:
+    m = _DOMAIN_LABEL.match(text, after_at)
+    if m is None:
+        return set()
+    spaces: set[int] = set()
+    at, labels = m.end(), 1
+    while labels <= MAX_DOMAIN_LABELS:
+        dot = _DOMAIN_DOT.match(text, at)
+        if dot is None:
+            break
+        spaced = [dot.start(g) for g in (1, 2) if dot.end(g) > dot.start(g)]
+        label = dot.group(3)
+        if spaced and (not label.islower() or (labels > 1 and label not in _COMMON_TLDS)):
+            break
+        spaces.update(spaced)
+        at, labels = dot.end(), labels + 1
+    return spaces
+
+
+def _spaces_in_address(text: str) -> set[int]:
+    spaces: set[int] = set()
+    for m in _SPACED_AT.finditer(text):
+        spaces.update(m.start(g) for g in (1, 2) if m.end(g) > m.start(g))
+        spaces.update(_spaces_in_domain(text, m.end()))
+    return spaces
 
 
 @dataclass(frozen=True)
@@ -250,7 +347,7 @@ class Reading:
     @classmethod
     def of(cls, line: TextBox) -> Reading:
         text = line.text
-        dropped = _spaces_beside_at(text) if "@" in text else set()
+        dropped = _spaces_in_address(text) if "@" in text else set()
         if not line.breaks and not dropped:
             return cls(text, tuple(range(len(text))))
         breaks = set(line.breaks)

@@ -69,12 +69,13 @@ TOKENS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 # "password: hunter2", "DB_PASSWORD=...", "SECRET_KEY = ...", "apiKey: ...".
-# Names may end identifiers (DB_PASSWORD) or start a camel-case part (accessToken); OCR may
-# read o as 0 and s as 5.
+# Names may end identifiers (DB_PASSWORD, REDIS_AUTH; a bare "auth" is a log word) or start
+# a camel-case part (accessToken); OCR may read o as 0 and s as 5.
 # In prose and on screen the parts of a name may be apart ("API key:", "Secret key =", OCR
 # reading SECRET_KEY's underscore as a space).
 _NAME = (
-    r"(?:pa[s5]{2}(?:w[o0]rd|wd|phrase)?|pwd|secret|token|api[_\- ]?key|access[_\- ]?key|"
+    r"(?:pa[s5]{2}(?:w[o0]rd|wd|phrase)?|pwd|secret|token|(?<=_)auth|api[_\- ]?key|"
+    r"access[_\- ]?key|"
     r"private[_\- ]?key|auth[_\- ]?key|client[_\- ]?secret|credentials?)"
     r"(?:[_\-. ]?(?:key|token|secret|value|string|hash|b64|base64))?"
 )
@@ -107,6 +108,29 @@ KEYWORD_SPACE_VALUE = re.compile(
     r"((?=[A-Za-z0-9+/_\-]*\d)(?=[A-Za-z0-9+/_\-]*[A-Za-z])[A-Za-z0-9+/_\-]{16,512}={0,2})"
     r"(?![^\s,;)])"
 )
+# "webhook_key = 2f6c...", "signingKey: ...": any other name that ends in "key" (and no word
+# of it says the key is a lookup key or a public one, see NOT_SECRET_KEY_PARTS) names a secret
+# when its value is key material, letters and digits with nothing of a path or a key name.
+KEY_NAME_VALUE = re.compile(
+    r"(?<![A-Za-z0-9_\-.])((?i:(?:[a-z0-9]{2,24}[_\-.]){1,3}key)|"
+    r"[a-z][a-z0-9]{1,23}(?:[A-Z][a-z0-9]{1,23}){0,2}Key)[\"']?\s{0,3}(?::=|=>|[:=])\s{0,3}[\"']?"
+    r"((?=[A-Za-z0-9+/_\-]*\d)(?=[A-Za-z0-9+/_\-]*[A-Za-z])[A-Za-z0-9+/_\-]{16,512}={0,2})"
+    r"(?![^\s,;)\"'])"
+)
+_NAME_PARTS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+NOT_SECRET_KEY_PARTS = frozenset(
+    ("public", "primary", "foreign", "sort", "partition", "row", "cache", "shortcut", "hot")
+    + ("keyboard", "license", "product", "idempotency", "lookup", "host", "verify")
+    + ("verification", "s3", "object", "bucket", "map", "dict", "index", "group", "routing")
+    + ("dedup", "unique", "composite", "translation", "i18n", "message", "storage", "cursor")
+)
+
+
+def names_a_lookup_key(name: str) -> bool:
+    """Whether a name ending in "key" says what kind of key is not a secret (sort_key)."""
+    return any(part.lower() in NOT_SECRET_KEY_PARTS for part in _NAME_PARTS.findall(name))
+
+
 # "Authorization: Bearer abc...": the scheme is always followed by its credentials, so a scheme
 # glued to them (OCR dropped the space) is still the scheme, not part of the secret.
 AUTHORIZATION = re.compile(
@@ -308,6 +332,9 @@ def secrets(text: str) -> Iterable[Hit]:
         if m.group(1) and before and NOT_SECRET_KEY.match(before[-1]):
             continue  # "the cache key is 9f2c...": a digest
         if is_literal(m.group(2)):
+            yield Hit("SECRET", m.start(2), m.end(2))
+    for m in KEY_NAME_VALUE.finditer(text):
+        if not names_a_lookup_key(m.group(1)) and is_literal(m.group(2)):
             yield Hit("SECRET", m.start(2), m.end(2))
     for pattern in (KEYWORD_SPACE_VALUE, AUTHORIZATION, BEARER, GLUED_PASSWORD_OPTION, SSHPASS):
         for m in pattern.finditer(text):
