@@ -218,6 +218,13 @@ def test_a_key_with_a_bracket_read_into_it_is_covered_whole() -> None:
         ("JYdYRXtg YD5brApg0Rsc4QRWYHSsfJ1i0D1mTvE3", "JYdYRXtg YD5brApg0Rsc4QRWYHSsfJ1i0D1mTvE3"),
         # An address in angle brackets, with a letter of its domain lost.
         ("From: Camille Moreau <julien52 @mairie-lyon.f>", "julien52 @mairie-lyon.f"),
+        ('"owner": "rhysbar low96@nhs.net",', "rhysbar low96@nhs.net"),
+        ("UkuwCiLQn VnsRWzfeH0K9A7G177XIHxZmK0C4MA6", "UkuwCiLQn VnsRWzfeH0K9A7G177XIHxZmK0C4MA6"),
+        ('password = "2DiTKsNgnb !Xan",', "2DiTKsNgnb !Xan"),
+        (
+            "monitor ghs_W4QSUHKRHaY43U1Gp2iK8p YcQOYjtnwgL7p review",
+            "ghs_W4QSUHKRHaY43U1Gp2iK8p YcQOYjtnwgL7p",
+        ),
         ("you can call my colleague on (415） 757-1957", "(415） 757-1957"),  # full-width )
     ],
 )
@@ -236,6 +243,9 @@ def test_items_the_engine_read_with_a_space_or_a_wide_form_are_covered_whole(
         ("token = get_token() or x1y2", "x1y2"),
         ("Km6mzhINHgh21SJgwlyTRWZEDflhHpJe Tomorrow", "Tomorrow"),
         ("Km6mzhINHgh21SJgwlyTRWZEDflhHpJe reviewed", "reviewed"),
+        ('password: "hunter2" today', "today"),
+        ("monitor ghs_W4QSUHKRHaY43U1Gp2iK8p YcQOYjtnwgL7p review", "review"),
+        ("mail to dana bob@example.org", "dana"),  # unquoted: a word before the address
     ],
 )
 def test_what_follows_a_value_or_key_after_a_space_stays_readable(read: str, kept: str) -> None:
@@ -763,3 +773,17 @@ def test_the_next_cell_of_a_table_row_is_not_read_into_a_token_before_it() -> No
     [on_key, on_amount] = LineHits(TextScrubber.from_settings(Settings())).find([key, amount])
     assert [token[h.start : h.end] for h in on_key] == [token]
     assert on_amount == []
+
+
+def test_a_token_does_not_run_on_over_the_cells_of_its_row() -> None:
+    # A token that takes pieces joined over the engine's spaces ("xoxb-" starts one) next to
+    # cells of dates and a digest: cells apart are not pieces of it.
+    token = "xoxb-93510730781-053753432880-a7cizVNdOuw9H8a2yRFlqFoa"
+    cells = [token, "2021-01-23", "2022-01-10", "390586f2a5e6d1e99d130f4134490916213040b2"]
+    lines, x = [], 170
+    for text in cells:
+        lines.append(_placed_line(text, x, 8, 4))
+        x += len(text) * 8 + 40
+    found = LineHits(TextScrubber.from_settings(Settings())).find(lines)
+    assert [token[h.start : h.end] for h in found[0]] == [token]
+    assert found[1:] == [[], [], []]

@@ -196,6 +196,7 @@ def fitted_to_ink(pixels: np.ndarray, line: TextBox, box: Rect) -> Rect:
 # -- lines read together -------------------------------------------------------------------
 ROW_GAP_HEIGHTS = 3.0  # boxes on one row further apart than this are in different columns
 COLUMN_REACH_HEIGHTS = 30.0  # rows this far up or down count towards a column's right edge
+CELL_GAP = "  "  # between boxes on a row further apart than a character
 GRID_ROWS = 2  # other full rows ending at the same x that make a column a character grid
 
 
@@ -207,7 +208,8 @@ class Join:
 
     first: int
     second: int
-    separators: tuple[str, ...]  # " " between words; "" too where a word may have been cut
+    separators: tuple[str, ...]  # " " between words; "" too where a word may have been cut;
+    # CELL_GAP between the cells of a row
     # The row is full against an edge that other full rows share: a character grid (a
     # terminal) that breaks rows mid-word, so a match may run across whatever it finds.
     grid: bool = False
@@ -285,9 +287,11 @@ def _row_neighbours(lines: Sequence[TextBox], segment: _Segment) -> Iterable[Joi
     for a, b in itertools.pairwise(segment.members):
         _, a_right, a_pitch = _ink_extent(lines[a])
         b_left, _, b_pitch = _ink_extent(lines[b])
-        # Closer than a character: the engine may have cut a word there.
+        # Closer than a character: the engine may have cut a word there. Farther: cells of a
+        # table, or a label and its field, read with a gap no single space of the engine's
+        # stands for, so that nothing joining pieces over its spaces runs across them.
         close = b_left - a_right < max(a_pitch, b_pitch)
-        yield Join(a, b, (" ", "") if close else (" ",))
+        yield Join(a, b, (" ", "") if close else (CELL_GAP,))
 
 
 def _within(

@@ -209,26 +209,29 @@ def _split_key(text: str, start: int, end: int) -> bool:
     pieces = run.split(" ")
     if len(pieces) > MAX_KEY_PIECES or any(len(p) < MIN_KEY_PIECE for p in pieces):
         return False
-    if secrets.wordlike_share("".join(pieces)) >= MAX_SPLIT_KEY_WORDLIKE:
-        return False
+    wordlike = secrets.wordlike_share("".join(pieces))
+    if all(not secrets.looks_random(p) for p in pieces):
+        return wordlike < MAX_SPLIT_KEY_WORDLIKE
     # Pieces random on their own are one key only if each is key material: a key followed
     # by a word or a number is the key alone.
-    return all(not secrets.looks_random(p) for p in pieces) or all(map(_key_piece, pieces))
+    return wordlike < MAX_KEY_PIECE_WORDLIKE and all(map(_key_piece, pieces))
 
 
 MIN_KEY_PIECE_MATERIAL = 8
+# Short pieces of a random key hold a run reading as a word about as often as not
+# ("UkuwCiLQn"); a word itself is one ("Tomorrow", "Reviewed").
+MAX_KEY_PIECE_WORDLIKE = 0.5
 
 
 def _key_piece(piece: str) -> bool:
-    """A piece of a key: letters mixed with digits or of both cases, few runs reading as
-    words."""
+    """A piece of a key: letters mixed with digits or of both cases, not mostly words."""
     upper = any(c.isupper() for c in piece)
     lower = any(c.islower() for c in piece)
     digit = any(c.isdigit() for c in piece)
     return (
         len(piece) >= MIN_KEY_PIECE_MATERIAL
         and ((upper and lower) or (digit and (upper or lower)))
-        and secrets.wordlike_share(piece) < MAX_SPLIT_KEY_WORDLIKE
+        and secrets.wordlike_share(piece) < MAX_KEY_PIECE_WORDLIKE
     )
 
 
@@ -239,16 +242,22 @@ _SECRET_ASSIGNMENT = re.compile(
 )
 
 
+_CLOSING = "\"'`,;)"
+_PASSWORD_SYMBOL = re.compile(r"[!#$%^&*?~]")
+
+
 def _value_split_at_the_end(text: str) -> Iterable[Hit]:
-    """A secret's value that ends its line, with a space the engine read into it: a value in
-    an assignment has no space, so a last piece that looks like part of a token (digits,
-    mixed case, the punctuation of keys) belongs to it ("password: hunter2 today" stays)."""
+    """A secret's value that ends its line (but for a closing quote or comma), with a space
+    the engine read into it: a value in an assignment has no space, so a last piece that
+    looks like part of a token or a password (digits, mixed case, the punctuation of keys,
+    symbols) belongs to it ("password: hunter2 today" stays)."""
     body = text.rstrip()
     space = body.rfind(" ")
     if space < 1 or body[space - 1] in "=: " or _SECRET_ASSIGNMENT.search(body, 0, space) is None:
         return
     tail = body[space + 1 :]
-    if len(tail) < MIN_KEY_PIECE or not _tokenish(tail):
+    piece = tail.rstrip(_CLOSING)  # what ends the value: a quote, a comma
+    if len(piece) < MIN_KEY_PIECE or not (_tokenish(piece) or _PASSWORD_SYMBOL.search(piece)):
         return
     joined = body[:space] + tail
     for hit in secrets.secrets(joined):
@@ -261,12 +270,22 @@ def _value_split_at_the_end(text: str) -> Iterable[Hit]:
 _BRACKETED_ADDRESS = re.compile(r"<([A-Za-z0-9._%+\-]{1,64} ?@ ?[A-Za-z0-9][A-Za-z0-9.\-]{0,252})>")
 
 
+# '"owner": "rhysbar low96@nhs.net"': a quoted address with a space the engine read into its
+# local part; a string that is one address and a word before it would not be quoted so.
+_QUOTED_SPLIT_ADDRESS = re.compile(
+    r"(?<=[\"'])[A-Za-z0-9._%+\-]{1,64} [A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}"
+    r"(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}(?=[\"'])"
+)
+
+
 def _ocr_only(text: str) -> Iterable[Hit]:
     for m in _AWS_KEY_ONE_SHORT.finditer(text):
         yield Hit("AWS_KEY", m.start(), m.end())
     if "@" in text:
         for m in _BRACKETED_ADDRESS.finditer(text):
             yield Hit("EMAIL", m.start(1), m.end(1))
+        for m in _QUOTED_SPLIT_ADDRESS.finditer(text):
+            yield Hit("EMAIL", m.start(), m.end())
     if " " in text and ("=" in text or ":" in text):
         yield from _value_split_at_the_end(text)
     if " " not in text:
@@ -452,7 +471,7 @@ class LineHits:
             while chain[-1] in following and len(chain) <= MAX_CHAIN_ROWS:
                 chain.append(following[chain[-1]].second)
             for part in _unbroken_parts(chain, readings):
-                seps = ["" if "" in following[i].separators else " " for i in part[:-1]]
+                seps = [min(following[i].separators, key=len) for i in part[:-1]]
                 step = CHAIN_WINDOW - CHAIN_OVERLAP
                 for at in range(0, max(1, len(part) - CHAIN_OVERLAP), step):
                     window = part[at : at + CHAIN_WINDOW]
