@@ -170,8 +170,12 @@ def test_the_line_before_gathers_over_several_pauses() -> None:
 
 
 def test_git_must_be_the_command_to_make_hex_a_commit() -> None:
+    # A folder named git is no git command: the key is a secret (its name ends in KEY).
     assert typed(f"cd ~/git && export DATADOG_KEY={HEX32}") == (
-        "cd ~/git && export DATADOG_KEY=[TOKEN]"
+        "cd ~/git && export DATADOG_KEY=[SECRET]"
+    )
+    assert typed(f"cd ~/git && export DATADOG_TAGS={HEX32}") == (
+        "cd ~/git && export DATADOG_TAGS=[TOKEN]"
     )
     assert typed(f"cd ~/app && git show {HEX40}") == f"cd ~/app && git show {HEX40}"
     assert typed(f"  sudo git checkout {HEX40}") == f"  sudo git checkout {HEX40}"
